@@ -1,0 +1,164 @@
+"""Keep secret values out of everything a run writes: log lines, traces, HAR files, failure bundles.
+
+A :class:`Redactor` holds the secret values of one run (passwords, tokens, OTP seeds, cookie values) and
+replaces them, in any text or bytes, by ``***``. A secret leaks in more shapes than its plain form: a
+login form posts it URL-encoded, a JSON body or a trace escapes it, a HAR stores bodies in base64. The
+redactor therefore registers, for each secret, every *variant* it knows how to find:
+
+- the plain value, its URL-encodings (``quote`` and ``quote_plus``, upper and lower hex) and its
+  JSON-escaped form (with and without ``ensure_ascii``);
+- the base64 of each of those, at the three byte alignments a secret can take inside a longer base64
+  string (the middle part of ``b64(prefix + secret)`` does not depend on the prefix once aligned), in the
+  standard and URL-safe alphabets.
+
+Base64 variants are replaced by a same-length run of ``A`` so the surrounding base64 stays decodable.
+
+Values shorter than :data:`MIN_SECRET_LENGTH` are refused: redacting ``"a"`` would shred every log line,
+and such a value is no secret. This module is a bottom layer: it imports nothing of ours.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
+
+__all__ = ["MASK", "MIN_SECRET_LENGTH", "Redactor", "SENSITIVE_HEADERS", "secret_variants"]
+
+MASK = "***"
+MIN_SECRET_LENGTH = 4
+#: Header names whose values are secret whatever they hold (compared lowercase).
+SENSITIVE_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrf-token", "x-xsrf-token",
+     "x-api-key", "x-auth-token"}
+)
+
+
+def _text_variants(value: str) -> set[str]:
+    found = {value, quote(value, safe=""), quote_plus(value, safe=""), quote(value, safe="/")}
+    found |= {v.lower() for v in list(found) if "%" in v}
+    found.add(json.dumps(value)[1:-1])
+    found.add(json.dumps(value, ensure_ascii=False)[1:-1])
+    found.add(value.replace("/", "\\/"))  # JSON writers that escape slashes (PHP, some JS)
+    return {v for v in found if v}
+
+
+def _b64_cores(raw: bytes) -> set[str]:
+    """The parts of any base64 text that encode ``raw``, whatever bytes come before it.
+
+    For each of the three alignments, prefix 0–2 filler bytes, encode, and keep only the characters
+    that depend on ``raw`` alone: skip the characters touched by the filler, and drop the last, partial
+    group (it mixes in whatever follows).
+    """
+    cores: set[str] = set()
+    for pad in range(3):
+        encoded = base64.b64encode(b"\0" * pad + raw).decode()
+        start = {0: 0, 1: 2, 2: 3}[pad]
+        usable = (pad + len(raw)) // 3 * 4
+        core = encoded[start:usable]
+        if pad == 0 and len(raw) % 3 == 0:
+            core = encoded
+        if len(core) >= 4:
+            cores.add(core)
+            cores.add(core.replace("+", "-").replace("/", "_"))
+    return cores
+
+
+def secret_variants(value: str) -> tuple[set[str], set[str]]:
+    """``(text_variants, base64_variants)`` of one secret: what a leak of it can look like."""
+    texts = _text_variants(value)
+    b64: set[str] = set()
+    for text in texts:
+        b64 |= _b64_cores(text.encode())
+    return texts, b64 - texts
+
+
+class Redactor:
+    """A set of secrets and the means to scrub them from text and bytes. Thread-safe, cheap to call.
+
+    >>> r = Redactor(["hunter2-secret"])
+    >>> r.redact("password=hunter2-secret&user=bob")
+    'password=***&user=bob'
+    """
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self._lock = threading.Lock()
+        self._values: set[str] = set()
+        self._text: set[str] = set()
+        self._b64: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self._bpattern: re.Pattern[bytes] | None = None
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> bool:
+        """Register a secret value; returns False (and ignores it) when it is empty or too short."""
+        if secret is None:
+            return False
+        secret = str(secret)
+        if len(secret) < MIN_SECRET_LENGTH or secret in self._values:
+            return False
+        texts, b64 = secret_variants(secret)
+        with self._lock:
+            self._values.add(secret)
+            self._text |= {t for t in texts if len(t) >= MIN_SECRET_LENGTH}
+            self._b64 |= {b for b in b64 if len(b) >= MIN_SECRET_LENGTH}
+            self._pattern = self._bpattern = None
+        return True
+
+    def add_all(self, secrets: Iterable[str | None]) -> None:
+        for secret in secrets:
+            self.add(secret)
+
+    @property
+    def values(self) -> frozenset[str]:
+        """The plain secrets registered (for tests and scanners, never for logging)."""
+        return frozenset(self._values)
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def _compiled(self) -> tuple[re.Pattern[str], re.Pattern[bytes]]:
+        with self._lock:
+            if self._pattern is None or self._bpattern is None:
+                # Longest first, so a secret's URL-encoded form wins over a shorter secret inside it.
+                alts = sorted(self._text | self._b64, key=len, reverse=True) or ["(?!x)x"]
+                self._pattern = re.compile("|".join(re.escape(a) for a in alts))
+                self._bpattern = re.compile(b"|".join(re.escape(a.encode()) for a in alts))
+            return self._pattern, self._bpattern
+
+    def _mask_for(self, found: str) -> str:
+        return "A" * len(found) if found in self._b64 and found not in self._text else MASK
+
+    def redact(self, text: str) -> str:
+        """``text`` with every variant of every secret replaced."""
+        if not self._values or not text:
+            return text
+        pattern, _ = self._compiled()
+        return pattern.sub(lambda m: self._mask_for(m.group(0)), text)
+
+    def redact_bytes(self, data: bytes) -> bytes:
+        """The same on bytes (files of a trace or a bundle, whatever their encoding)."""
+        if not self._values or not data:
+            return data
+        _, pattern = self._compiled()
+        return pattern.sub(lambda m: self._mask_for(m.group(0).decode()).encode(), data)
+
+    def contains_secret(self, data: str | bytes) -> bool:
+        """True if any variant of any secret occurs in ``data`` (used by scanners and tests)."""
+        if not self._values:
+            return False
+        pattern, bpattern = self._compiled()
+        if isinstance(data, bytes):
+            return bpattern.search(data) is not None
+        return pattern.search(data) is not None
+
+    def redact_headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Headers with sensitive ones masked whole, and secrets scrubbed from the others."""
+        return [
+            (name, MASK if name.lower() in SENSITIVE_HEADERS else self.redact(value))
+            for name, value in headers
+        ]
