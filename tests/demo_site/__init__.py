@@ -1,0 +1,1 @@
+"""Tests of the demo vendor site (fixtures/demo_vendor_site)."""
