@@ -1,0 +1,237 @@
+"""The SQLite database of a LocalStore: connection, schema, one table per doctype, real indexes.
+
+- **WAL** with ``synchronous=NORMAL``: a commit is atomic and survives a killed process; only a power cut
+  may lose the last commits (file *contents* are fsynced before they become visible, see ``_files``).
+- **One table per doctype** (``docs_<slug>_<hash>``, found through the ``doctypes`` table), so an index
+  of ``io.cozy.bills`` is not maintained on every write of another doctype and a scan of one doctype
+  never reads another's rows. Columns: ``id``, ``rev``, ``deleted`` (a tombstone keeps its id and rev, as
+  CouchDB does, so a re-create continues the revision count) and ``body``, the JSON document without
+  ``_id``/``_rev``.
+- ``define_index`` becomes a SQLite **expression index** on ``json_extract(body, '$.field')`` (partial,
+  ``WHERE deleted = 0 [AND <partial filter>]``): the ``$in`` dedup query is then index lookups, not a
+  scan (see ``_pushdown``).
+- **Several processes** may write: every write is a ``BEGIN IMMEDIATE`` transaction (the write lock is
+  taken up front, so two writers queue instead of failing at commit), with a 30 s ``busy_timeout``.
+- **Several threads** (the stack emulator serves HTTP from its own thread) share the connection under a
+  lock; a transaction never spans an ``await``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from browserkonnector.store._pushdown import conjuncts, index_fields_sql, push_down
+from browserkonnector.store.errors import BadRequest, StoreUnavailable
+from browserkonnector.store.mango import normalize
+
+__all__ = ["Database", "IndexDef", "dumps", "run_script"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS doctypes (doctype TEXT PRIMARY KEY, tbl TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS indexes (
+    doctype TEXT NOT NULL, name TEXT NOT NULL, fields TEXT NOT NULL, partial TEXT,
+    sql_name TEXT, PRIMARY KEY (doctype, name));
+CREATE TABLE IF NOT EXISTS file_names (
+    dir_id TEXT NOT NULL, name TEXT NOT NULL, file_id TEXT NOT NULL,
+    PRIMARY KEY (dir_id, name)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS file_names_by_file ON file_names (file_id);
+CREATE TABLE IF NOT EXISTS pending (
+    file_id TEXT PRIMARY KEY, owner TEXT NOT NULL, op TEXT NOT NULL,
+    tmp TEXT, src TEXT, dst TEXT, doc TEXT, extra TEXT);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
+"""
+_DOCTYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Statements separated by ``;``, inside the current transaction (``executescript`` would commit it
+    first)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, non-ASCII kept: the stored form of a body."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+@dataclass(frozen=True)
+class IndexDef:
+    """A ``define_index`` call as recorded: Mango fields, partial filter, and the SQLite index (if any)."""
+
+    doctype: str
+    name: str
+    fields: tuple[str, ...]
+    partial: dict[str, Any] | None
+    sql_name: str | None
+    partial_sql: str | None
+
+
+class Database:
+    """One connection to ``store.sqlite3``, with the write-transaction discipline described above."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.conn = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open the store database {path}: {exc}") from exc
+        self.lock = threading.RLock()
+        self._tables: dict[str, str] = {}
+        self._indexes: dict[str, list[IndexDef]] | None = None
+        self._schema_version = -1
+        conn = self.conn
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = OFF")
+        with self.write():
+            run_script(conn, _SCHEMA)
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    # -- transactions ---------------------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on any exception."""
+        with self.lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read snapshot (``BEGIN DEFERRED``): several queries see one consistent state."""
+        with self.lock:
+            conn = self.conn
+            if conn.in_transaction:  # nested inside write(): reuse it
+                yield conn
+                return
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+
+    # -- doctype tables -------------------------------------------------------------------------------
+    @staticmethod
+    def check_doctype(doctype: str) -> str:
+        if not isinstance(doctype, str) or not _DOCTYPE.fullmatch(doctype):
+            raise BadRequest(f"invalid doctype {doctype!r} (letters, digits, '.', '_' and '-' only)",
+                             reason="invalid_doctype")
+        return doctype
+
+    def table(self, doctype: str, *, create: bool = False) -> str | None:
+        """The table of a doctype; ``create`` makes it (inside the caller's write transaction)."""
+        tbl = self._tables.get(doctype)
+        if tbl is not None:
+            return tbl
+        row = self.conn.execute("SELECT tbl FROM doctypes WHERE doctype = ?", (doctype,)).fetchone()
+        if row is None:
+            if not create:
+                return None
+            self.check_doctype(doctype)
+            slug = re.sub(r"[^a-z0-9]+", "_", doctype.lower())[:40]
+            tbl = f"docs_{slug}_{hashlib.sha1(doctype.encode()).hexdigest()[:8]}"
+            self.conn.execute(
+                f'CREATE TABLE IF NOT EXISTS "{tbl}" (id TEXT PRIMARY KEY NOT NULL, rev TEXT NOT NULL, '
+                "deleted INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL)"
+            )
+            self.conn.execute("INSERT INTO doctypes (doctype, tbl) VALUES (?, ?)", (doctype, tbl))
+        else:
+            tbl = str(row[0])
+        self._tables[doctype] = tbl
+        return tbl
+
+    def all_doctypes(self) -> list[tuple[str, str]]:
+        rows = self.conn.execute("SELECT doctype, tbl FROM doctypes ORDER BY doctype").fetchall()
+        return [(str(d), str(t)) for d, t in rows]
+
+    # -- indexes --------------------------------------------------------------------------------------
+    def indexes(self, doctype: str) -> list[IndexDef]:
+        """Indexes defined on a doctype. Cached; the cache is dropped when any process defines one
+        (``PRAGMA data_version`` changes when another connection commits)."""
+        version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        if self._indexes is None or self._schema_version != version:
+            cache: dict[str, list[IndexDef]] = {}
+            for row in self.conn.execute(
+                "SELECT doctype, name, fields, partial, sql_name FROM indexes ORDER BY rowid"
+            ):
+                partial = json.loads(row[3]) if row[3] else None
+                fields = tuple(json.loads(row[2]))
+                cache.setdefault(row[0], []).append(
+                    IndexDef(row[0], row[1], fields, partial, row[4], _partial_sql(partial))
+                )
+            self._indexes, self._schema_version = cache, version
+        return self._indexes.get(doctype, [])
+
+    def define_index(
+        self, doctype: str, fields: Sequence[str], name: str, partial: Mapping[str, Any] | None
+    ) -> bool:
+        """Record an index and build its SQLite counterpart; ``False`` if the same one existed."""
+        if not fields or not all(isinstance(f, str) and f for f in fields):
+            raise BadRequest("an index needs a non-empty list of field names", reason="invalid_index")
+        partial_dict = dict(partial) if partial else None
+        if partial_dict:
+            normalize(partial_dict)  # validates it
+        with self.write() as conn:
+            tbl = self.table(doctype, create=True)
+            row = conn.execute(
+                "SELECT fields, partial, sql_name FROM indexes WHERE doctype = ? AND name = ?",
+                (doctype, name),
+            ).fetchone()
+            if row is not None:
+                same = json.loads(row[0]) == list(fields) and (
+                    (json.loads(row[1]) if row[1] else None) == partial_dict)
+                if same:
+                    return False
+                if row[2]:
+                    conn.execute(f'DROP INDEX IF EXISTS "{row[2]}"')
+                conn.execute("DELETE FROM indexes WHERE doctype = ? AND name = ?", (doctype, name))
+            exprs = index_fields_sql(fields)
+            sql_name = None
+            if exprs is not None:
+                sql_name = f"ix_{tbl}_{hashlib.sha1(name.encode()).hexdigest()[:10]}"
+                where = "deleted = 0"
+                psql = _partial_sql(partial_dict)
+                if psql:
+                    where += f" AND {psql}"
+                conn.execute(f'CREATE INDEX "{sql_name}" ON "{tbl}" ({", ".join(exprs)}) WHERE {where}')
+            conn.execute(
+                "INSERT INTO indexes (doctype, name, fields, partial, sql_name) VALUES (?, ?, ?, ?, ?)",
+                (doctype, name, json.dumps(list(fields)), json.dumps(partial_dict) if partial_dict else None,
+                 sql_name),
+            )
+        self._indexes = None
+        return True
+
+
+def _partial_sql(partial: Mapping[str, Any] | None) -> str | None:
+    """The partial filter as literal SQL terms — only when *all* of it translates, so that a query whose
+    selector contains the filter's conditions can name the same terms and let SQLite use the index."""
+    if not partial:
+        return None
+    norm = normalize(partial)
+    pushed = push_down(norm, inline=True)
+    if len(pushed.terms) != len(conjuncts(norm)):
+        return None
+    return pushed.inline()
