@@ -1,0 +1,62 @@
+"""The save pipeline: what a connector does once it has the data (konnector-libs' saving functions).
+
+Python names, documented against the JS ones:
+
+=========================  ====================================================================
+``hydrate_and_filter``     ``hydrateAndFilter`` — skip what is already saved (indexed query)
+``add_data``               ``addData`` — write documents with ``cozyMetadata``
+``update_or_create``       ``updateOrCreate`` — match on attributes, update or create
+``save_files``             ``saveFiles`` — files with dedup keys, validation, retries
+``save_bills``             ``saveBills`` — files, bills, then bank links
+``link_bank_operations``   ``linkBankOperations`` — bills ↔ io.cozy.bank.operations
+``get_cozy_metadata``      ``getCozyMetadata`` — the ``cozyMetadata`` object
+``qualification_for``      cozy-clisk's ``qualificationLabel`` — ``metadata.qualification``
+=========================  ====================================================================
+
+Pure logic over the :class:`~browserkonnector.store.base.Store` interface: nothing here imports the
+browser or the runtime, so a connector without a browser uses it as is (bytes, a stream or a fetch
+callable returning :class:`Fetched`).
+"""
+
+from __future__ import annotations
+
+from browserkonnector.save.bills import BILLS_DOCTYPE, SaveBillsResult, save_bills
+from browserkonnector.save.documents import add_data, update_or_create
+from browserkonnector.save.fetched import Fetched, FetchFile
+from browserkonnector.save.files import Outcome, SavedFile, save_files
+from browserkonnector.save.hydrate import hydrate_and_filter
+from browserkonnector.save.linker import BillLink, LinkResult, link_bank_operations
+from browserkonnector.save.metadata import get_cozy_metadata
+from browserkonnector.save.models import (
+    Bill,
+    BillValidationError,
+    Contract,
+    FileEntry,
+    normalize_currency,
+)
+from browserkonnector.save.qualification import qualification_for, qualification_labels
+
+__all__ = [
+    "BILLS_DOCTYPE",
+    "Bill",
+    "BillLink",
+    "BillValidationError",
+    "Contract",
+    "FetchFile",
+    "Fetched",
+    "FileEntry",
+    "LinkResult",
+    "Outcome",
+    "SaveBillsResult",
+    "SavedFile",
+    "add_data",
+    "get_cozy_metadata",
+    "hydrate_and_filter",
+    "link_bank_operations",
+    "normalize_currency",
+    "qualification_for",
+    "qualification_labels",
+    "save_bills",
+    "save_files",
+    "update_or_create",
+]

@@ -1,0 +1,135 @@
+"""Getting the bytes of one entry, with retries and backoff, bounded in time.
+
+An entry's bytes come from its ``content`` (bytes, a stream, a file object), its ``fetch_file()``
+callable, or its ``fileurl`` through the ``fetch(url, entry)`` downloader (default: a plain GET with
+:func:`browserkonnector.request.request_factory`). Each attempt is checked by
+:func:`~browserkonnector.save._validate.check_content` before anything is stored; a failing attempt is
+retried with exponential backoff (tenacity) unless the failure is permanent (a 404, a 403) or means
+the run must stop (a :class:`~browserkonnector.errors.KonnectorError` raised by a connector's fetch).
+A stream can be read only once, so its bytes are kept for the retries of the same entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeAlias
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential
+
+from browserkonnector.errors import KonnectorError
+from browserkonnector.save._validate import InvalidContent, check_content
+from browserkonnector.save.fetched import Fetched
+from browserkonnector.save.models import FileEntry
+from browserkonnector.store.errors import StoreError, StoreUnavailable
+
+__all__ = ["Fetch", "Source", "default_fetcher", "download"]
+
+#: ``fetch(url, entry) -> Fetched``: how entries with a ``fileurl`` are downloaded.
+Fetch: TypeAlias = Callable[[str, FileEntry], Awaitable[Fetched]]
+
+
+@contextlib.asynccontextmanager
+async def default_fetcher(timeout: float = 60.0) -> AsyncIterator[Fetch]:
+    """A plain HTTP GET (no retries of its own: the entry-level retries also cover bad content)."""
+    from browserkonnector.request import request_factory
+
+    async with request_factory(retries=0, timeout=timeout) as client:
+        async def fetch(url: str, entry: FileEntry) -> Fetched:
+            response = await client.get(url)
+            return Fetched(data=response.content, url=url, status=response.status_code,
+                           content_type=response.headers.get("content-type"), how="http")
+
+        yield fetch
+
+
+class Source:
+    """Where one entry's bytes come from; remembers a stream's bytes across retries."""
+
+    def __init__(self, entry: FileEntry, fetch: Fetch | None) -> None:
+        self.entry = entry
+        self.fetch = fetch
+        self._cached: Fetched | None = None
+
+    async def get(self) -> Fetched:
+        entry = self.entry
+        if self._cached is not None:
+            return self._cached
+        content = entry.content
+        if isinstance(content, bytes):
+            return Fetched(data=content, how="bytes", filename=entry.filename)
+        if content is not None:
+            self._cached = Fetched(data=await _read_stream(content), how="stream", filename=entry.filename)
+            return self._cached
+        if entry.fetch_file is not None:
+            result: Any = await entry.fetch_file()
+            if isinstance(result, bytes | bytearray):
+                return Fetched(data=bytes(result), how="bytes", filename=entry.filename)
+            if not isinstance(result, Fetched):
+                raise TypeError(f"fetch_file of {entry.describe()} returned {type(result).__name__}, not Fetched")
+            return result
+        if entry.fileurl and self.fetch is not None:
+            return await self.fetch(entry.fileurl, entry)
+        raise InvalidContent("no content, fetch_file or fileurl to get the file from", permanent=True)
+
+
+async def _read_stream(stream: Any) -> bytes:
+    if hasattr(stream, "__aiter__"):
+        chunks = [bytes(chunk) async for chunk in stream]
+        return b"".join(chunks)
+    data = await asyncio.to_thread(stream.read)
+    return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, KonnectorError | asyncio.CancelledError):
+        return False
+    if isinstance(exc, InvalidContent):
+        return not exc.permanent
+    if isinstance(exc, StoreError):
+        return isinstance(exc, StoreUnavailable)
+    if isinstance(exc, TypeError):  # a connector bug (bad fetch_file result) will not fix itself
+        return False
+    return isinstance(exc, Exception)
+
+
+async def download(
+    source: Source,
+    *,
+    name: str,
+    forced_mime: str | None,
+    retries: int,
+    backoff: float,
+    attempt_timeout: float | None,
+    on_retry: Callable[[RetryCallState], None] | None = None,
+) -> Fetched:
+    """The entry's bytes, checked; at most ``retries`` retries after the first attempt."""
+
+    async def attempt() -> Fetched:
+        async with asyncio.timeout(attempt_timeout):
+            fetched = await source.get()
+        if len(fetched.data) > 256 * 1024:
+            await asyncio.to_thread(check_content, fetched, name=name, forced_mime=forced_mime)
+        else:
+            check_content(fetched, name=name, forced_mime=forced_mime)
+        return fetched
+
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(max(0, retries) + 1),
+        wait=wait_exponential(multiplier=backoff, max=max(backoff, 30.0)) if backoff > 0 else lambda _: 0.0,
+        retry=retry_if_exception(_retryable),
+        reraise=True,
+        before_sleep=on_retry,
+    )
+    return await retrying(attempt)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line, byte-free reason for a failed entry."""
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, httpx.HTTPError):
+        return f"{type(exc).__name__}: {exc}".split("\n", 1)[0][:200]
+    return f"{exc}".split("\n", 1)[0][:200] or type(exc).__name__
