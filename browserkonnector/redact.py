@@ -15,6 +15,14 @@ Base64 variants are replaced by a same-length run of ``A`` so the surrounding ba
 
 Values shorter than :data:`MIN_SECRET_LENGTH` are refused: redacting ``"a"`` would shred every log line,
 and such a value is no secret. This module is a bottom layer: it imports nothing of ours.
+
+**Placeholders.** A recording of a run (``--record``) must not hold secrets either, but replacing them all
+by ``***`` would make a recorded login body useless to match against. A secret may therefore carry a
+*label* (``add(value, label="password")``), and :meth:`Redactor.placeholder` replaces it by a stable,
+named placeholder instead of the mask: ``{{password}}``, ``{{cookie:session}}``, ``{{storage:apiToken}}``,
+or ``{{secret:N}}`` when unnamed (numbered in registration order). A replay run labels its own secrets
+the same way, so the request it sends normalises to the recorded one whatever password it typed. A
+secret whose value already is a placeholder (a replayed session cookie) stands for itself.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ import threading
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MASK", "MIN_SECRET_LENGTH", "Redactor", "SENSITIVE_HEADERS", "secret_variants"]
+__all__ = ["MASK", "MIN_SECRET_LENGTH", "PLACEHOLDER_RE", "SENSITIVE_HEADERS", "Redactor", "secret_variants"]
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4
@@ -35,6 +43,9 @@ SENSITIVE_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrf-token", "x-xsrf-token",
      "x-api-key", "x-auth-token"}
 )
+#: What a placeholder looks like: ``{{label}}`` (a label is letters, digits and ``_.:-``).
+PLACEHOLDER_RE = re.compile(r"\{\{[A-Za-z0-9_.:-]{1,100}\}\}")
+_LABEL_CHARS = re.compile(r"[^A-Za-z0-9_.:-]+")
 
 
 def _text_variants(value: str) -> set[str]:
@@ -87,6 +98,9 @@ class Redactor:
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self._lock = threading.Lock()
         self._values: set[str] = set()
+        self._order: list[str] = []  # registration order: numbers the unnamed placeholders
+        self._labels: dict[str, str] = {}
+        self._owner: dict[str, str] = {}  # variant -> the secret it encodes (first registered wins)
         self._text: set[str] = set()
         self._b64: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
@@ -94,20 +108,47 @@ class Redactor:
         for secret in secrets:
             self.add(secret)
 
-    def add(self, secret: str | None) -> bool:
-        """Register a secret value; returns False (and ignores it) when it is empty or too short."""
+    def add(self, secret: str | None, label: str | None = None) -> bool:
+        """Register a secret value; returns False (and ignores it) when it is empty or too short.
+
+        ``label`` names it for :meth:`placeholder` (``"password"``, ``"cookie:session"``); a secret keeps
+        the first label it is given, so registering it again later with another label changes nothing.
+        Returns False too for a secret already known (its label is still set if it had none).
+        """
         if secret is None:
             return False
         secret = str(secret)
-        if len(secret) < MIN_SECRET_LENGTH or secret in self._values:
+        if len(secret) < MIN_SECRET_LENGTH:
+            return False
+        if secret in self._values:
+            if label:
+                self.label(secret, label)
             return False
         texts, b64 = secret_variants(secret)
         with self._lock:
             self._values.add(secret)
-            self._text |= {t for t in texts if len(t) >= MIN_SECRET_LENGTH}
-            self._b64 |= {b for b in b64 if len(b) >= MIN_SECRET_LENGTH}
+            self._order.append(secret)
+            if label:
+                self._labels.setdefault(secret, _clean_label(label))
+            kept_text = {t for t in texts if len(t) >= MIN_SECRET_LENGTH}
+            kept_b64 = {b for b in b64 if len(b) >= MIN_SECRET_LENGTH}
+            for variant in kept_text | kept_b64:
+                self._owner.setdefault(variant, secret)
+            self._text |= kept_text
+            self._b64 |= kept_b64
             self._pattern = self._bpattern = None
         return True
+
+    def label(self, secret: str, label: str) -> bool:
+        """Name a known secret (no effect on an unknown one, or one already named); True if it took."""
+        with self._lock:
+            if secret not in self._values or secret in self._labels:
+                return False
+            self._labels[secret] = _clean_label(label)
+            return True
+
+    def label_of(self, secret: str) -> str | None:
+        return self._labels.get(secret)
 
     def add_all(self, secrets: Iterable[str | None]) -> None:
         for secret in secrets:
@@ -156,9 +197,52 @@ class Redactor:
             return bpattern.search(data) is not None
         return pattern.search(data) is not None
 
+    # -- placeholders --------------------------------------------------------------------------------------
+    def placeholder_for(self, secret: str) -> str:
+        """The placeholder of one registered secret (see the module docstring)."""
+        if PLACEHOLDER_RE.search(secret):
+            return secret  # a value a replay served: it already is a placeholder
+        label = self._labels.get(secret)
+        if label is None:
+            unnamed = [s for s in self._order if s not in self._labels and not PLACEHOLDER_RE.search(s)]
+            label = f"secret:{unnamed.index(secret) + 1}" if secret in unnamed else "secret"
+        return "{{" + label + "}}"
+
+    def _placeholder_of(self, found: str) -> str:
+        if found in self._b64 and found not in self._text:
+            return "A" * len(found)  # inside base64: keep it decodable, as redact() does
+        secret = self._owner.get(found)
+        if secret is None:
+            return MASK
+        holder = self.placeholder_for(secret)
+        if found == secret:
+            return holder
+        if "%" in found and "%" not in secret:  # the secret URL-encoded: keep the URL or form valid
+            return quote(holder, safe="")
+        return holder
+
+    def placeholder(self, text: str) -> str:
+        """``text`` with every secret replaced by its named placeholder instead of ``***``."""
+        if not self._values or not text:
+            return text
+        pattern, _ = self._compiled()
+        return pattern.sub(lambda m: self._placeholder_of(m.group(0)), text)
+
+    def placeholder_bytes(self, data: bytes) -> bytes:
+        """The same on bytes (a recorded body, whatever its encoding)."""
+        if not self._values or not data:
+            return data
+        _, pattern = self._compiled()
+        return pattern.sub(lambda m: self._placeholder_of(m.group(0).decode()).encode(), data)
+
     def redact_headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """Headers with sensitive ones masked whole, and secrets scrubbed from the others."""
         return [
             (name, MASK if name.lower() in SENSITIVE_HEADERS else self.redact(value))
             for name, value in headers
         ]
+
+
+def _clean_label(label: str) -> str:
+    cleaned = _LABEL_CHARS.sub("_", label.strip())[:100]
+    return cleaned or "secret"

@@ -1,0 +1,105 @@
+"""The browser layer: what a connector touches instead of raw Playwright plumbing.
+
+- :class:`BrowserSession` / :class:`BrowserOptions` — Chromium launched from the system (or connected),
+  contexts with blocking, timeouts, locale and downloads applied (:mod:`.session`, :mod:`.blocking`);
+- :func:`capture_json` / :func:`wait_for_json` — the site's own API answers (:mod:`.capture`);
+- :func:`get_file` and friends — a file however it arrives, as a ``Fetched`` (:mod:`.files`);
+- :func:`session_http` / :func:`fetch_file` — HTTP sharing the browser's cookies (:mod:`.http`);
+- :class:`PdfPrinter`, :func:`html_to_pdf`, :func:`cozy_pdf_document` — print-to-PDF (:mod:`.pdf`);
+- :func:`fill_secret` and the ``register_*_secrets`` helpers (:mod:`.secrets`);
+- :class:`Tracer`, the scrubbers and :func:`find_secrets` (:mod:`.tracing`, :mod:`.scrub`);
+- :class:`PageLog` — console, page errors and failing requests (:mod:`.observe`);
+- :class:`Recorder` / :class:`Replayer` — record a run's network, replay it offline with tolerant matching
+  (:mod:`.record`, :mod:`.replay`, :mod:`.recording`, :mod:`.matching`).
+"""
+
+from __future__ import annotations
+
+from browserkonnector.browser.blocking import DEFAULT_BLOCKED, NEVER_BLOCKED, install_blocking
+from browserkonnector.browser.capture import (
+    CapturedResponse,
+    CaptureMode,
+    JsonCapture,
+    UrlPattern,
+    capture_json,
+    wait_for_json,
+)
+from browserkonnector.browser.discovery import LAUNCH_ARGS, ChromiumNotFound, find_chromium
+from browserkonnector.browser.files import Trigger, download, fetch_blob, fetch_inline, get_file
+from browserkonnector.browser.http import (
+    CookieSync,
+    cookie_sync_of,
+    fetch_file,
+    filename_from_disposition,
+    session_http,
+)
+from browserkonnector.browser.matching import Matcher, MatchRules
+from browserkonnector.browser.observe import PageEvent, PageLog
+from browserkonnector.browser.pdf import PdfPrinter, cozy_pdf_document, html_to_pdf
+from browserkonnector.browser.record import Recorder
+from browserkonnector.browser.recording import Exchange, Recording, RecordingError
+from browserkonnector.browser.recording_diff import RecordingDiff, diff_recordings
+from browserkonnector.browser.replay import REPLAY_MISS, Replayer, ReplayMiss
+from browserkonnector.browser.scrub import Finding, find_secrets, scrub_bytes, scrub_file, scrub_har, scrub_zip
+from browserkonnector.browser.secrets import (
+    fill_secret,
+    register_cookie_secrets,
+    register_storage_secrets,
+)
+from browserkonnector.browser.session import BrowserOptions, BrowserSession, HeadedWithoutDisplay
+from browserkonnector.browser.tracing import TraceMode, Tracer
+
+__all__ = [
+    "DEFAULT_BLOCKED",
+    "LAUNCH_ARGS",
+    "NEVER_BLOCKED",
+    "REPLAY_MISS",
+    "BrowserOptions",
+    "BrowserSession",
+    "CaptureMode",
+    "CapturedResponse",
+    "ChromiumNotFound",
+    "CookieSync",
+    "Exchange",
+    "Finding",
+    "HeadedWithoutDisplay",
+    "JsonCapture",
+    "MatchRules",
+    "Matcher",
+    "PageEvent",
+    "PageLog",
+    "PdfPrinter",
+    "Recorder",
+    "Recording",
+    "RecordingDiff",
+    "RecordingError",
+    "ReplayMiss",
+    "Replayer",
+    "TraceMode",
+    "Tracer",
+    "Trigger",
+    "UrlPattern",
+    "capture_json",
+    "cookie_sync_of",
+    "cozy_pdf_document",
+    "diff_recordings",
+    "download",
+    "fetch_blob",
+    "fetch_file",
+    "fetch_inline",
+    "filename_from_disposition",
+    "fill_secret",
+    "find_chromium",
+    "find_secrets",
+    "get_file",
+    "html_to_pdf",
+    "install_blocking",
+    "register_cookie_secrets",
+    "register_storage_secrets",
+    "scrub_bytes",
+    "scrub_file",
+    "scrub_har",
+    "scrub_zip",
+    "session_http",
+    "wait_for_json",
+]

@@ -1,0 +1,250 @@
+"""Capture the JSON the vendor's own front-end fetches, instead of scraping what it renders.
+
+A single-page app asks its API for exactly the data a connector wants; listening to those responses is
+cheaper and sturdier than parsing the DOM. The trap (playwright#3617, #26388): a response body lives in
+the browser only until the page navigates away; ``response.body()`` called later fails with
+``Network.getResponseBody: No resource with given identifier``.
+
+Reading the body in the ``response`` handler, immediately, is *not* enough — measured here on a page
+that fetches its JSON and then sets ``location.href``: 11–20 bodies lost out of 30 (headless shell and
+full Chromium), and 30/30 when the page leaves as soon as the headers arrive. Holding the navigation
+does not help either: Chromium defers the ``getResponseBody`` call itself until the navigation commits.
+So the default ``mode="intercept"`` routes the matching requests: the request is sent by the route
+(``route.fetch()``, which shares the context's cookies), its body is read in Python, then handed to the
+page (``route.fulfill``). The body is in hand before the page even sees it; nothing can be lost.
+``mode="listen"`` only listens (no interception, the request stays on Chromium's own network stack — for
+a site that fingerprints its API clients) and may lose bodies to a navigation, as measured above::
+
+    async with capture_json(page, "**/api/bills*") as bills:
+        await page.get_by_role("button", name="Sign in").click()
+        first = await bills.wait(10)
+    bills.values  # every matching JSON body, in arrival order
+
+URL patterns are Playwright's: a glob string, a compiled regex, or a ``Callable[[str], bool]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, TypeAlias
+
+from playwright._impl.isomorphic.url_match import url_matches  # Playwright's own glob semantics
+from playwright.async_api import BrowserContext, Page, Response, Route
+from playwright.async_api import Error as PlaywrightError
+
+from browserkonnector.browser._scrub_rules import mask_url_query
+from browserkonnector.redact import Redactor
+
+__all__ = ["CaptureMode", "CapturedResponse", "JsonCapture", "UrlPattern", "capture_json", "wait_for_json"]
+
+UrlPattern: TypeAlias = str | re.Pattern[str] | Callable[[str], bool]
+CaptureMode: TypeAlias = Literal["intercept", "listen"]
+#: How long leaving the ``async with`` waits for bodies already being read (listen mode).
+DRAIN_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class CapturedResponse:
+    """One matching response. ``data`` is the parsed JSON; ``error`` says why there is none."""
+
+    url: str
+    status: int
+    method: str
+    data: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """A 2xx answer whose body parsed as JSON: what ``JsonCapture.values`` holds."""
+        return self.error is None and 200 <= self.status < 300
+
+
+ResponsePredicate: TypeAlias = Callable[[CapturedResponse], bool]
+
+
+def describe_pattern(pattern: UrlPattern) -> str:
+    if isinstance(pattern, re.Pattern):
+        return f"/{pattern.pattern}/"
+    if callable(pattern):
+        return str(getattr(pattern, "__name__", "a URL predicate"))
+    return repr(pattern)
+
+
+class JsonCapture:
+    """Collects the JSON bodies of the responses matching ``url_pattern`` while the block is active.
+
+    Works on a page (its requests only) or a context (every page, popups included). ``predicate`` sees
+    each parsed :class:`CapturedResponse` (its ``data`` included) and drops the ones it rejects. A
+    non-JSON, non-2xx or unreadable answer is kept in :attr:`responses` with its ``error``/``status``, so
+    a timeout message can say what was seen instead of what was hoped for.
+    """
+
+    def __init__(
+        self,
+        target: Page | BrowserContext,
+        url_pattern: UrlPattern,
+        *,
+        predicate: ResponsePredicate | None = None,
+        mode: CaptureMode = "intercept",
+        redactor: Redactor | None = None,
+    ) -> None:
+        if mode not in ("intercept", "listen"):
+            raise ValueError(f"capture mode={mode!r}: expected 'intercept' or 'listen'")
+        self._target = target
+        self._pattern = url_pattern
+        self._predicate = predicate
+        self._mode = mode
+        self._redactor = redactor or Redactor()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._first: asyncio.Future[Any] | None = None
+        self.responses: list[CapturedResponse] = []
+
+    # -- results ----------------------------------------------------------------------------------------
+    @property
+    def values(self) -> list[Any]:
+        """The parsed JSON bodies of the 2xx matching responses, in arrival order."""
+        return [r.data for r in self.responses if r.ok]
+
+    @property
+    def value(self) -> Any:
+        """The first JSON body; a ``LookupError`` naming the pattern when none arrived (yet)."""
+        for response in self.responses:
+            if response.ok:
+                return response.data
+        raise LookupError(
+            f"no JSON response matching {describe_pattern(self._pattern)} was captured{self._seen()}"
+        )
+
+    async def wait(self, timeout: float = 30.0) -> Any:
+        """The first JSON body, waiting up to ``timeout`` seconds for it."""
+        if self._first is None:
+            raise RuntimeError("JsonCapture.wait() outside `async with`")
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._first), timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"no JSON response matching {describe_pattern(self._pattern)} within {timeout:g} s"
+                f"{self._seen()}"
+            ) from None
+
+    def _seen(self) -> str:
+        if not self.responses:
+            return ""
+        seen = ", ".join(
+            f"{r.status} {r.method} {self._redactor.redact(mask_url_query(r.url))}"
+            + (f" ({r.error})" if r.error else "")
+            for r in self.responses[:5]
+        )
+        return f" (matched but unusable: {seen})"
+
+    def _record(self, url: str, status: int, method: str, body: bytes | None, error: str | None) -> None:
+        if error is None:
+            try:
+                captured = CapturedResponse(url, status, method, data=json.loads(body or b""))
+            except ValueError:
+                captured = CapturedResponse(url, status, method, error="not JSON")
+        else:
+            captured = CapturedResponse(url, status, method, error=error)
+        if captured.error is None and self._predicate is not None and not self._predicate(captured):
+            return
+        self.responses.append(captured)
+        if captured.ok and self._first is not None and not self._first.done():
+            self._first.set_result(captured.data)
+
+    # -- intercept mode ---------------------------------------------------------------------------------
+    async def _on_route(self, route: Route) -> None:
+        request = route.request
+        if request.method == "OPTIONS":
+            await route.fallback()  # a CORS preflight has no body to capture
+            return
+        try:
+            response = await route.fetch()
+            body = await response.body()
+        except PlaywrightError as exc:
+            # Let the browser send it itself, so the page meets its own network error as it would.
+            self._record(request.url, 0, request.method, None, f"fetch failed: {exc.message}")
+            await route.fallback()
+            return
+        self._record(response.url, response.status, request.method, body, None)
+        with contextlib.suppress(PlaywrightError):  # the page may be gone; the body is captured anyway
+            await route.fulfill(response=response, body=body)
+
+    # -- listen mode ------------------------------------------------------------------------------------
+    def _on_response(self, response: Response) -> None:
+        # Synchronous: the match is decided and the body read sent in this same turn of the loop.
+        request = response.request
+        if (request.method == "OPTIONS" or 300 <= response.status < 400
+                or not url_matches(None, response.url, self._pattern)):
+            return
+        task = asyncio.get_running_loop().create_task(self._read(response))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _read(self, response: Response) -> None:
+        try:
+            body: bytes | None = await response.body()
+            error = None
+        except PlaywrightError as exc:
+            body, error = None, f"body lost: {exc.message.splitlines()[0]}"
+        self._record(response.url, response.status, response.request.method, body, error)
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+    async def __aenter__(self) -> JsonCapture:
+        self._first = asyncio.get_running_loop().create_future()
+        if self._mode == "intercept":
+            await self._target.route(self._pattern, self._on_route)
+        else:
+            self._target.on("response", self._on_response)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._mode == "intercept":
+            with contextlib.suppress(PlaywrightError):  # a closed page or context routes nothing any more
+                await self._target.unroute(self._pattern, self._on_route)
+            return
+        self._target.remove_listener("response", self._on_response)
+        if self._tasks:  # bodies already being read belong to this block: let them land
+            await asyncio.wait(set(self._tasks), timeout=DRAIN_TIMEOUT_S)
+        for task in list(self._tasks):
+            task.cancel()
+
+
+def capture_json(
+    page_or_context: Page | BrowserContext,
+    url_pattern: UrlPattern,
+    *,
+    predicate: ResponsePredicate | None = None,
+    mode: CaptureMode = "intercept",
+    redactor: Redactor | None = None,
+) -> JsonCapture:
+    """An async context manager collecting the JSON of every response matching ``url_pattern``."""
+    return JsonCapture(page_or_context, url_pattern, predicate=predicate, mode=mode, redactor=redactor)
+
+
+async def wait_for_json(
+    page_or_context: Page | BrowserContext,
+    url_pattern: UrlPattern,
+    *,
+    action: Callable[[], Awaitable[Any]] | None = None,
+    timeout: float = 30.0,
+    predicate: ResponsePredicate | None = None,
+    mode: CaptureMode = "intercept",
+    redactor: Redactor | None = None,
+) -> Any:
+    """Run ``action`` (a click, a ``goto``...) and return the first matching JSON body it causes.
+
+    The capture is in place *before* the action starts, so a fast response is not missed.
+    """
+    async with capture_json(page_or_context, url_pattern, predicate=predicate, mode=mode,
+                            redactor=redactor) as cap:
+        if action is not None:
+            await action()
+        return await cap.wait(timeout)

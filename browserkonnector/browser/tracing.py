@@ -1,0 +1,77 @@
+"""Playwright tracing for a real run, kept when it helps and scrubbed before it is kept.
+
+pytest-playwright's ``--tracing retain-on-failure`` exists for tests only (anchors §0.2); a connector run
+wants the same: record screenshots and DOM snapshots while the run goes, keep the trace when the run
+fails (or always, with ``on``), drop it otherwise. A kept trace holds the run's secrets in many shapes
+(typed password, ``Set-Cookie``, bearer token, login body), so :meth:`Tracer.stop` registers the
+context's cookies with the redactor and passes the zip through :func:`~browserkonnector.browser.scrub.
+scrub_zip` before returning its path. Sources are not recorded: they would put the connector's code,
+and whatever literal it holds, into a file meant to be shared.
+
+Dropping costs what Playwright allows: ``tracing.stop()`` without a path discards the chunk in the
+driver, nothing is written or sent to Python. The recording itself (screencast, snapshots) is paid by
+every traced run; ``off`` pays nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Literal, get_args
+
+from loguru import logger
+from playwright.async_api import BrowserContext
+from playwright.async_api import Error as PlaywrightError
+
+from browserkonnector.browser.scrub import scrub_zip
+from browserkonnector.browser.secrets import register_cookie_secrets
+from browserkonnector.redact import Redactor
+
+__all__ = ["TraceMode", "Tracer"]
+
+TraceMode = Literal["on", "off", "retain-on-failure"]
+
+
+class Tracer:
+    """Traces one context according to ``mode``; see the module docstring."""
+
+    def __init__(self, context: BrowserContext, mode: TraceMode, redactor: Redactor) -> None:
+        if mode not in get_args(TraceMode):
+            raise ValueError(f"trace mode={mode!r}: expected one of {', '.join(get_args(TraceMode))}")
+        self.context = context
+        self.mode: TraceMode = mode
+        self.redactor = redactor
+        self._recording = False
+
+    @property
+    def recording(self) -> bool:
+        return self._recording
+
+    async def start(self) -> None:
+        """Start recording (screenshots + DOM snapshots, no sources); nothing with ``off``."""
+        if self.mode == "off" or self._recording:
+            return
+        await self.context.tracing.start(screenshots=True, snapshots=True, sources=False)
+        self._recording = True
+
+    async def stop(self, *, failed: bool, path: str | os.PathLike[str]) -> Path | None:
+        """Stop recording; keep the scrubbed trace at ``path`` when ``on`` or ``failed``, else discard it.
+
+        Returns the kept trace's path, ``None`` when nothing was kept.
+        """
+        if not self._recording:
+            return None
+        self._recording = False
+        if not (self.mode == "on" or failed):
+            await self.context.tracing.stop()
+            return None
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            await register_cookie_secrets(self.context, self.redactor)
+        except PlaywrightError as exc:  # a closed context: the trace's own headers still reveal them
+            logger.debug("cookies unavailable for scrubbing the trace: {}", exc.message.splitlines()[0])
+        await self.context.tracing.stop(path=target)
+        await asyncio.to_thread(scrub_zip, target, self.redactor)
+        return target
