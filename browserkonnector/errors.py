@@ -69,6 +69,12 @@ TOS_NOT_ACCEPTED: Final = "TOS_NOT_ACCEPTED"
 SITE_CHANGED: Final = "UNKNOWN_ERROR.SITE_CHANGED"
 #: The run reached ``--timeout`` / ``COZY_TIME_LIMIT`` and stopped itself before the stack killed it.
 TIMEOUT: Final = "UNKNOWN_ERROR.TIMEOUT"
+#: ``--replay``: the connector asked for something the recording does not hold (the site or the connector
+#: changed since it was recorded: re-record with ``--record``).
+REPLAY_MISS: Final = "UNKNOWN_ERROR.REPLAY_MISS"
+#: A field is missing or invalid (checked before the browser starts). A USER_ACTION_NEEDED sub-code: the
+#: stack then stops scheduling the konnector until the user fixes the account and runs it by hand.
+INVALID_FIELDS: Final = "USER_ACTION_NEEDED.INVALID_FIELDS"
 
 MEANINGS: Final[dict[str, str]] = {
     LOGIN_FAILED: "the vendor refused the credentials",
@@ -102,6 +108,8 @@ MEANINGS: Final[dict[str, str]] = {
     TOS_NOT_ACCEPTED: "the Cozy's terms of service must be accepted first",
     SITE_CHANGED: "the vendor's website changed since the last good run (see the site-change report)",
     TIMEOUT: "the run reached its time limit and stopped itself",
+    INVALID_FIELDS: "a field of the account or of the configuration is missing or invalid",
+    REPLAY_MISS: "a replayed run asked for a request its recording does not hold",
 }
 
 #: Codes the user can fix (cozy-banks' list): a UI may offer an action instead of "try later".

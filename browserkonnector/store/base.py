@@ -27,8 +27,9 @@ import mimetypes
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
+
+import anyio
 
 __all__ = [
     "FILES_DOCTYPE",
@@ -465,8 +466,8 @@ async def iter_content(content: Content, chunk_size: int = 1 << 16) -> AsyncIter
     if isinstance(content, bytes):
         yield content
     elif isinstance(content, os.PathLike):
-        with Path(content).open("rb") as fh:
-            while chunk := fh.read(chunk_size):
+        async with await anyio.open_file(content, "rb") as fh:  # reads in a worker thread
+            while chunk := await fh.read(chunk_size):
                 yield chunk
     else:
         async for chunk in content:

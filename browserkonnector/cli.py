@@ -1,0 +1,209 @@
+"""The ``browserkonnector`` command.
+
+::
+
+    browserkonnector run CONNECTOR [options]     run a connector (a folder, a .py file or module[:name])
+    browserkonnector demo [--bills N] [--headed] run the demo connector against the bundled demo site
+    browserkonnector demo-site [--port P]        serve the demo vendor site for a human
+    browserkonnector new NAME [--dir DIR]        scaffold a connector that passes its own test
+    browserkonnector show-trace PATH             open a trace (or a failure bundle) in the trace viewer
+    browserkonnector store ls|export|show        look into the embedded store
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from browserkonnector.runtime.options import DEFAULT_STORE, RunOptions, add_run_arguments, options_from_args
+
+__all__ = ["main"]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEMO_CONNECTOR = REPO_ROOT / "connectors" / "demo_vendor"
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from browserkonnector.runtime.loader import ConnectorNotFound, load_connector
+
+    try:
+        konnector = load_connector(args.connector)
+    except ConnectorNotFound as exc:
+        print(f"browserkonnector run: {exc}", file=sys.stderr)
+        return 2
+    result = asyncio.run(konnector.execute(options_from_args(args)))
+    return result.exit_status
+
+
+def demo_connector_folder() -> Path:
+    if not (DEMO_CONNECTOR / "__init__.py").is_file():
+        raise SystemExit(f"the demo connector is not at {DEMO_CONNECTOR}: run from a clone of browserkonnector")
+    return DEMO_CONNECTOR
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from demo_vendor_site import DemoSite, SiteConfig
+
+    from browserkonnector.runtime.loader import load_connector
+
+    konnector = load_connector(str(demo_connector_folder()))
+    site = DemoSite(SiteConfig(bills=args.bills, seed=args.seed, latency_ms=args.latency_ms))
+    url = site.start()
+    user = next(u for u in site.users if u.otp_secret is None)
+    print(f"Demo site: {url}  (user {user.email})", flush=True)
+    options = RunOptions(
+        cli_fields=(f"base_url={url}", f"login={user.email}", f"password={user.password}"),
+        store_dir=args.store,
+        headed=args.headed,
+        slow_mo_ms=args.slow_mo_ms,
+        trace=args.trace,
+        artifacts_dir=args.artifacts_dir,
+        offline_dns=True,
+        log_mode=args.log_mode,
+    )
+    try:
+        result = asyncio.run(konnector.execute(options))
+    finally:
+        site.stop()
+    stats = result.stats
+    files_root = args.store / "files" / "Administratif" / konnector.vendor
+    if result.ok:
+        print(
+            f"Saved {stats.bills_created} new bill(s) ({stats.bills_updated} updated, {stats.bills_unchanged} "
+            f"unchanged) and {stats.files_created} new file(s) ({stats.files_kept} already there) "
+            f"in {result.seconds:.1f} s.\n"
+            f"Bills: {files_root}\n"
+            f"Look:  browserkonnector store ls --store {args.store}",
+            flush=True,
+        )
+    else:
+        print(f"The demo run failed with {result.code}: {result.detail}", flush=True)
+        if result.bundle:
+            print(f"Failure bundle: {result.bundle}", flush=True)
+    return result.exit_status
+
+
+def _cmd_demo_site(args: argparse.Namespace) -> int:
+    from demo_vendor_site.__main__ import main as site_main
+
+    return site_main(args.site_args)
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from browserkonnector.scaffold import ScaffoldError, scaffold
+
+    try:
+        folder = scaffold(args.name, args.dir)
+    except ScaffoldError as exc:
+        print(f"browserkonnector new: {exc}", file=sys.stderr)
+        return 2
+    print(f"Created {folder}. Try it: cd {folder} && pytest", flush=True)
+    return 0
+
+
+def _cmd_show_trace(args: argparse.Namespace) -> int:
+    from browserkonnector.browser.viewer import TraceViewerError, resolve_trace, serve_trace
+
+    try:
+        trace = resolve_trace(args.path)
+        return serve_trace(trace, open_browser=args.open)
+    except TraceViewerError as exc:
+        print(f"browserkonnector show-trace: {exc}", file=sys.stderr)
+        return 2
+
+
+def _cmd_store(args: argparse.Namespace) -> int:
+    import json
+
+    from browserkonnector.store import inspect as store_inspect
+    from browserkonnector.store.errors import StoreError
+
+    async def go() -> int:
+        if args.action == "ls":
+            print(store_inspect.format_ls(await store_inspect.ls(args.store)))
+        elif args.action == "export":
+            if not args.doctype:
+                print("browserkonnector store export: give --doctype (see `store ls`)", file=sys.stderr)
+                return 2
+            async for line in store_inspect.export(args.store, args.doctype):
+                print(line)
+        else:
+            if not args.id:
+                print("browserkonnector store show: give a document id", file=sys.stderr)
+                return 2
+            doc = await store_inspect.show(args.store, args.doctype or "io.cozy.bills", args.id)
+            print(json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True))
+        return 0
+
+    try:
+        return asyncio.run(go())
+    except StoreError as exc:
+        print(f"browserkonnector store {args.action}: {exc.message}", file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="browserkonnector", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a connector")
+    run.add_argument("connector", help="a connector folder, a .py file, or module[:name]")
+    add_run_arguments(run)
+    run.set_defaults(func=_cmd_run)
+
+    demo = sub.add_parser("demo", help="run the demo connector against the bundled demo site")
+    demo.add_argument("--store", type=Path, default=DEFAULT_STORE, help="embedded store folder (./bk-store)")
+    demo.add_argument("--bills", type=int, default=24, help="bills on the demo site (default 24)")
+    demo.add_argument("--seed", type=int, default=42, help="seed of the demo data")
+    demo.add_argument("--latency-ms", type=int, default=0, help="server latency per request")
+    demo.add_argument("--headed", action="store_true", help="show the browser")
+    demo.add_argument("--slow-mo", type=int, default=0, dest="slow_mo_ms", metavar="MS")
+    demo.add_argument("--trace", choices=["on", "off", "retain-on-failure"], default="retain-on-failure")
+    demo.add_argument("--artifacts", type=Path, default=Path("bk-artifacts"), dest="artifacts_dir")
+    demo.add_argument("--log", choices=["json", "human"], default="human", dest="log_mode")
+    demo.set_defaults(func=_cmd_demo)
+
+    site = sub.add_parser("demo-site", help="serve the demo vendor site (prints URL and credentials)",
+                          add_help=False)
+    site.add_argument("site_args", nargs=argparse.REMAINDER)
+    site.set_defaults(func=_cmd_demo_site)
+
+    new = sub.add_parser("new", help="scaffold a connector")
+    new.add_argument("name", help="connector name, e.g. acme")
+    new.add_argument("--dir", type=Path, default=Path("."), help="parent folder (default: .)")
+    new.set_defaults(func=_cmd_new)
+
+    trace = sub.add_parser("show-trace", help="open a trace or failure bundle in Playwright's viewer")
+    trace.add_argument("path", type=Path)
+    trace.add_argument("--open", action=argparse.BooleanOptionalAction, default=None,
+                       help="open the viewer in Chromium (default: when there is a display)")
+    trace.set_defaults(func=_cmd_show_trace)
+
+    store = sub.add_parser("store", help="look into the embedded store")
+    actions = store.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, help_text in (("ls", "doctypes and counts"), ("export", "documents of a doctype as JSON lines"),
+                            ("show", "one document (a file: with its path on disk)")):
+        action = actions.add_parser(name, help=help_text)
+        action.add_argument("--store", type=Path, default=DEFAULT_STORE, help="store folder (./bk-store)")
+        if name == "show":
+            action.add_argument("id", help="document id")
+        else:
+            action.set_defaults(id=None)
+        action.add_argument("--doctype", default=None,
+                            help="e.g. io.cozy.bills" + (" (default)" if name == "show" else ""))
+        action.set_defaults(func=_cmd_store)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    status: int = args.func(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""The browser side of a run: session, context, page, tracer, page log, printer, session HTTP — and
+what a failure leaves behind (the bundle) or a success keeps (a trace, with ``--trace on``).
+
+One context and one page per run: every extra context costs ~60–130 MiB and a few hundred milliseconds
+here (env.md), and connectors run one account at a time. A connector declared ``browser=False`` gets a
+plain HTTP client and no Chromium at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from loguru import logger
+
+from browserkonnector.errors import MEANINGS
+from browserkonnector.redact import Redactor
+from browserkonnector.runtime.bundle import Bundle, bundle_dir_for
+from browserkonnector.runtime.options import RunOptions
+from browserkonnector.runtime.outcome import Failure
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext, Page
+
+    from browserkonnector.browser import BrowserSession, PageLog, PdfPrinter, Recorder, Replayer, Tracer
+    from browserkonnector.runtime.konnector import Konnector
+    from browserkonnector.runtime.log import RunLog
+    from browserkonnector.runtime.sitechange import SiteChange
+
+__all__ = ["Browsing"]
+
+log = logger.bind(namespace="browser")
+
+
+class Browsing:
+    """Opens and closes the browser resources of a run on an ``AsyncExitStack``."""
+
+    def __init__(self, konnector: Konnector[Any], options: RunOptions, redactor: Redactor) -> None:
+        self.konnector, self.options, self.redactor = konnector, options, redactor
+        self.session: BrowserSession | None = None
+        self.context: BrowserContext | None = None
+        self.page: Page | None = None
+        self.printer: PdfPrinter | None = None
+        self.tracer: Tracer | None = None
+        self.page_log: PageLog | None = None
+        self.http: httpx.AsyncClient = httpx.AsyncClient()  # replaced in open()
+        self.har_path: Path | None = None
+        self._bundle: Bundle | None = None
+        self._run_log: RunLog | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.network: Recorder | Replayer | None = None  # --record / --replay
+
+    async def open(self, stack: AsyncExitStack) -> None:
+        await self.http.aclose()
+        if not self.konnector.browser:
+            from browserkonnector.request import request_factory
+
+            self.http = request_factory()
+            stack.push_async_callback(self.http.aclose)
+            await self._attach_network()
+            return
+        from browserkonnector.browser import (
+            BrowserOptions,
+            BrowserSession,
+            PageLog,
+            PdfPrinter,
+            Tracer,
+            session_http,
+        )
+
+        options = self.options
+        # Not on the stack: the HAR is written when the context closes, and read after that.
+        self._tmp = tempfile.TemporaryDirectory(prefix="bk-run-")
+        self.har_path = Path(self._tmp.name) / "network.har"
+        self.session = await stack.enter_async_context(BrowserSession(BrowserOptions(
+            headless=not options.headed,
+            slow_mo_ms=options.slow_mo_ms,
+            executable_path=options.chromium,
+            connect=options.connect,
+            offline_dns=options.offline_dns,
+            block_resources=self.konnector.block_resources,
+        )))
+        context = await self.session.new_context(record_har_path=self.har_path)
+        self.context = context
+        stack.push_async_callback(self._close_context)
+        self.page_log = PageLog(context, redactor=self.redactor)
+        self.tracer = Tracer(context, options.trace, self.redactor)
+        await self.tracer.start()
+        self.page = await context.new_page()
+        self.printer = PdfPrinter(context)
+        self.http = session_http(context, redactor=self.redactor)
+        stack.push_async_callback(self.http.aclose)
+        await self._attach_network()
+        log.debug("Chromium {} ({})", self.session.version, self.session.executable or "connected")
+
+    async def _attach_network(self) -> None:
+        """``--record`` / ``--replay``: one recorder or replayer on both network paths (the browser context
+        and ``self.http``), told the fields so it names their secrets (``{{password}}``)."""
+        options = self.options
+        if options.record is None and options.replay is None:
+            return
+        if options.record is not None and options.replay is not None:
+            raise ValueError("--record and --replay cannot be used together: record from the live site, "
+                             "or replay a recording")
+        from browserkonnector.browser import Recorder, Replayer
+        from browserkonnector.runtime.config import collect_sources, merge_sources
+
+        fields, _ = merge_sources(collect_sources(self.konnector.folder, fields_file=options.fields_file,
+                                                  cli_fields=options.cli_fields, environ=options.environ).sources)
+        blocked = self.konnector.block_resources
+        if options.replay is not None:
+            report = bundle_dir_for(options.artifacts_dir, self.konnector.slug, "replay").with_suffix(".json")
+            self.network = Replayer(options.replay, self.redactor, fields=fields, block_resources=blocked,
+                                    report_path=report)
+        else:
+            assert options.record is not None
+            self.network = Recorder(options.record, self.redactor, fields=fields, block_resources=blocked,
+                                    connector={"slug": self.konnector.slug, "version": self.konnector.version},
+                                    secret_storage_keys=self.konnector.secret_storage_keys)
+        await self.network.attach(self.context, self.http, self.page)
+
+    async def _finish_network(self, error: str | None) -> None:
+        """Write the recording (a failed run's too, marked failed), or report what the replay served."""
+        if self.network is None:
+            return
+        try:
+            await self.network.finish(failed=error is not None, error=error)
+        except Exception as exc:  # never lose the run's own outcome to its recording
+            log.error("--record/--replay: finishing failed: {}", self.redactor.redact(str(exc)))
+
+    async def _close_context(self) -> None:
+        if self.context is not None:
+            try:
+                await self.context.close()
+            except Exception as exc:  # a crashed browser: nothing more to save
+                log.debug("closing the context: {}", exc)
+
+    async def _register_late_secrets(self) -> None:
+        """Cookie values and storage values marked secret, read now so scrubbing covers them."""
+        if self.context is None:
+            return
+        from browserkonnector.browser import register_cookie_secrets, register_storage_secrets
+
+        try:
+            await register_cookie_secrets(self.context, self.redactor)
+            if self.page is not None and self.konnector.secret_storage_keys and not self.page.is_closed():
+                for storage in ("sessionStorage", "localStorage"):
+                    await register_storage_secrets(self.page, list(self.konnector.secret_storage_keys),
+                                                   self.redactor, storage=storage)
+        except Exception as exc:
+            log.debug("reading cookies/storage for scrubbing: {}", exc)
+
+    async def succeed(self) -> Path | None:
+        """Stop tracing; keep the trace only with ``--trace on``."""
+        await self._register_late_secrets()
+        await self._finish_network(None)
+        if self.tracer is None:
+            return None
+        keep = self.options.trace == "on"
+        path = bundle_dir_for(self.options.artifacts_dir, self.konnector.slug, "trace").with_suffix(".zip")
+        if keep:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return await self.tracer.stop(failed=False, path=path)
+
+    async def fail(self, failure: Failure, exc: BaseException, change: SiteChange | None,
+                   metadata: dict[str, Any], run_log: RunLog) -> Path:
+        """Collect the live part of the failure bundle (page, trace), pause if asked; returns its folder."""
+        await self._register_late_secrets()
+        await self._finish_network(failure.code)
+        bundle = Bundle(bundle_dir_for(self.options.artifacts_dir, self.konnector.slug, failure.code),
+                        self.redactor)
+        self._bundle, self._run_log = bundle, run_log
+        await bundle.collect_page(self.page)
+        await bundle.collect_trace(self.tracer)
+        bundle.collect_page_log(self.page_log)
+        import traceback
+
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        bundle.write_error(failure.code, MEANINGS.get(failure.code, MEANINGS.get(failure.code.split(".")[0], "")),
+                           failure.detail, tb)
+        if change is not None:
+            bundle.write_text("site-change.txt", change.report() + "\n")
+        extra: dict[str, Any] = {"error": {"code": failure.code, "detail": failure.detail}}
+        if self.session is not None:
+            extra["chromium"] = {"version": self.session.version, "executable": str(self.session.executable)}
+        if self.page is not None and not self.page.is_closed():
+            extra["page_url"] = self.page.url.split("?")[0]
+        bundle.write_metadata({**metadata, **extra})
+        await self._pause_if_asked()
+        return bundle.directory
+
+    async def _pause_if_asked(self) -> None:
+        if not self.options.pause_on_failure:
+            return
+        if not self.options.headed:
+            log.warning("--pause-on-failure needs --headed: not pausing")
+            return
+        log.warning("paused on the failing page: press Enter to close the browser")
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+
+    def cleanup(self) -> None:
+        """Remove the run's temporary files (call last)."""
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def finish_bundle(self) -> Path | None:
+        """After the context closed (the HAR is written then): add the HAR and the log, zip, check."""
+        if self._bundle is None:
+            return None
+        self._bundle.collect_har(self.har_path)
+        if self._run_log is not None:
+            self._bundle.write_text("run.log", self._run_log.text())
+        return self._bundle.finish()

@@ -1,0 +1,279 @@
+"""The :class:`RunContext`: everything a connector's ``main`` needs, in one object.
+
+A connector is one async function of a context. The context carries the run's fields and secrets, the
+browser page, an HTTP client that shares the page's cookies, the store, a logger, the account (its data
+persists between runs) — and bound versions of the framework's helpers, so connector code reads as what
+it does, not as plumbing::
+
+    await ctx.fill_secret("#password", ctx.fields.password)     # never reaches logs or traces
+    async with ctx.capture_json("**/api/bills*") as bills:       # the site's own API answer
+        await page.get_by_role("button", name="Sign in").click()
+    await ctx.save_bills(bills_from(bills.values), file_id_attributes=["vendorRef"])
+
+The save helpers inject what the Cozy contract needs (store, app slug and version, destination folder,
+``sourceAccount``, ``sourceAccountIdentifier``, a downloader through the logged-in session), and add
+their counts to the run's summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import httpx
+from loguru import logger
+
+from browserkonnector.redact import Redactor
+from browserkonnector.runtime.job import Account, JobEnv
+from browserkonnector.runtime.manifest import Manifest
+from browserkonnector.runtime.progress import Progress
+from browserkonnector.runtime.sitechange import ShapeRecorder
+from browserkonnector.save import (
+    Fetched,
+    SaveBillsResult,
+    SavedFile,
+    add_data,
+    hydrate_and_filter,
+    save_bills,
+    save_files,
+    update_or_create,
+)
+from browserkonnector.store.base import AppInfo, Doc, Store
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext, Locator, Page
+
+    from browserkonnector.browser import JsonCapture, PdfPrinter
+
+__all__ = ["RunContext", "RunStats"]
+
+F = TypeVar("F")
+
+
+@dataclass
+class RunStats:
+    """What the run saved, for the summary line and the result."""
+
+    bills_created: int = 0
+    bills_updated: int = 0
+    bills_unchanged: int = 0
+    files_created: int = 0
+    files_replaced: int = 0
+    files_kept: int = 0
+    files_failed: int = 0
+    documents_saved: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def add_files(self, saved: Sequence[SavedFile]) -> None:
+        for item in saved:
+            if item.outcome == "created":
+                self.files_created += 1
+            elif item.outcome == "replaced":
+                self.files_replaced += 1
+            elif item.outcome == "kept":
+                self.files_kept += 1
+            elif item.outcome == "failed":
+                self.files_failed += 1
+
+    def add_bills(self, result: SaveBillsResult) -> None:
+        self.bills_created += result.bills_created
+        self.bills_updated += result.bills_updated
+        self.bills_unchanged += result.bills_unchanged
+        self.files_created += result.files_created
+        self.files_replaced += result.files_replaced
+        self.files_kept += result.files_kept
+        self.files_failed += result.files_failed
+
+
+class RunContext(Generic[F]):
+    """The run, as seen by a connector. Built by the runtime; connectors only read and call it."""
+
+    def __init__(
+        self,
+        *,
+        fields: F,
+        parameters: Mapping[str, Any],
+        store: Store,
+        app: AppInfo,
+        manifest: Manifest | None,
+        account: Account,
+        identifier: str | None,
+        folder_path: str,
+        job: JobEnv,
+        redactor: Redactor,
+        http: httpx.AsyncClient,
+        progress: Progress,
+        shapes: ShapeRecorder,
+        page: Page | None = None,
+        context: BrowserContext | None = None,
+        printer: PdfPrinter | None = None,
+    ) -> None:
+        self.fields = fields
+        self.parameters = dict(parameters)
+        self.secrets: dict[str, Any] = dict(parameters.get("secret") or {})
+        self.store = store
+        self.app = app
+        self.manifest = manifest
+        self.account = account
+        self.identifier = identifier
+        self.folder_path = folder_path
+        self.job = job
+        self.redactor = redactor
+        self.http = http
+        self.progress = progress
+        self.shapes = shapes
+        self._page = page
+        self._context = context
+        self._printer = printer
+        self.log = logger.bind(namespace=app.slug)
+        self.stats = RunStats()
+        self.account_data: dict[str, Any] = account.data
+
+    # -- the browser ----------------------------------------------------------------------------------
+    @property
+    def page(self) -> Page:
+        """The run's page (one context, reused: opening contexts costs memory and time)."""
+        if self._page is None:
+            raise RuntimeError("this connector runs without a browser (Konnector(..., browser=False))")
+        return self._page
+
+    @property
+    def browser_context(self) -> BrowserContext:
+        if self._context is None:
+            raise RuntimeError("this connector runs without a browser (Konnector(..., browser=False))")
+        return self._context
+
+    def secret(self, *values: str | None) -> None:
+        """Declare values secret (a token read from the page, a cookie...): redacted from logs and traces."""
+        self.redactor.add_all(values)
+
+    async def fill_secret(self, target: str | Locator, value: Any, *, press_sequentially: bool = False) -> None:
+        """Type a secret into the page; the value never reaches a log line and is scrubbed from traces."""
+        from browserkonnector.browser import fill_secret
+
+        raw = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+        locator = self.page.locator(target) if isinstance(target, str) else target
+        await fill_secret(locator, raw, redactor=self.redactor, press_sequentially=press_sequentially)
+
+    async def secrets_from_storage(self, *keys: str, storage: str = "sessionStorage") -> dict[str, str | None]:
+        """Read values the site keeps in session/local storage (an API token), declared secret at once."""
+        from browserkonnector.browser import register_storage_secrets
+
+        return await register_storage_secrets(self.page, list(keys), self.redactor, storage=storage)
+
+    @asynccontextmanager
+    async def capture_json(self, url_pattern: Any, *, step: str | None = None,
+                           predicate: Callable[..., bool] | None = None) -> AsyncIterator[JsonCapture]:
+        """Collect the JSON answers of the site's own API while the block runs (bodies read at once).
+
+        With ``step``, the shape of every answer is recorded for the site-change report: a later run
+        whose answers lost a property or changed a type says so, naming the step.
+        """
+        from browserkonnector.browser import capture_json
+
+        async with capture_json(self.page, url_pattern, predicate=predicate) as capture:
+            try:
+                yield capture
+            finally:
+                if step is not None:
+                    for value in capture.values:
+                        self.shapes.observe(step, value)
+
+    async def get_file(self, *, click: Any = None, url: str | None = None, timeout: float = 30.0) -> Fetched:
+        """A file however the site hands it over: download, inline PDF, ``blob:`` URL, or plain URL."""
+        from browserkonnector.browser import get_file
+
+        return await get_file(self.page, click=click, url=url, http=self.http, timeout=timeout)
+
+    async def fetch(self, url: str) -> Fetched:
+        """GET ``url`` through the logged-in session (cookies shared with the browser)."""
+        from browserkonnector.browser import fetch_file
+
+        return await fetch_file(self.http, url)
+
+    @property
+    def printer(self) -> PdfPrinter:
+        """Prints HTML, URLs or the current page to PDF on a page reused for printing."""
+        if self._printer is None:
+            raise RuntimeError("printing to PDF needs the browser (Konnector(..., browser=True))")
+        return self._printer
+
+    async def html_to_pdf(self, html: str, *, base_url: str | None = None) -> Fetched:
+        """An HTML string printed by the browser (``htmlToPDF``), as a fetched PDF for the save helpers."""
+        data = await self.printer.from_html(html, base_url=base_url)
+        return Fetched(data=data, url=base_url, content_type="application/pdf", how="print")
+
+    async def url_to_pdf(self, url: str) -> Fetched:
+        data = await self.printer.from_url(url)
+        return Fetched(data=data, url=url, content_type="application/pdf", how="print")
+
+    # -- saving ---------------------------------------------------------------------------------------
+    def _contract(self, options: dict[str, Any]) -> dict[str, Any]:
+        options.setdefault("source_account", self.account.id)
+        options.setdefault("source_account_identifier", self.identifier)
+        return options
+
+    async def _fetch_url(self, url: str, entry: Any) -> Fetched:
+        return await self.fetch(url)
+
+    async def save_bills(self, bills: Iterable[Any], *, folder_path: str | None = None,
+                         **options: Any) -> SaveBillsResult:
+        """``saveBills`` bound to this run (folder, store, account, session downloader, progress)."""
+        options = self._contract(options)
+        if self.manifest is not None and self.manifest.banks_transaction_regexp:
+            options.setdefault("bank_transaction_regexp", self.manifest.banks_transaction_regexp)
+        options.setdefault("fetch", self._fetch_url)
+        bills = list(bills)
+        options.setdefault("progress", self.progress.tracker("bills", len(bills)))
+        result = await save_bills(bills, folder_path or self.folder_path, store=self.store, app=self.app,
+                                  **options)
+        self.stats.add_bills(result)
+        return result
+
+    async def save_files(self, entries: Iterable[Any], *, folder_path: str | None = None,
+                         **options: Any) -> list[SavedFile]:
+        """``saveFiles`` bound to this run."""
+        options = self._contract(options)
+        options.setdefault("fetch", self._fetch_url)
+        entries = list(entries)
+        options.setdefault("progress", self.progress.tracker("files", len(entries)))
+        saved = await save_files(entries, folder_path or self.folder_path, store=self.store, app=self.app,
+                                 **options)
+        self.stats.add_files(saved)
+        return saved
+
+    async def add_data(self, entries: Iterable[Any], doctype: str, **options: Any) -> list[Doc]:
+        docs = await add_data(list(entries), doctype, store=self.store, app=self.app, **self._contract(options))
+        self.stats.documents_saved += len(docs)
+        return docs
+
+    async def hydrate_and_filter(self, documents: Iterable[Any], doctype: str, **options: Any) -> list[Any]:
+        return await hydrate_and_filter(list(documents), doctype, store=self.store, **options)
+
+    async def update_or_create(self, entries: Iterable[Any], doctype: str, matching_attributes: Sequence[str],
+                               **options: Any) -> list[Doc]:
+        return await update_or_create(list(entries), doctype, matching_attributes, store=self.store,
+                                      app=self.app, **self._contract(options))
+
+    # -- account ----------------------------------------------------------------------------------------
+    async def save_account_data(self, data: Mapping[str, Any], *, merge: bool = True) -> dict[str, Any]:
+        """``saveAccountData``: connector state kept between runs (merged by default)."""
+        self.account_data = await self.account.save_data(data, merge=merge)
+        return self.account_data
+
+    async def notify_login_success(self) -> None:
+        """``notifySuccessfulLogin``: tell the Home app the credentials work (state ``LOGIN_SUCCESS``)."""
+        await self.account.set_state("LOGIN_SUCCESS")
+
+    async def deactivate_auto_successful_login(self) -> None:
+        """``deactivateAutoSuccessfulLogin``: the Home app must wait for :meth:`notify_login_success`."""
+        await self.account.set_state("HANDLE_LOGIN_SUCCESS")
+
+    async def wait_for_two_fa_code(self, *, type: str = "email", timeout: float = 180.0,
+                                   heartbeat: float = 5.0, retry: bool = False) -> str:
+        """``waitForTwoFaCode``: ask the user for a code through the Home app (manual runs only)."""
+        return await self.account.wait_for_two_fa_code(
+            manual_execution=self.job.manual_execution, type=type, timeout=timeout, heartbeat=heartbeat,
+            retry=retry)

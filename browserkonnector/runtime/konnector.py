@@ -1,0 +1,152 @@
+"""``Konnector``: the BaseKonnector of this framework — one async function and a declaration.
+
+As short as ``module.exports = new BaseKonnector(start)``::
+
+    konnector = Konnector(start)                      # slug and version from manifest.konnector
+
+or, with typed fields validated before the browser starts::
+
+    class Fields(BaseModel):
+        login: str
+        password: SecretStr
+
+    konnector = Konnector(slug="demo-vendor", fields=Fields)
+
+    @konnector.main
+    async def start(ctx: RunContext[Fields]) -> None: ...
+
+    if __name__ == "__main__":
+        konnector.run()
+
+The connector's folder (where ``manifest.konnector`` and ``konnector-dev-config.json`` live) is the folder
+of the module that defines ``main``, unless given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
+
+from pydantic import BaseModel
+
+from browserkonnector.runtime.manifest import Manifest, load_manifest
+from browserkonnector.runtime.options import RunOptions, parse_run_args
+
+if TYPE_CHECKING:
+    from browserkonnector.runtime.context import RunContext
+    from browserkonnector.runtime.run import RunResult
+
+__all__ = ["DEFAULT_BLOCKED", "Konnector", "MainFn"]
+
+F = TypeVar("F")
+MainFn = Callable[["RunContext[Any]"], Coroutine[Any, Any, None]]
+#: Resource types a connector does not need to read bills: blocking them makes pages load faster.
+DEFAULT_BLOCKED: frozenset[str] = frozenset({"image", "media", "font"})
+MANIFEST_NAME = "manifest.konnector"
+
+
+class Konnector(Generic[F]):
+    """A connector: its ``main`` coroutine plus what the runtime must know to run it.
+
+    ``slug``/``name``/``version`` default to the manifest's; ``vendor`` names the destination folder
+    (``/Administratif/<vendor>``) when the Cozy gives none; ``fields`` is an optional pydantic model of
+    the fields; ``browser=False`` runs without Chromium (the context then has ``http`` but no ``page``);
+    ``block_resources`` lists the resource types to abort; ``secret_storage_keys`` names
+    sessionStorage/localStorage keys whose values are secrets (scrubbed from traces and bundles).
+    """
+
+    def __init__(
+        self,
+        main: MainFn | None = None,
+        *,
+        slug: str | None = None,
+        name: str | None = None,
+        vendor: str | None = None,
+        version: str | None = None,
+        fields: type[BaseModel] | None = None,
+        browser: bool = True,
+        block_resources: frozenset[str] | set[str] = DEFAULT_BLOCKED,
+        secret_storage_keys: Sequence[str] = (),
+        folder: str | Path | None = None,
+    ) -> None:
+        self._main: MainFn | None = None
+        self._folder = Path(folder).resolve() if folder is not None else None
+        self._slug, self._name, self._version, self._vendor = slug, name, version, vendor
+        self.fields_model = fields
+        self.browser = browser
+        self.block_resources = frozenset(block_resources)
+        self.secret_storage_keys = tuple(secret_storage_keys)
+        self._manifest: Manifest | None = None
+        self._manifest_loaded = False
+        if main is not None:
+            self.main(main)
+
+    def main(self, fn: MainFn) -> MainFn:
+        """Declare the connector's main coroutine (usable as a decorator)."""
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"{getattr(fn, '__name__', fn)!r} must be an async function (async def)")
+        self._main = fn
+        if self._folder is None:
+            try:
+                self._folder = Path(inspect.getfile(fn)).resolve().parent
+            except (TypeError, OSError):
+                self._folder = Path.cwd()
+        return fn
+
+    @property
+    def main_fn(self) -> MainFn:
+        if self._main is None:
+            raise RuntimeError("this Konnector has no main function: use Konnector(start) or @konnector.main")
+        return self._main
+
+    @property
+    def folder(self) -> Path:
+        return self._folder or Path.cwd()
+
+    @property
+    def manifest(self) -> Manifest | None:
+        """``manifest.konnector`` of the connector's folder, if there is one (read once)."""
+        if not self._manifest_loaded:
+            path = self.folder / MANIFEST_NAME
+            self._manifest = load_manifest(path) if path.is_file() else None
+            self._manifest_loaded = True
+        return self._manifest
+
+    @property
+    def slug(self) -> str:
+        if self._slug:
+            return self._slug
+        if self.manifest is not None:
+            return self.manifest.slug
+        return self.folder.name.replace("_", "-").lower()
+
+    @property
+    def name(self) -> str:
+        return self._name or (self.manifest.name if self.manifest and self.manifest.name else self.slug)
+
+    @property
+    def vendor(self) -> str:
+        return self._vendor or self.name
+
+    @property
+    def version(self) -> str:
+        return self._version or (self.manifest.version if self.manifest else "0.0.0")
+
+    async def execute(self, options: RunOptions | None = None) -> RunResult:
+        """Run once with ``options``; never raises for a connector failure (see ``RunResult``)."""
+        from browserkonnector.runtime.run import execute
+
+        return await execute(self, options or RunOptions())
+
+    def run(self, argv: Sequence[str] | None = None) -> NoReturn:
+        """Parse the command line like ``browserkonnector run``, run, and exit with the run's status."""
+        options = parse_run_args(argv, prog=f"python -m {self.slug}")
+        result = asyncio.run(self.execute(options))
+        sys.exit(result.exit_status)
+
+    def __repr__(self) -> str:
+        return f"Konnector(slug={self.slug!r}, folder={str(self.folder)!r})"

@@ -1,0 +1,108 @@
+"""The options of one run, and the command-line parser that fills them.
+
+Both ``browserkonnector run CONNECTOR`` and a connector's own ``konnector.run()`` (``python -m
+my_connector``) parse the same options, so this parser lives in the runtime, below the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from browserkonnector.runtime.log import LogMode
+
+__all__ = ["DEFAULT_ARTIFACTS", "DEFAULT_STORE", "RunOptions", "TraceMode", "add_run_arguments", "options_from_args"]
+
+TraceMode = Literal["on", "off", "retain-on-failure"]
+DEFAULT_STORE = Path("bk-store")
+DEFAULT_ARTIFACTS = Path("bk-artifacts")
+
+
+@dataclass
+class RunOptions:
+    """Everything that shapes one run besides the connector itself."""
+
+    fields_file: Path | None = None
+    cli_fields: tuple[str, ...] = ()
+    store_dir: Path = DEFAULT_STORE
+    headed: bool = False
+    slow_mo_ms: int = 0
+    trace: TraceMode = "retain-on-failure"
+    artifacts_dir: Path = DEFAULT_ARTIFACTS
+    timeout: float | None = None
+    pause_on_failure: bool = False
+    log_mode: LogMode | None = None
+    log_level: str | None = None
+    connect: str | None = None
+    chromium: str | None = None
+    #: Resolve no host name but localhost (the demo site, tests, replays). Off for real vendor sites.
+    offline_dns: bool = False
+    record: Path | None = None
+    replay: Path | None = None
+    progress: bool = True
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``browserkonnector run`` (also accepted by ``konnector.run()``)."""
+    add = parser.add_argument
+    add("--fields", type=Path, dest="fields_file", metavar="FILE",
+        help="JSON file of fields (comments allowed); beats the job environment and the dev config")
+    add("--field", action="append", default=[], dest="cli_fields", metavar="KEY=VALUE",
+        help="one field, beats everything (repeatable)")
+    add("--store", type=Path, default=DEFAULT_STORE, dest="store_dir", metavar="DIR",
+        help="embedded store folder (default ./bk-store; ignored in a Cozy job)")
+    add("--headed", action="store_true", help="show the browser window (full Chromium; needs a display)")
+    add("--slow-mo", type=int, default=0, dest="slow_mo_ms", metavar="MS", help="slow every browser action")
+    add("--trace", choices=["on", "off", "retain-on-failure"], default="retain-on-failure",
+        help="Playwright trace (screenshots + DOM snapshots), scrubbed of secrets (default retain-on-failure)")
+    add("--artifacts", type=Path, default=DEFAULT_ARTIFACTS, dest="artifacts_dir", metavar="DIR",
+        help="where traces and failure bundles go (default ./bk-artifacts)")
+    add("--timeout", type=float, default=None, metavar="S",
+        help="stop cleanly after S seconds (default: COZY_TIME_LIMIT minus a margin, else none)")
+    add("--pause-on-failure", action="store_true",
+        help="with --headed, keep the browser open on the failing page until Enter is pressed")
+    add("--log", choices=["json", "human"], default=None, dest="log_mode",
+        help="log format (default: json in a Cozy job or when stdout is not a terminal)")
+    add("--log-level", default=None, help="debug|info|warning|error (default LOG_LEVEL, else debug/info)")
+    add("--connect", default=None, metavar="URL",
+        help="drive a running browser: ws://... (Playwright server) or http://... (CDP) instead of launching")
+    add("--chromium", default=None, metavar="PATH", help="Chromium binary to launch")
+    add("--offline-dns", action="store_true",
+        help="resolve only localhost/127.0.0.1 (demo site, tests, replays)")
+    add("--record", type=Path, default=None, metavar="DIR", help="record the run's network into DIR")
+    add("--replay", type=Path, default=None, metavar="DIR", help="run offline against a recording")
+    add("--no-progress", action="store_false", dest="progress", help="no progress counter")
+
+
+def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> RunOptions:
+    return RunOptions(
+        fields_file=args.fields_file,
+        cli_fields=tuple(args.cli_fields),
+        store_dir=args.store_dir,
+        headed=args.headed,
+        slow_mo_ms=args.slow_mo_ms,
+        trace=args.trace,
+        artifacts_dir=args.artifacts_dir,
+        timeout=args.timeout,
+        pause_on_failure=args.pause_on_failure,
+        log_mode=args.log_mode,
+        log_level=args.log_level,
+        connect=args.connect,
+        chromium=args.chromium,
+        offline_dns=args.offline_dns or args.replay is not None,
+        record=args.record,
+        replay=args.replay,
+        progress=args.progress,
+        environ=dict(os.environ if environ is None else environ),
+    )
+
+
+def parse_run_args(argv: Sequence[str] | None, prog: str) -> RunOptions:
+    parser = argparse.ArgumentParser(prog=prog, description="Run this connector.")
+    add_run_arguments(parser)
+    return options_from_args(parser.parse_args(argv))
