@@ -38,7 +38,9 @@ from playwright._impl.isomorphic.url_match import url_matches  # Playwright's ow
 from playwright.async_api import BrowserContext, Page, Response, Route
 from playwright.async_api import Error as PlaywrightError
 
+from browserkonnector import errors
 from browserkonnector.browser._scrub_rules import mask_url_query
+from browserkonnector.errors import KonnectorError
 from browserkonnector.redact import Redactor
 
 __all__ = ["CaptureMode", "CapturedResponse", "JsonCapture", "UrlPattern", "capture_json", "wait_for_json"]
@@ -83,6 +85,10 @@ class JsonCapture:
     each parsed :class:`CapturedResponse` (its ``data`` included) and drops the ones it rejects. A
     non-JSON, non-2xx or unreadable answer is kept in :attr:`responses` with its ``error``/``status``, so
     a timeout message can say what was seen instead of what was hoped for.
+
+    A vendor whose API keeps failing is not a timeout: once ``give_up_after`` matching answers in a row
+    were server errors (5xx, 429) with no good one, :meth:`wait` raises ``KonnectorError(VENDOR_DOWN)``
+    at once instead of waiting out its timeout (the page's own retries get that many chances).
     """
 
     def __init__(
@@ -93,6 +99,7 @@ class JsonCapture:
         predicate: ResponsePredicate | None = None,
         mode: CaptureMode = "intercept",
         redactor: Redactor | None = None,
+        give_up_after: int = 3,
     ) -> None:
         if mode not in ("intercept", "listen"):
             raise ValueError(f"capture mode={mode!r}: expected 'intercept' or 'listen'")
@@ -103,6 +110,8 @@ class JsonCapture:
         self._redactor = redactor or Redactor()
         self._tasks: set[asyncio.Task[None]] = set()
         self._first: asyncio.Future[Any] | None = None
+        self._give_up_after = give_up_after
+        self._server_errors = 0
         self.responses: list[CapturedResponse] = []
 
     # -- results ----------------------------------------------------------------------------------------
@@ -128,6 +137,9 @@ class JsonCapture:
         try:
             return await asyncio.wait_for(asyncio.shield(self._first), timeout)
         except TimeoutError:
+            if self.responses and all(r.status >= 500 or r.status == 429 for r in self.responses):
+                raise KonnectorError(errors.VENDOR_DOWN, f"only server errors matched "
+                                     f"{describe_pattern(self._pattern)} within {timeout:g} s{self._seen()}") from None
             raise TimeoutError(
                 f"no JSON response matching {describe_pattern(self._pattern)} within {timeout:g} s"
                 f"{self._seen()}"
@@ -154,8 +166,16 @@ class JsonCapture:
         if captured.error is None and self._predicate is not None and not self._predicate(captured):
             return
         self.responses.append(captured)
-        if captured.ok and self._first is not None and not self._first.done():
+        if self._first is None or self._first.done():
+            return
+        if captured.ok:
             self._first.set_result(captured.data)
+            return
+        self._server_errors = self._server_errors + 1 if status >= 500 or status == 429 else 0
+        if self._give_up_after and self._server_errors >= self._give_up_after:
+            self._first.set_exception(KonnectorError(
+                errors.VENDOR_DOWN, f"{self._server_errors} answers in a row matching "
+                f"{describe_pattern(self._pattern)} were server errors{self._seen()}"))
 
     # -- intercept mode ---------------------------------------------------------------------------------
     async def _on_route(self, route: Route) -> None:
@@ -197,6 +217,8 @@ class JsonCapture:
     # -- lifecycle --------------------------------------------------------------------------------------
     async def __aenter__(self) -> JsonCapture:
         self._first = asyncio.get_running_loop().create_future()
+        # A give-up set while nobody waits must not warn "exception never retrieved" at shutdown.
+        self._first.add_done_callback(lambda f: f.cancelled() or f.exception())
         if self._mode == "intercept":
             await self._target.route(self._pattern, self._on_route)
         else:
@@ -224,9 +246,11 @@ def capture_json(
     predicate: ResponsePredicate | None = None,
     mode: CaptureMode = "intercept",
     redactor: Redactor | None = None,
+    give_up_after: int = 3,
 ) -> JsonCapture:
     """An async context manager collecting the JSON of every response matching ``url_pattern``."""
-    return JsonCapture(page_or_context, url_pattern, predicate=predicate, mode=mode, redactor=redactor)
+    return JsonCapture(page_or_context, url_pattern, predicate=predicate, mode=mode, redactor=redactor,
+                       give_up_after=give_up_after)
 
 
 async def wait_for_json(

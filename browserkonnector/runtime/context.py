@@ -165,15 +165,18 @@ class RunContext(Generic[F]):
 
     @asynccontextmanager
     async def capture_json(self, url_pattern: Any, *, step: str | None = None,
-                           predicate: Callable[..., bool] | None = None) -> AsyncIterator[JsonCapture]:
+                           predicate: Callable[..., bool] | None = None,
+                           give_up_after: int = 3) -> AsyncIterator[JsonCapture]:
         """Collect the JSON answers of the site's own API while the block runs (bodies read at once).
 
         With ``step``, the shape of every answer is recorded for the site-change report: a later run
-        whose answers lost a property or changed a type says so, naming the step.
+        whose answers lost a property or changed a type says so, naming the step. After ``give_up_after``
+        server errors in a row (and no good answer), ``wait()`` raises ``KonnectorError(VENDOR_DOWN)``.
         """
         from browserkonnector.browser import capture_json
 
-        async with capture_json(self.page, url_pattern, predicate=predicate) as capture:
+        async with capture_json(self.page, url_pattern, predicate=predicate, give_up_after=give_up_after,
+                                redactor=self.redactor) as capture:
             try:
                 yield capture
             finally:

@@ -58,15 +58,22 @@ async def log_in(ctx: RunContext[Fields], base: str) -> BillsPage:
     await accept_cookies(page)
     await page.get_by_label("Email").fill(ctx.fields.login)
     await ctx.fill_secret(page.get_by_label("Password"), ctx.fields.password)
-    async with ctx.capture_json("**/api/bills?*", step="bills api") as bills:
+    async with ctx.capture_json("**/api/bills?*", step="bills api", give_up_after=1) as bills:
         answer = await submit(page, "Sign in", "**/api/session/login")
         if answer.status == "otp_required":
             await second_factor(ctx)
-        first = await bills.wait(timeout=20)
+        try:
+            first = await bills.wait(timeout=20)
+        except KonnectorError as exc:  # the page's own call failed: retry it ourselves, with backoff
+            if exc.code != errors.VENDOR_DOWN:
+                raise
+            first = None
     token = (await ctx.secrets_from_storage("apiToken")).get("apiToken")
     if not token:
         raise KonnectorError(errors.VENDOR_DOWN, "logged in, but the site kept no API token")
     ctx.http.headers["Authorization"] = f"Bearer {token}"
+    if first is None:
+        first = await bills_page(ctx, base, 1, per_page=10)
     await ctx.notify_login_success()
     return BillsPage.model_validate(first)
 
@@ -137,17 +144,21 @@ async def second_factor(ctx: RunContext[Fields]) -> None:
     await submit(ctx.page, "Verify", "**/api/session/otp")
 
 
+async def bills_page(ctx: RunContext[Fields], base: str, number: int, *, per_page: int) -> dict[str, Any]:
+    """One page of the bills API through the logged-in session (retried with backoff on 5xx and 429
+    by the session client; a page that still fails ends the run as VENDOR_DOWN)."""
+    response = await ctx.http.get(f"{base}/api/bills", params={"page": number, "per_page": per_page})
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    ctx.shapes.observe("bills api", data)
+    return data
+
+
 async def other_pages(ctx: RunContext[Fields], base: str, first: BillsPage) -> list[BillsPage]:
     """Pages 2..N straight from the API through the logged-in session (≈30× cheaper than the UI)."""
-
-    async def one(number: int) -> BillsPage:
-        response = await ctx.http.get(f"{base}/api/bills", params={"page": number, "per_page": first.per_page})
-        response.raise_for_status()
-        data = response.json()
-        ctx.shapes.observe("bills api", data)
-        return BillsPage.model_validate(data)
-
-    return list(await asyncio.gather(*(one(n) for n in range(2, first.pages + 1))))
+    pages = await asyncio.gather(*(bills_page(ctx, base, n, per_page=first.per_page)
+                                   for n in range(2, first.pages + 1)))
+    return [BillsPage.model_validate(page) for page in pages]
 
 
 def to_bill(ctx: RunContext[Fields], base: str, bill: ApiBill, ui: UiFiles | None) -> Bill:

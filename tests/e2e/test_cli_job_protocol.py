@@ -107,3 +107,35 @@ def test_timeout_ends_cleanly_with_a_critical_line(site: DemoSite, tmp_path: Pat
     assert run.returncode == 1
     assert run.last["type"] == "critical"
     assert run.last["message"] == "UNKNOWN_ERROR.TIMEOUT"
+
+
+@pytest.mark.site(bills=30, latency_ms=150)
+def test_vendor_down_after_login_leaves_a_complete_bundle_without_secrets(site: DemoSite, tmp_path: Path) -> None:
+    """The API falls over once the connector is logged in: the bundle then holds a session cookie and an
+    API token in its trace and HAR — none of them, nor the password, may be readable in any file."""
+    import threading
+
+    def break_api_after_login() -> None:
+        deadline = time.monotonic() + 60
+        while site.stats()["logins_ok"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        site.config.error_rate = 1.0
+
+    watcher = threading.Thread(target=break_api_after_login, daemon=True)
+    watcher.start()
+    run = run_cli(run_args(site, tmp_path))
+    watcher.join(timeout=5)
+    assert run.returncode == 1
+    assert run.last["message"] == "VENDOR_DOWN", run.stdout[-3000:]
+    bundle = next(p for p in (tmp_path / "art").iterdir() if p.is_dir())
+    names = {p.name for p in bundle.iterdir()}
+    assert {"trace.zip", "screenshot.png", "page.html", "console.jsonl", "network.har", "run.log", "error.txt",
+            "metadata.json"} <= names
+    issued = site._state.auth  # test-only look at what the site handed out: session ids and API tokens
+    sessions = list(issued._sessions.values())
+    secrets = [alice(site)[1], *(s.id for s in sessions), *(s.token for s in sessions)]
+    assert len(secrets) >= 3
+    assert find_secrets(bundle, Redactor(secrets)) == []
+    assert find_secrets(bundle.with_suffix(".zip"), Redactor(secrets)) == []
+    har = (bundle / "network.har").read_text()
+    assert "/api/bills" in har  # the failing calls are there, scrubbed, not dropped
