@@ -209,8 +209,19 @@ class RunContext(Generic[F]):
         return Fetched(data=data, url=base_url, content_type="application/pdf", how="print")
 
     async def url_to_pdf(self, url: str) -> Fetched:
+        """The page at ``url`` printed by the browser (with the session's cookies), as a fetched PDF."""
         data = await self.printer.from_url(url)
         return Fetched(data=data, url=url, content_type="application/pdf", how="print")
+
+    async def cozy_pdf(self, headline: str, source_url: str, *, html: str | None = None,
+                       url: str | None = None) -> Fetched:
+        """``createCozyPDFDocument``: a PDF opening with ``headline`` and ``source_url`` as a link, above
+        the printed ``html`` (or the page at ``url``)."""
+        from browserkonnector.browser import cozy_pdf_document
+
+        data = await cozy_pdf_document(self.browser_context, headline=headline, source_url=source_url, html=html,
+                                       url=url, printer=self.printer)
+        return Fetched(data=data, url=source_url, content_type="application/pdf", how="print")
 
     # -- saving ---------------------------------------------------------------------------------------
     def _contract(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -261,6 +272,10 @@ class RunContext(Generic[F]):
                                       app=self.app, **self._contract(options))
 
     # -- account ----------------------------------------------------------------------------------------
+    def get_account_data(self) -> dict[str, Any]:
+        """``getAccountData``: the connector's state saved by earlier runs (a copy)."""
+        return dict(self.account_data)
+
     async def save_account_data(self, data: Mapping[str, Any], *, merge: bool = True) -> dict[str, Any]:
         """``saveAccountData``: connector state kept between runs (merged by default)."""
         self.account_data = await self.account.save_data(data, merge=merge)

@@ -21,35 +21,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from browserkonnector.store.mango import json_type
+
 __all__ = ["FINGERPRINT_KEY", "ShapeRecorder", "SiteChange", "diff_shapes", "merge_shapes", "shape_of"]
 
 FINGERPRINT_KEY = "browserkonnector"
 Shape = dict[str, Any]
 
 
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, Mapping):
-        return "object"
-    return type(value).__name__
-
-
 def shape_of(value: Any, *, depth: int = 8) -> Shape:
     """A small JSON schema of ``value``: ``{"type": ..., "properties" | "items": ...}``."""
-    kind = _type_name(value)
+    kind = json_type(value)
     shape: Shape = {"type": [kind]}
     if depth <= 0:
         return shape
-    if kind == "object":
+    if kind == "object" and isinstance(value, Mapping):
         shape["properties"] = {str(k): shape_of(v, depth=depth - 1) for k, v in value.items()}
     elif kind == "array":
         items: Shape | None = None

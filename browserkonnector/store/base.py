@@ -25,7 +25,7 @@ import base64
 import hashlib
 import mimetypes
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
@@ -44,6 +44,7 @@ __all__ = [
     "Reference",
     "Store",
     "file_class",
+    "follow_bookmarks",
     "guess_mime",
     "index_name",
     "md5_base64",
@@ -459,6 +460,23 @@ class Store(Protocol):
     async def referenced_files(self, doctype: str, doc_id: str) -> list[FileDoc]:
         """Files referenced by a document (``GET /data/:doctype/:id/relationships/references``)."""
         ...
+
+
+FindPage: TypeAlias = Callable[[str | None], Awaitable[FindResult]]
+
+
+async def follow_bookmarks(find_page: FindPage) -> AsyncIterator[Doc]:
+    """Every document of a paged ``_find``: ``find_page(bookmark)`` is called until a page says there is
+    no next one (or repeats its bookmark, so a backend that ignores bookmarks cannot loop forever).
+    Shared by both backends' ``find_all``."""
+    bookmark: str | None = None
+    while True:
+        page = await find_page(bookmark)
+        for doc in page.docs:
+            yield doc
+        if not page.next or not page.docs or not page.bookmark or page.bookmark == bookmark:
+            return
+        bookmark = page.bookmark
 
 
 async def iter_content(content: Content, chunk_size: int = 1 << 16) -> AsyncIterator[bytes]:

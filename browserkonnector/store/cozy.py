@@ -35,7 +35,7 @@ from browserkonnector.redact import Redactor
 from browserkonnector.store._cozy_files import CozyFilesMixin
 from browserkonnector.store._cozy_find import define_index, find_body, run_find
 from browserkonnector.store._stack_http import StackCredentials, StackHTTP, seg
-from browserkonnector.store.base import AppInfo, BulkResult, Doc, FindResult
+from browserkonnector.store.base import AppInfo, BulkResult, Doc, FindResult, follow_bookmarks
 from browserkonnector.store.errors import BadRequest, NotFound, StoreError
 
 __all__ = ["CozyStackStore", "StackCredentials"]
@@ -237,15 +237,12 @@ class CozyStackStore(CozyFilesMixin):
         use_index: str | None = None,
         page_size: int = 1000,
     ) -> AsyncIterator[Doc]:
-        bookmark: str | None = None
-        while True:
-            page = await self.find(doctype, selector, sort=sort, fields=fields, limit=page_size,
+        async def find_page(bookmark: str | None) -> FindResult:
+            return await self.find(doctype, selector, sort=sort, fields=fields, limit=page_size,
                                    bookmark=bookmark, use_index=use_index)
-            for doc in page.docs:
-                yield doc
-            if not page.next or not page.docs or not page.bookmark or page.bookmark == bookmark:
-                return
-            bookmark = page.bookmark
+
+        async for doc in follow_bookmarks(find_page):
+            yield doc
 
     async def all_docs(self, doctype: str, *, page_size: int = 1000) -> AsyncIterator[Doc]:
         bookmark: str | None = None

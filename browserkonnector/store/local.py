@@ -49,6 +49,7 @@ from browserkonnector.store.base import (
     FileDoc,
     FindResult,
     Reference,
+    follow_bookmarks,
     index_name,
 )
 from browserkonnector.store.errors import Conflict, NotFound
@@ -184,15 +185,12 @@ class LocalStore:
                        sort: Sequence[Mapping[str, str] | str] | None = None,
                        fields: Sequence[str] | None = None, use_index: str | None = None,
                        page_size: int = 1000) -> AsyncIterator[Doc]:
-        bookmark: str | None = None
-        while True:
-            page = await self.find(doctype, selector, sort=sort, fields=fields, limit=page_size,
+        async def find_page(bookmark: str | None) -> FindResult:
+            return await self.find(doctype, selector, sort=sort, fields=fields, limit=page_size,
                                    bookmark=bookmark, use_index=use_index)
-            for doc in page.docs:
-                yield doc
-            if not page.next or not page.bookmark:
-                return
-            bookmark = page.bookmark
+
+        async for doc in follow_bookmarks(find_page):
+            yield doc
 
     async def all_docs(self, doctype: str, *, page_size: int = 1000) -> AsyncIterator[Doc]:
         after = ""

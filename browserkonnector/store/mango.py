@@ -47,6 +47,7 @@ __all__ = [
     "collate_key",
     "compare",
     "get_field",
+    "json_type",
     "match",
     "normalize",
     "parse_field",
@@ -93,7 +94,9 @@ def compare(a: Any, b: Any) -> int:
     return (ka > kb) - (ka < kb)
 
 
-def _type_name(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON type name of a value, as Mango's ``$type`` names it (``null``, ``boolean``, ``number``,
+    ``string``, ``array``, ``object``); tuples count as arrays."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -102,7 +105,7 @@ def _type_name(value: Any) -> str:
         return "number"
     if isinstance(value, str):
         return "string"
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "array"
     return "object"
 
@@ -336,7 +339,7 @@ def _match(sel: Selector, value: Any) -> bool:
     if op == "$exists":
         return bool(arg)
     if op == "$type":
-        return bool(_type_name(value) == arg)
+        return bool(json_type(value) == arg)
     if op == "$size":
         return isinstance(value, list) and len(value) == arg
     if op == "$mod":

@@ -77,14 +77,14 @@ class ConnectorRun:
         return sorted(self.documents("io.cozy.bills"), key=lambda d: (str(d.get("date")), str(d.get("_id"))))
 
     def files(self) -> list[FileDoc]:
-        """Every stored file (not directories, not trashed)."""
+        """Every stored file (not directories, not trashed), with its ``path``, sorted by path."""
         async def fetch(store: Any) -> list[FileDoc]:
             found: list[FileDoc] = []
             async for doc in store.all_docs("io.cozy.files"):
                 file = FileDoc.from_doc(doc)
                 if not file.is_dir and not file.trashed:
-                    found.append(file)
-            return found
+                    found.append(await store.stat(file.id))  # stat: a file's path is computed, not stored
+            return sorted(found, key=lambda f: str(f.path))
 
         files: list[FileDoc] = self._query(fetch)
         return files
