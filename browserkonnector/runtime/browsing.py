@@ -85,7 +85,9 @@ class Browsing:
             offline_dns=options.offline_dns,
             block_resources=self.konnector.block_resources,
         )))
-        context = await self.session.new_context(record_har_path=self.har_path)
+        # The bundle's network log: every request and response, without bodies (a run of 200 PDFs would
+        # otherwise keep them all, base64-encoded, in the driver's memory until the context closes).
+        context = await self.session.new_context(record_har_path=self.har_path, record_har_content="omit")
         self.context = context
         stack.push_async_callback(self._close_context)
         self.page_log = PageLog(context, redactor=self.redactor)
