@@ -1,0 +1,86 @@
+"""Workload 3's Cozy: the stack emulator in a process of its own, plus a tiny control endpoint.
+
+Both sides of workload 3 (browserkonnector's ``save_bills`` through ``CozyStackStore``, and
+cozy-konnector-libs' ``saveBills``) talk to a fresh one of these, so neither shares its GIL with the
+server, and both are counted the same way: ``GET <control>/requests`` answers how many requests the
+emulator served so far (and how many per method and route shape), which each side reads right before and
+right after its save call.
+
+It prepares what a konnector job finds on a Cozy: the destination folder and the account document.
+Its HTTP server is ``BackgroundServer``'s uvicorn, which drops a connection left idle for 5 s: that is what
+ends konnector-libs' uploads that never send their request (see :mod:`benchlib.w_save`).
+Prints ``stack http://127.0.0.1:P``, ``control http://127.0.0.1:Q`` and ``folder <dir id>``, then ``ready``.
+
+``python -m benchlib.stack_server --root DIR --slug SLUG --token TOKEN``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+import signal
+import threading
+from collections import Counter
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from browserkonnector.store.local import LocalStore
+from browserkonnector.testing.emulator import StackEmulator
+from browserkonnector.testing.server import BackgroundServer
+
+ACCOUNT_ID = "bench-account"
+FOLDER = "/Administratif/Bench"
+_ID = re.compile(r"/[0-9a-f]{16,}|/[^/]+\.pdf$")
+
+
+def shape(path: str) -> str:
+    """``/files/3f2a...`` -> ``/files/:id``: requests grouped by route, not by document."""
+    return _ID.sub("/:id", path)
+
+
+def control_app(emulator: StackEmulator) -> Starlette:
+    async def requests(request: Request) -> JSONResponse:
+        log = emulator.requests
+        by_route = Counter(f"{r.method} {shape(r.path)}" for r in log)
+        return JSONResponse({"count": len(log), "by_route": dict(by_route.most_common())})
+
+    return Starlette(routes=[Route("/requests", requests)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", required=True)
+    parser.add_argument("--slug", required=True)
+    parser.add_argument("--token", required=True)
+    args = parser.parse_args()
+    emulator = StackEmulator(args.root, slug=args.slug, token=args.token)
+    emulator.start()
+
+    async def prepare(store: LocalStore) -> Any:
+        folder = await store.mkdir_p(FOLDER)
+        await store.create("io.cozy.accounts", {"_id": ACCOUNT_ID, "account_type": args.slug,
+                                                "auth": {"login": "bench-user"}})
+        return folder.id
+
+    folder_id = emulator.call(prepare)
+    control = BackgroundServer(control_app(emulator))
+    control_url = control.start()
+    print(f"stack {emulator.url}", flush=True)
+    print(f"control {control_url}", flush=True)
+    print(f"folder {folder_id}", flush=True)
+    print("ready", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    control.stop()
+    emulator.stop()
+
+
+if __name__ == "__main__":
+    main()
