@@ -35,7 +35,7 @@ from browserkonnector.browser.http import (
 )
 from browserkonnector.browser.matching import Matcher, MatchRules
 from browserkonnector.browser.observe import PageEvent, PageLog
-from browserkonnector.browser.pdf import PdfPrinter, cozy_pdf_document, html_to_pdf
+from browserkonnector.browser.pdf import PdfPrinter, cozy_pdf_document, html_to_pdf, printer_for
 from browserkonnector.browser.record import Recorder
 from browserkonnector.browser.recording import Exchange, Recording, RecordingError
 from browserkonnector.browser.recording_diff import RecordingDiff, diff_recordings
@@ -94,6 +94,7 @@ __all__ = [
     "get_file",
     "html_to_pdf",
     "install_blocking",
+    "printer_for",
     "register_cookie_secrets",
     "register_storage_secrets",
     "scrub_bytes",

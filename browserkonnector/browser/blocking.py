@@ -23,10 +23,11 @@ import re
 from collections.abc import Iterable
 from typing import Final
 from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
 from playwright.async_api import BrowserContext, Page, Route
 
-__all__ = ["BLOCKABLE", "DEFAULT_BLOCKED", "NEVER_BLOCKED", "check_block_types", "install_blocking"]
+__all__ = ["BLOCKABLE", "DEFAULT_BLOCKED", "NEVER_BLOCKED", "blocked_filter", "check_block_types", "install_blocking"]
 
 #: Never aborted, whatever the caller asks: the page itself, its frames, and the site's API calls.
 NEVER_BLOCKED: Final = frozenset({"document", "xhr", "fetch", "preflight"})
@@ -49,6 +50,9 @@ _EXTENSIONS: Final[dict[str, tuple[str, ...]]] = {
 #: Types that may hold an embedded PDF (``<embed>``, ``<object>``): check the response before aborting.
 _MAY_BE_DOCUMENT: Final = frozenset({"other"})
 _BLOCKED_ERROR: Final = "blockedbyclient"  # net::ERR_BLOCKED_BY_CLIENT: PageLog tells it from real failures
+#: What each target routes for blocking, so a page that must see everything (the PDF printer) can undo
+#: exactly that route and no more (every request routed through Python costs ~1.5 ms).
+_FILTERS: WeakKeyDictionary[BrowserContext | Page, re.Pattern[str] | str] = WeakKeyDictionary()
 
 
 def check_block_types(types: Iterable[str], *, field_name: str = "types") -> frozenset[str]:
@@ -104,4 +108,11 @@ async def install_blocking(
                 return
         await route.abort(_BLOCKED_ERROR)
 
-    await target.route("**/*" if route_all else url_filter(types), handle)
+    pattern = "**/*" if route_all else url_filter(types)
+    _FILTERS[target] = pattern
+    await target.route(pattern, handle)
+
+
+def blocked_filter(target: BrowserContext | Page) -> re.Pattern[str] | str | None:
+    """The URL pattern :func:`install_blocking` routes on ``target`` (``None`` when nothing is blocked)."""
+    return _FILTERS.get(target)

@@ -101,6 +101,9 @@ def _to_playwright(cookie: Any) -> dict[str, Any]:
     return entry
 
 
+_SESSION_TYPES = frozenset({"document", "xhr", "fetch", "other"})
+
+
 class CookieSync:
     """Keeps one httpx client's jar and one browser context's cookies the same (see the module doc).
 
@@ -131,7 +134,11 @@ class CookieSync:
         self.context.remove_listener("response", self._on_browser_response)
 
     def _on_browser_response(self, response: Response) -> None:
-        self._changed = True
+        # Sessions are set by pages and API calls; an image or a font answer is not worth a refresh
+        # (``context.cookies()`` is a driver round trip before the next request). Cookies set by scripts
+        # are caught by ``max_age``.
+        if response.request.resource_type in _SESSION_TYPES:
+            self._changed = True
 
     async def refresh(self) -> None:
         """Copy the context's cookies into the client's jar now."""

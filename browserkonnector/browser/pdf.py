@@ -18,12 +18,14 @@ import html as html_lib
 import re
 from types import TracebackType
 from typing import Any, Final, Literal
+from weakref import WeakKeyDictionary
 
 from playwright.async_api import BrowserContext, Page, Route
 
+from browserkonnector.browser.blocking import blocked_filter
 from browserkonnector.errors import FILE_DOWNLOAD_FAILED, KonnectorError
 
-__all__ = ["PDF_OPTIONS", "PdfPrinter", "cozy_header_html", "cozy_pdf_document", "html_to_pdf"]
+__all__ = ["PDF_OPTIONS", "PdfPrinter", "cozy_header_html", "cozy_pdf_document", "html_to_pdf", "printer_for"]
 
 Media = Literal["print", "screen"]
 PDF_OPTIONS: Final[dict[str, Any]] = {
@@ -60,26 +62,51 @@ class PdfPrinter:
 
     ``media="screen"`` prints with the screen stylesheet, for sites whose print CSS hides the bill.
     Concurrent calls share the pool: each waits for a free page.
+
+    ``isolated=True`` prints in a context of its own, made on first use, with the source context's
+    cookies copied in before every print: what is printed then stays out of the source context's trace
+    (a traced run otherwise records a DOM snapshot and screencast frames of every bill it prints: about
+    half the print rate, docs/performance.md workload 7) and out of its network log.
     """
 
-    def __init__(self, context: BrowserContext, *, pages: int = 1, media: Media = "print") -> None:
+    def __init__(self, context: BrowserContext, *, pages: int = 1, media: Media = "print",
+                 isolated: bool = False) -> None:
         if pages < 1:
             raise ValueError(f"PdfPrinter pages={pages}: must be >= 1")
         if media not in ("print", "screen"):
             raise ValueError(f"PdfPrinter media={media!r}: expected 'print' or 'screen'")
         self.context = context
         self.media: Media = media
+        self.isolated = isolated and context.browser is not None  # a persistent context has no browser
+        self._own: BrowserContext | None = None
         self._size = pages
         self._made: list[Page] = []
         self._opened = 0
         self._free: asyncio.Queue[Page] = asyncio.Queue()
 
+    async def _print_context(self) -> BrowserContext:
+        if not self.isolated:
+            return self.context
+        if self._own is None:
+            browser = self.context.browser
+            assert browser is not None
+            self._own = await browser.new_context(accept_downloads=False)
+        return self._own
+
+    async def _sync_cookies(self) -> None:
+        if self._own is not None:
+            await self._own.clear_cookies()
+            await self._own.add_cookies(await self.context.cookies())  # type: ignore[arg-type]
+
     async def _acquire(self) -> Page:
         if self._free.empty() and self._opened < self._size:
             self._opened += 1  # counted before the await, so concurrent callers do not all open one
             try:
-                page = await self.context.new_page()
-                await page.route("**/*", _unblocked)
+                target = await self._print_context()
+                page = await target.new_page()
+                blocked = blocked_filter(target)
+                if blocked is not None:  # undo the context's blocking, for what it blocks only
+                    await page.route(blocked, _unblocked)
                 if self.media == "screen":
                     await page.emulate_media(media="screen")
             except BaseException:
@@ -92,6 +119,7 @@ class PdfPrinter:
     async def _print(self, load: Any) -> bytes:
         page = await self._acquire()
         try:
+            await self._sync_cookies()
             await load(page)
             return await page.pdf(**PDF_OPTIONS)
         finally:
@@ -129,6 +157,9 @@ class PdfPrinter:
             if not page.is_closed():
                 await page.close()
         self._made.clear()
+        if self._own is not None:
+            own, self._own = self._own, None
+            await own.close()
         self._opened = 0
         self._free = asyncio.Queue()
 
@@ -156,10 +187,31 @@ def _context(target: BrowserContext | Page) -> BrowserContext:
     return target.context if isinstance(target, Page) else target
 
 
+_PRINTERS: WeakKeyDictionary[BrowserContext, PdfPrinter] = WeakKeyDictionary()
+#: Pages of the shared printer. Two were measured no faster on 2 cores (the run is CPU-bound in Python
+#: by then) and cost a page more: one.
+PRINTER_PAGES = 1
+
+
+def printer_for(context_or_page: BrowserContext | Page, *, isolated: bool = False) -> PdfPrinter:
+    """The context's shared printer, made on first use (``isolated`` applies then) and closed with the
+    context: opening a page per bill costs 4x the printing itself (measured: 8 vs 31 bills/s)."""
+    context = _context(context_or_page)
+    printer = _PRINTERS.get(context)
+    if printer is None:
+        printer = _PRINTERS[context] = PdfPrinter(context, pages=PRINTER_PAGES, isolated=isolated)
+
+        def forget(closed: BrowserContext) -> None:
+            # An isolated printer's own context lives until ``close()`` or the browser's end.
+            _PRINTERS.pop(closed, None)
+
+        context.once("close", forget)
+    return printer
+
+
 async def html_to_pdf(context_or_page: BrowserContext | Page, html: str, *, base_url: str | None = None) -> bytes:
-    """One call: ``html`` printed to PDF on a page opened for it (a loop should keep a PdfPrinter)."""
-    async with PdfPrinter(_context(context_or_page)) as printer:
-        return await printer.from_html(html, base_url=base_url)
+    """One call: ``html`` printed to PDF (``htmlToPDF``), on the context's shared printer page."""
+    return await printer_for(context_or_page).from_html(html, base_url=base_url)
 
 
 async def cozy_pdf_document(
@@ -176,20 +228,15 @@ async def cozy_pdf_document(
     if (html is None) == (url is None):
         raise ValueError("cozy_pdf_document: give exactly one of html= or url=")
     header = cozy_header_html(headline, source_url)
-    own = printer is None
-    active = printer or PdfPrinter(_context(context_or_page))
-    try:
-        if html is not None:
-            found = _BODY.search(html)
-            document = (html[: found.end()] + header + html[found.end():]) if found else header + html
-            return await active.from_html(document, base_url=source_url)
+    active = printer or printer_for(context_or_page)
+    if html is not None:
+        found = _BODY.search(html)
+        document = (html[: found.end()] + header + html[found.end():]) if found else header + html
+        return await active.from_html(document, base_url=source_url)
 
-        async def load(page: Page) -> None:
-            assert url is not None
-            await _goto(page, url)
-            await page.evaluate("(h) => document.body.insertAdjacentHTML('afterbegin', h)", header)
+    async def load(page: Page) -> None:
+        assert url is not None
+        await _goto(page, url)
+        await page.evaluate("(h) => document.body.insertAdjacentHTML('afterbegin', h)", header)
 
-        return await active._print(load)
-    finally:
-        if own:
-            await active.close()
+    return await active._print(load)

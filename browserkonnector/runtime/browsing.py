@@ -68,8 +68,8 @@ class Browsing:
             BrowserOptions,
             BrowserSession,
             PageLog,
-            PdfPrinter,
             Tracer,
+            printer_for,
             session_http,
         )
 
@@ -83,6 +83,7 @@ class Browsing:
             executable_path=options.chromium,
             connect=options.connect,
             offline_dns=options.offline_dns,
+            extra_args=tuple(options.chromium_args),
             block_resources=self.konnector.block_resources,
         )))
         # The bundle's network log: every request and response, without bodies (a run of 200 PDFs would
@@ -94,7 +95,12 @@ class Browsing:
         self.tracer = Tracer(context, options.trace, self.redactor)
         await self.tracer.start()
         self.page = await context.new_page()
-        self.printer = PdfPrinter(context)
+        # One printer per context, shared with html_to_pdf(); when traced, it prints in a context of its
+        # own so that bills printed by the hundred do not fill the trace (and halve the print rate) —
+        # unless the run's network is recorded or replayed, which covers this context only.
+        isolated = options.trace != "off" and options.record is None and options.replay is None
+        self.printer = printer_for(context, isolated=isolated)
+        stack.push_async_callback(self.printer.close)
         self.http = session_http(context, redactor=self.redactor)
         stack.push_async_callback(self.http.aclose)
         await self._attach_network()

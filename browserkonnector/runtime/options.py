@@ -39,6 +39,7 @@ class RunOptions:
     log_level: str | None = None
     connect: str | None = None
     chromium: str | None = None
+    chromium_args: tuple[str, ...] = ()
     #: Resolve no host name but localhost (the demo site, tests, replays). Off for real vendor sites.
     offline_dns: bool = False
     record: Path | None = None
@@ -72,6 +73,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add("--connect", default=None, metavar="URL",
         help="drive a running browser: ws://... (Playwright server) or http://... (CDP) instead of launching")
     add("--chromium", default=None, metavar="PATH", help="Chromium binary to launch")
+    add("--chromium-arg", action="append", default=[], dest="chromium_args", metavar="ARG",
+        help="extra Chromium command-line switch, e.g. --chromium-arg=--proxy-server=... (repeatable)")
     add("--offline-dns", action="store_true",
         help="resolve only localhost/127.0.0.1 (demo site, tests, replays)")
     add("--record", type=Path, default=None, metavar="DIR", help="record the run's network into DIR")
@@ -94,6 +97,7 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | Non
         log_level=args.log_level,
         connect=args.connect,
         chromium=args.chromium,
+        chromium_args=tuple(args.chromium_args),
         offline_dns=args.offline_dns or args.replay is not None,
         record=args.record,
         replay=args.replay,

@@ -6,7 +6,8 @@ How it gets each file, cheapest correct way first:
   cookies), which sidesteps download events and the inline PDF viewer;
 - ``blob`` bills: the site's JavaScript builds a ``blob:`` URL from ``/api/bills/ID/pdf`` with the API
   token kept in ``sessionStorage``; the connector fetches that same URL with the same token;
-- ``html`` bills have no PDF: the printable page is printed to PDF by the browser.
+- ``html`` bills have no PDF: their server-rendered printable page is fetched through the session and
+  printed to PDF by the browser (no navigation: ~3x faster than loading it in a page).
 
 With the field ``ui_downloads`` it instead clicks through the UI for every file (download event, popup
 with an inline PDF, ``blob:`` link), which is slower and is what the tests use to prove those paths.
@@ -172,7 +173,8 @@ def to_bill(ctx: RunContext[Fields], base: str, bill: ApiBill, ui: UiFiles | Non
         "content_label": bill.label,
     }
     if bill.kind == "html":
-        return Bill(**fields, fetch_file=lambda: ctx.url_to_pdf(base + bill.links.print))
+        # A server-rendered printable page: fetched through the session, printed without a navigation.
+        return Bill(**fields, fetch_file=lambda: ctx.url_to_pdf(base + bill.links.print, static=True))
     if ui is not None:
         return Bill(**fields, fetch_file=lambda: ui.get(bill))
     assert bill.links.pdf is not None

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from browserkonnector.browser import PdfPrinter, cozy_pdf_document, html_to_pdf
+from browserkonnector.browser import PdfPrinter, cozy_pdf_document, html_to_pdf, printer_for
 from browserkonnector.errors import FILE_DOWNLOAD_FAILED, KonnectorError
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
@@ -71,7 +71,12 @@ async def test_from_url_and_from_page(tab: Any, site: Any) -> None:
 async def test_one_call_form_and_pool_share_pages(ctx: Any) -> None:
     pdf = await html_to_pdf(ctx, "<p>Ünïcödé € é</p>")
     assert "Ünïcödé € é" in _text(pdf)
-    assert ctx.pages == []  # its page is closed again
+    again = await html_to_pdf(ctx, "<p>second</p>")
+    assert "second" in _text(again)
+    assert len(ctx.pages) == 1  # one printer page per context, shared by every one-call print
+    assert printer_for(ctx) is printer_for(ctx)
+    await printer_for(ctx).close()
+    assert ctx.pages == []
     async with PdfPrinter(ctx, pages=2) as printer:
         pdfs = await asyncio.gather(*(printer.from_html(f"<h2>Bill {i}</h2>") for i in range(6)))
         assert len(ctx.pages) == 2
@@ -93,3 +98,26 @@ async def test_cozy_pdf_document_starts_with_headline_and_link(ctx: Any, site: A
     assert url in links
     with pytest.raises(ValueError, match="exactly one of html= or url="):
         await cozy_pdf_document(ctx, headline="x", source_url=url)
+
+
+async def test_isolated_printer_keeps_prints_out_of_the_trace_but_has_the_cookies(tab: Any, site: Any,
+                                                                                   tmp_path: Any) -> None:
+    """A traced run prints in a context of its own: the trace does not record the bills printed, and the
+    print still carries the session (cookies copied in before each print)."""
+    import zipfile
+
+    await tab.context.add_cookies([{"name": "session", "value": site.state.session_cookie, "url": site.url}])
+    await tab.context.tracing.start(screenshots=True, snapshots=True)
+    printer = PdfPrinter(tab.context, isolated=True)
+    try:
+        pdf = await printer.from_url(site("/bill/7"))  # needs the session cookie
+        await printer.from_html("<h1>Isolated 42</h1>")
+        assert tab.context.pages == [tab]  # the printer's page is not in the run's context
+    finally:
+        await printer.close()
+        await tab.context.tracing.stop(path=str(tmp_path / "trace.zip"))
+    assert "Facture n°7" in _text(pdf)
+    with zipfile.ZipFile(tmp_path / "trace.zip") as trace:
+        recorded = b"".join(trace.read(name) for name in trace.namelist() if name.endswith((".trace", ".network")))
+    assert b"Isolated 42" not in recorded
+    assert b"/bill/7" not in recorded
