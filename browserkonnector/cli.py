@@ -27,14 +27,29 @@ DEMO_CONNECTOR = REPO_ROOT / "connectors" / "demo_vendor"
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    """Load the connector and run it. Playwright's driver (a Node process, ~0.4 s to start) starts first,
+    while the connector's modules import in a thread: the run's start overlaps the two. No browser is
+    launched before the fields are validated."""
+    from playwright.async_api import async_playwright
+
     from browserkonnector.runtime.loader import ConnectorNotFound, load_connector
 
+    driver = asyncio.ensure_future(async_playwright().start())
     try:
-        konnector = load_connector(args.connector)
-    except ConnectorNotFound as exc:
-        print(f"browserkonnector run: {exc}", file=sys.stderr)
-        return 2
-    result = asyncio.run(konnector.execute(options_from_args(args)))
+        konnector = await asyncio.to_thread(load_connector, args.connector)
+    except BaseException as exc:
+        from browserkonnector.browser.session import stop_driver
+
+        await stop_driver(driver)
+        if isinstance(exc, ConnectorNotFound):
+            print(f"browserkonnector run: {exc}", file=sys.stderr)
+            return 2
+        raise
+    result = await konnector.execute(options_from_args(args), driver=driver)
     return result.exit_status
 
 

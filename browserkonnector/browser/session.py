@@ -17,8 +17,11 @@ Chromium started with ``--remote-debugging-port``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import sys
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -94,11 +97,27 @@ def _has_display() -> bool:
     )
 
 
+def start_driver() -> asyncio.Task[Playwright]:
+    """Start Playwright's driver (a Node process) in the background; hand the task to
+    :class:`BrowserSession` (``driver=``). It launches no browser."""
+    return asyncio.ensure_future(async_playwright().start())
+
+
+async def stop_driver(driver: Awaitable[Playwright]) -> None:
+    """Stop a driver started by :func:`start_driver` that no session took over."""
+    with contextlib.suppress(Exception):
+        await (await driver).stop()
+
+
 class BrowserSession:
     """Async context manager owning the Playwright driver and one browser (launched or connected)."""
 
-    def __init__(self, options: BrowserOptions | None = None) -> None:
+    def __init__(self, options: BrowserOptions | None = None, *,
+                 driver: Awaitable[Playwright] | None = None) -> None:
+        """``driver``: a Playwright driver already starting (see :func:`start_driver`), which the session
+        then owns — starting it while the connector's modules import saves ~0.4 s of a run's start."""
         self.options = options or BrowserOptions()
+        self._driver = driver
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._executable: Path | None = None
@@ -122,7 +141,8 @@ class BrowserSession:
         opts = self.options
         if opts.connect is None and not opts.headless and not _has_display():
             raise HeadedWithoutDisplay()  # before starting anything: nothing to clean up
-        self._playwright = await async_playwright().start()
+        self._playwright = await (self._driver if self._driver is not None else async_playwright().start())
+        self._driver = None
         try:
             self._browser = await (self._connect() if opts.connect else self._launch())
         except BaseException:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,8 +41,10 @@ log = logger.bind(namespace="browser")
 class Browsing:
     """Opens and closes the browser resources of a run on an ``AsyncExitStack``."""
 
-    def __init__(self, konnector: Konnector[Any], options: RunOptions, redactor: Redactor) -> None:
+    def __init__(self, konnector: Konnector[Any], options: RunOptions, redactor: Redactor, *,
+                 driver: Awaitable[Any] | None = None) -> None:
         self.konnector, self.options, self.redactor = konnector, options, redactor
+        self.driver = driver  # a Playwright driver started early by the CLI, or None
         self.session: BrowserSession | None = None
         self.context: BrowserContext | None = None
         self.page: Page | None = None
@@ -58,6 +61,11 @@ class Browsing:
     async def open(self, stack: AsyncExitStack) -> None:
         await self.http.aclose()
         if not self.konnector.browser:
+            if self.driver is not None:
+                from browserkonnector.browser.session import stop_driver
+
+                await stop_driver(self.driver)
+                self.driver = None
             from browserkonnector.request import request_factory
 
             self.http = request_factory()
@@ -85,7 +93,8 @@ class Browsing:
             offline_dns=options.offline_dns,
             extra_args=tuple(options.chromium_args),
             block_resources=self.konnector.block_resources,
-        )))
+        ), driver=self.driver))
+        self.driver = None
         # The bundle's network log: every request and response, without bodies (a run of 200 PDFs would
         # otherwise keep them all, base64-encoded, in the driver's memory until the context closes).
         context = await self.session.new_context(record_har_path=self.har_path, record_har_content="omit")

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
@@ -136,11 +136,14 @@ class Konnector(Generic[F]):
     def version(self) -> str:
         return self._version or (self.manifest.version if self.manifest else "0.0.0")
 
-    async def execute(self, options: RunOptions | None = None) -> RunResult:
-        """Run once with ``options``; never raises for a connector failure (see ``RunResult``)."""
+    async def execute(self, options: RunOptions | None = None, *, driver: Awaitable[Any] | None = None) -> RunResult:
+        """Run once with ``options``; never raises for a connector failure (see ``RunResult``).
+
+        ``driver``: a Playwright driver already starting (``browser.session.start_driver``), taken over.
+        """
         from browserkonnector.runtime.run import execute
 
-        return await execute(self, options or RunOptions())
+        return await execute(self, options or RunOptions(), driver=driver)
 
     def run(self, argv: Sequence[str] | None = None) -> NoReturn:
         """Parse the command line like ``browserkonnector run``, run, and exit with the run's status."""

@@ -20,6 +20,7 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +81,10 @@ def deadline_for(options: RunOptions, job: JobEnv) -> float | None:
     return None
 
 
-async def execute(konnector: Konnector[Any], options: RunOptions) -> RunResult:
+async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awaitable[Any] | None = None
+                  ) -> RunResult:
+    """The whole run. ``driver``: a Playwright driver already starting, which the run takes over (and
+    stops, whatever happens)."""
     redactor = Redactor()
     started = time.monotonic()
     early: KonnectorError | None = None
@@ -93,6 +97,7 @@ async def execute(konnector: Konnector[Any], options: RunOptions) -> RunResult:
     run_log = RunLog(redactor)
     progress = Progress(live=mode == "human" and sys.stderr.isatty(), enabled=options.progress)
     runner = _Runner(konnector, options, job, redactor, run_log, progress)
+    runner.driver = driver
     try:
         if early is not None:
             failure = classify(early)
@@ -101,6 +106,10 @@ async def execute(konnector: Konnector[Any], options: RunOptions) -> RunResult:
         return await runner.go(started)
     finally:
         run_log.close()
+        if runner.driver is not None:  # not taken over (the run ended before the browser)
+            from browserkonnector.browser.session import stop_driver
+
+            await stop_driver(runner.driver)
 
 
 class _Runner:
@@ -116,6 +125,7 @@ class _Runner:
         self.browser: Any = None  # runtime.browsing.Browsing, when the connector uses a browser
         self.store_description = ""
         self.ctx: RunContext[Any] | None = None
+        self.driver: Awaitable[Any] | None = None
 
     # -- signals ------------------------------------------------------------------------------------------
     def _on_signal(self, name: str) -> None:
@@ -181,7 +191,8 @@ class _Runner:
             shapes = ShapeRecorder(prepared.account.data.get(FINGERPRINT_KEY))
             from browserkonnector.runtime.browsing import Browsing
 
-            browsing = Browsing(konnector, options, self.redactor)
+            browsing = Browsing(konnector, options, self.redactor, driver=self.driver)
+            self.driver = None  # the browser resources own it now
             self.browser = browsing
             try:
                 await browsing.open(stack)
