@@ -79,6 +79,7 @@ class PdfPrinter:
         self.media: Media = media
         self.isolated = isolated and context.browser is not None  # a persistent context has no browser
         self._own: BrowserContext | None = None
+        self._synced: str | None = None  # the cookies last copied into ``_own``
         self._size = pages
         self._made: list[Page] = []
         self._opened = 0
@@ -94,9 +95,16 @@ class PdfPrinter:
         return self._own
 
     async def _sync_cookies(self) -> None:
-        if self._own is not None:
-            await self._own.clear_cookies()
-            await self._own.add_cookies(await self.context.cookies())  # type: ignore[arg-type]
+        """Copy the source context's cookies in, when they changed since the last print."""
+        if self._own is None:
+            return
+        cookies = await self.context.cookies()
+        fingerprint = repr(sorted((c.get("name"), c.get("domain"), c.get("path"), c.get("value")) for c in cookies))
+        if fingerprint == self._synced:
+            return
+        await self._own.clear_cookies()
+        await self._own.add_cookies(cookies)  # type: ignore[arg-type]
+        self._synced = fingerprint
 
     async def _acquire(self) -> Page:
         if self._free.empty() and self._opened < self._size:
@@ -116,10 +124,11 @@ class PdfPrinter:
             return page
         return await self._free.get()
 
-    async def _print(self, load: Any) -> bytes:
+    async def _print(self, load: Any, *, needs_cookies: bool = True) -> bytes:
         page = await self._acquire()
         try:
-            await self._sync_cookies()
+            if needs_cookies:
+                await self._sync_cookies()
             await load(page)
             return await page.pdf(**PDF_OPTIONS)
         finally:
@@ -132,7 +141,8 @@ class PdfPrinter:
         async def load(page: Page) -> None:
             await page.set_content(content, wait_until="load")
 
-        return await self._print(load)
+        # Self-contained HTML fetches nothing: only a base URL can make it load the vendor's resources.
+        return await self._print(load, needs_cookies=base_url is not None)
 
     async def from_url(self, url: str) -> bytes:
         """The page at ``url`` (with the context's cookies), printed once loaded; an HTTP error raises."""
