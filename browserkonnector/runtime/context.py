@@ -33,6 +33,7 @@ from browserkonnector.runtime.sitechange import ShapeRecorder
 from browserkonnector.save import (
     Fetched,
     SaveBillsResult,
+    SaveCounts,
     SavedFile,
     add_data,
     hydrate_and_filter,
@@ -53,38 +54,11 @@ F = TypeVar("F")
 
 
 @dataclass
-class RunStats:
+class RunStats(SaveCounts):
     """What the run saved, for the summary line and the result."""
 
-    bills_created: int = 0
-    bills_updated: int = 0
-    bills_unchanged: int = 0
-    files_created: int = 0
-    files_replaced: int = 0
-    files_kept: int = 0
-    files_failed: int = 0
     documents_saved: int = 0
     extra: dict[str, int] = field(default_factory=dict)
-
-    def add_files(self, saved: Sequence[SavedFile]) -> None:
-        for item in saved:
-            if item.outcome == "created":
-                self.files_created += 1
-            elif item.outcome == "replaced":
-                self.files_replaced += 1
-            elif item.outcome == "kept":
-                self.files_kept += 1
-            elif item.outcome == "failed":
-                self.files_failed += 1
-
-    def add_bills(self, result: SaveBillsResult) -> None:
-        self.bills_created += result.bills_created
-        self.bills_updated += result.bills_updated
-        self.bills_unchanged += result.bills_unchanged
-        self.files_created += result.files_created
-        self.files_replaced += result.files_replaced
-        self.files_kept += result.files_kept
-        self.files_failed += result.files_failed
 
 
 class RunContext(Generic[F]):
@@ -254,7 +228,7 @@ class RunContext(Generic[F]):
         options.setdefault("progress", self.progress.tracker("bills", len(bills)))
         result = await save_bills(bills, folder_path or self.folder_path, store=self.store, app=self.app,
                                   **options)
-        self.stats.add_bills(result)
+        self.stats.add(result)
         return result
 
     async def save_files(self, entries: Iterable[Any], *, folder_path: str | None = None,

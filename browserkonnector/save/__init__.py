@@ -20,7 +20,7 @@ callable returning :class:`Fetched`).
 
 from __future__ import annotations
 
-from browserkonnector.save.bills import BILLS_DOCTYPE, SaveBillsResult, save_bills
+from browserkonnector.save.bills import BILLS_DOCTYPE, SaveBillsResult, SaveCounts, save_bills
 from browserkonnector.save.documents import add_data, update_or_create
 from browserkonnector.save.fetched import Fetched, FetchFile
 from browserkonnector.save.files import Outcome, SavedFile, save_files
@@ -48,6 +48,7 @@ __all__ = [
     "LinkResult",
     "Outcome",
     "SaveBillsResult",
+    "SaveCounts",
     "SavedFile",
     "add_data",
     "get_cozy_metadata",

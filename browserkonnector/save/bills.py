@@ -37,7 +37,7 @@ from browserkonnector.save.models import Bill, BillValidationError, FileEntry, a
 from browserkonnector.store.base import AppInfo, Doc, Store
 from browserkonnector.store.errors import StoreError
 
-__all__ = ["BILLS_DOCTYPE", "SaveBillsResult", "save_bills"]
+__all__ = ["BILLS_DOCTYPE", "SaveBillsResult", "SaveCounts", "save_bills"]
 
 BILLS_DOCTYPE = "io.cozy.bills"
 log = logger.bind(namespace="saveBills")
@@ -49,8 +49,8 @@ _DATES = frozenset({"date", "originalDate"})
 
 
 @dataclass
-class SaveBillsResult:
-    """Counts, the saved bill documents (input order, dropped bills left out), files and links."""
+class SaveCounts:
+    """What saving did, counted: the summary of a ``save_bills`` call, and of a whole run."""
 
     bills_created: int = 0
     bills_updated: int = 0
@@ -59,6 +59,24 @@ class SaveBillsResult:
     files_replaced: int = 0
     files_kept: int = 0
     files_failed: int = 0
+
+    def add(self, other: SaveCounts) -> None:
+        """Add ``other``'s counts to these."""
+        for name in SaveCounts.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def add_files(self, saved: Sequence[SavedFile]) -> None:
+        """Count ``save_files`` results by outcome (``skipped`` is not counted)."""
+        for item in saved:
+            name = f"files_{item.outcome}"
+            if item.outcome != "skipped" and hasattr(self, name):
+                setattr(self, name, getattr(self, name) + 1)
+
+
+@dataclass
+class SaveBillsResult(SaveCounts):
+    """Counts, the saved bill documents (input order, dropped bills left out), files and links."""
+
     bills: list[Doc] = field(default_factory=list)
     saved_files: list[SavedFile] = field(default_factory=list)
     link_result: LinkResult | None = None
