@@ -12,8 +12,11 @@
   scan (see ``_pushdown``).
 - **Several processes** may write: every write is a ``BEGIN IMMEDIATE`` transaction (the write lock is
   taken up front, so two writers queue instead of failing at commit), with a 30 s ``busy_timeout``.
-- **Several threads** (the stack emulator serves HTTP from its own thread) share the connection under a
-  lock; a transaction never spans an ``await``.
+- **Several threads** (uploads finish in worker threads, the stack emulator serves HTTP from its own
+  thread): writes share one connection under a lock; reads go through a second connection with a lock
+  of its own, so a read on the event loop never waits for a writer's fsync (WAL readers do not block on
+  the writer). A ``read()`` nested inside a ``write()`` reuses the writer's connection and sees its
+  uncommitted changes. A transaction never spans an ``await``.
 """
 
 from __future__ import annotations
@@ -88,10 +91,13 @@ class Database:
             )
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open the store database {path}: {exc}") from exc
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()  # the writer connection's
+        self._read_lock = threading.RLock()  # the reader connection's
+        self._reader: sqlite3.Connection | None = None  # opened after the schema exists
+        self._active = threading.local()  # the connection of the transaction this thread is in
         self._tables: dict[str, str] = {}
         self._indexes: dict[str, list[IndexDef]] | None = None
-        self._schema_version = -1
+        self._versions: dict[int, int] = {}  # PRAGMA data_version last seen, by connection
         conn = self.conn
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA journal_mode = WAL")
@@ -99,10 +105,23 @@ class Database:
         conn.execute("PRAGMA foreign_keys = OFF")
         with self.write():
             run_script(conn, _SCHEMA)
+        try:
+            self._reader = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
+            self._reader.execute("PRAGMA busy_timeout = 30000")
+        except sqlite3.Error as exc:
+            self.conn.close()
+            raise StoreUnavailable(f"cannot open the store database {path}: {exc}") from exc
 
     def close(self) -> None:
-        with self.lock:
+        with self.lock, self._read_lock:
+            if self._reader is not None:
+                self._reader.close()
             self.conn.close()
+
+    def _current(self) -> sqlite3.Connection:
+        """The connection of the transaction this thread is in (the writer's outside any)."""
+        conn: sqlite3.Connection | None = getattr(self._active, "conn", None)
+        return conn if conn is not None else self.conn
 
     # -- transactions ---------------------------------------------------------------------------------
     @contextmanager
@@ -111,25 +130,32 @@ class Database:
         with self.lock:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
+            outer = getattr(self._active, "conn", None)
+            self._active.conn = conn
             try:
                 yield conn
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._active.conn = outer
             conn.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A read snapshot (``BEGIN DEFERRED``): several queries see one consistent state."""
-        with self.lock:
-            conn = self.conn
-            if conn.in_transaction:  # nested inside write(): reuse it
-                yield conn
-                return
+        current: sqlite3.Connection | None = getattr(self._active, "conn", None)
+        if current is not None:  # nested inside write() or read(): the same transaction
+            yield current
+            return
+        with self._read_lock:
+            conn = self._reader if self._reader is not None else self.conn
             conn.execute("BEGIN")
+            self._active.conn = conn
             try:
                 yield conn
             finally:
+                self._active.conn = None
                 conn.execute("COMMIT")
 
     # -- doctype tables -------------------------------------------------------------------------------
@@ -145,35 +171,39 @@ class Database:
         tbl = self._tables.get(doctype)
         if tbl is not None:
             return tbl
-        row = self.conn.execute("SELECT tbl FROM doctypes WHERE doctype = ?", (doctype,)).fetchone()
+        conn = self._current()
+        row = conn.execute("SELECT tbl FROM doctypes WHERE doctype = ?", (doctype,)).fetchone()
         if row is None:
             if not create:
                 return None
             self.check_doctype(doctype)
             slug = re.sub(r"[^a-z0-9]+", "_", doctype.lower())[:40]
             tbl = f"docs_{slug}_{hashlib.sha1(doctype.encode()).hexdigest()[:8]}"
-            self.conn.execute(
+            conn.execute(
                 f'CREATE TABLE IF NOT EXISTS "{tbl}" (id TEXT PRIMARY KEY NOT NULL, rev TEXT NOT NULL, '
                 "deleted INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL)"
             )
-            self.conn.execute("INSERT INTO doctypes (doctype, tbl) VALUES (?, ?)", (doctype, tbl))
+            conn.execute("INSERT INTO doctypes (doctype, tbl) VALUES (?, ?)", (doctype, tbl))
         else:
             tbl = str(row[0])
         self._tables[doctype] = tbl
         return tbl
 
     def all_doctypes(self) -> list[tuple[str, str]]:
-        rows = self.conn.execute("SELECT doctype, tbl FROM doctypes ORDER BY doctype").fetchall()
+        rows = self._current().execute("SELECT doctype, tbl FROM doctypes ORDER BY doctype").fetchall()
         return [(str(d), str(t)) for d, t in rows]
 
     # -- indexes --------------------------------------------------------------------------------------
     def indexes(self, doctype: str) -> list[IndexDef]:
         """Indexes defined on a doctype. Cached; the cache is dropped when any process defines one
-        (``PRAGMA data_version`` changes when another connection commits)."""
-        version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
-        if self._indexes is None or self._schema_version != version:
+        (``PRAGMA data_version`` of a connection changes when another connection commits: the reader's
+        after every write of ours too, which costs one read of the small ``indexes`` table)."""
+        conn = self._current()
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        seen, self._versions[id(conn)] = self._versions.get(id(conn)), version  # per connection
+        if self._indexes is None or seen != version:
             cache: dict[str, list[IndexDef]] = {}
-            for row in self.conn.execute(
+            for row in conn.execute(
                 "SELECT doctype, name, fields, partial, sql_name FROM indexes ORDER BY rowid"
             ):
                 partial = json.loads(row[3]) if row[3] else None
@@ -181,7 +211,7 @@ class Database:
                 cache.setdefault(row[0], []).append(
                     IndexDef(row[0], row[1], fields, partial, row[4], _partial_sql(partial))
                 )
-            self._indexes, self._schema_version = cache, version
+            self._indexes = cache
         return self._indexes.get(doctype, [])
 
     def define_index(

@@ -231,19 +231,30 @@ class LocalStore:
             return self.tree.file_doc(conn, file_id, rev, body)
 
     async def stat_path(self, path: str) -> FileDoc:
+        """The entry at ``path``. A name taken by an upload still in flight (its intent committed, its
+        document not yet) is waited for, briefly: the stack answers such a stat once the upload is done,
+        and a concurrent uploader that just got a 409 for that name stats it next."""
         parts = split_path(path)
         clean = "/" + "/".join(parts)
         tree = self.tree
-        with self.db.read() as conn:
-            found = tree.dir_by_path(conn, clean)
-            if found is not None:
-                return tree.file_doc(conn, *found)
-            parent = tree.dir_by_path(conn, "/" + "/".join(parts[:-1])) if parts else None
-            file_id = tree.child(conn, parent[0], parts[-1]) if parent else None
-            got = tree.row(conn, file_id) if file_id else None
-            if file_id is None or got is None or got[1].get("name") != parts[-1]:
-                raise NotFound(f"no file or folder at {clean!r}", reason="missing")
-            return tree.file_doc(conn, file_id, *got)
+        delay = 0.002
+        for _ in range(40):  # ~2 s at most: an upload's last step takes milliseconds
+            with self.db.read() as conn:
+                found = tree.dir_by_path(conn, clean)
+                if found is not None:
+                    return tree.file_doc(conn, *found)
+                parent = tree.dir_by_path(conn, "/" + "/".join(parts[:-1])) if parts else None
+                file_id = tree.child(conn, parent[0], parts[-1]) if parent else None
+                got = tree.row(conn, file_id) if file_id else None
+                if file_id is not None and got is not None and got[1].get("name") == parts[-1]:
+                    return tree.file_doc(conn, file_id, *got)
+                in_flight = file_id is not None and got is None and conn.execute(
+                    "SELECT 1 FROM pending WHERE file_id = ?", (file_id,)).fetchone() is not None
+            if not in_flight:
+                break
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        raise NotFound(f"no file or folder at {clean!r}", reason="missing")
 
     async def list_dir(self, dir_id: str) -> AsyncIterator[FileDoc]:
         after: str | None = ""

@@ -73,7 +73,6 @@ class Summary:
 
 
 #: The demo connector with the printing fix proposed in docs/performance.md (a measured "what if").
-PRINT_HTML_CONNECTOR = SCRIPTS / "benchlib" / "demo_print_html"
 
 
 def framework_command(url: str, store: Path, *, trace: str = "off", artifacts: Path | None = None,

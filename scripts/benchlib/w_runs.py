@@ -23,7 +23,6 @@ from pathlib import Path
 
 from benchlib.common import (
     DEMO_CONNECTOR,
-    PRINT_HTML_CONNECTOR,
     BenchError,
     file_requests,
     run_baseline,
@@ -133,7 +132,6 @@ def _full(scratch: Scratch, url: str, sizes: Sizes, log: Callable[[str], None]) 
         "raw_fast": _baseline(scratch, "raw_fast", url, n),
         "floor_httpx": _baseline(scratch, "floor_httpx", url, n),
         "framework_traced": _framework_full(scratch, url, n, trace="retain-on-failure"),
-        "framework_print_html": _framework_full(scratch, url, n, connector=PRINT_HTML_CONNECTOR),
     }
     if sizes.naive:
         variants["raw_naive"] = _baseline(scratch, "raw_naive", url, n)
@@ -151,10 +149,6 @@ def _full(scratch: Scratch, url: str, sizes: Sizes, log: Callable[[str], None]) 
     rows.append(Row("1", "… vs (a) the floor: httpx only, no browser (HTML bills fetched, not printed)",
                     "s", fw, baseline=samples.wall["floor_httpx"], baseline_label="floor_httpx",
                     target_text="state it"))
-    rows.append(Row("1", "… the demo connector with the proposed printing fix (HTML through the session, "
-                         "set_content; scripts/benchlib/demo_print_html) vs (b)", "s",
-                    samples.wall["framework_print_html"], value_label="framework+fix",
-                    baseline=samples.wall["raw_fast"], baseline_label="raw_fast", target_text="what if"))
     rows.append(Row("6", "peak PSS of the framework's process tree during workload 1 (vs raw_fast's)", "MiB",
                     samples.pss["framework"], baseline=samples.pss["raw_fast"], baseline_label="raw_fast",
                     target_op="<=", target=350, target_text="≤ 350 MiB", target_on="value"))
