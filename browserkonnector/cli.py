@@ -14,11 +14,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from browserkonnector.runtime.options import DEFAULT_STORE, RunOptions, add_run_arguments, options_from_args
+
+if TYPE_CHECKING:
+    from browserkonnector.runtime.konnector import Konnector
 
 __all__ = ["main"]
 
@@ -31,26 +38,39 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    """Load the connector and run it. Playwright's driver (a Node process, ~0.4 s to start) starts first,
-    while the connector's modules import in a thread: the run's start overlaps the two. No browser is
-    launched before the fields are validated."""
-    from playwright.async_api import async_playwright
+    """Load the connector and run it. Playwright's driver (a Node process, ~0.5 s to start) starts first,
+    while the connector's modules import in a thread and the TLS context (~60 ms of loading CAs, without
+    the GIL) is built in another: the run's start overlaps the three. No browser is launched before the
+    fields are validated."""
+    from browserkonnector.browser.session import start_driver, stop_driver
 
-    from browserkonnector.runtime.loader import ConnectorNotFound, load_connector
-
-    driver = asyncio.ensure_future(async_playwright().start())
+    driver = start_driver()
+    asyncio.get_running_loop().run_in_executor(None, _warm_tls)
     try:
-        konnector = await asyncio.to_thread(load_connector, args.connector)
+        konnector = await asyncio.to_thread(_load, args.connector)
     except BaseException as exc:
-        from browserkonnector.browser.session import stop_driver
-
         await stop_driver(driver)
+        from browserkonnector.runtime.loader import ConnectorNotFound
+
         if isinstance(exc, ConnectorNotFound):
             print(f"browserkonnector run: {exc}", file=sys.stderr)
             return 2
         raise
     result = await konnector.execute(options_from_args(args), driver=driver)
     return result.exit_status
+
+
+def _load(spec: str) -> Konnector[Any]:
+    """The connector, imported with the framework's runtime (~0.5 s of imports, off the event loop)."""
+    from browserkonnector.runtime.loader import load_connector
+
+    return load_connector(spec)
+
+
+def _warm_tls() -> None:
+    from browserkonnector.request import default_ssl_context
+
+    default_ssl_context()
 
 
 def demo_connector_folder() -> Path:
@@ -220,5 +240,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+def entry() -> None:
+    """The console script: :func:`main`, then a fast exit.
+
+    Tearing down the interpreter after a run (the modules of Playwright, pydantic, httpx, pypdf...) takes
+    ~0.3 s (measured) and does nothing useful: by then the store is closed, the browser and its driver are
+    gone and every line is written. So the ``atexit`` handlers run, the standard streams are flushed, and
+    the process ends. ``BROWSERKONNECTOR_FAST_EXIT=0`` exits the usual way (for tools that hook the
+    interpreter's teardown, such as coverage). An exception escaping :func:`main` exits the usual way too.
+    """
+    status = main()
+    if os.environ.get("BROWSERKONNECTOR_FAST_EXIT", "1") == "0":
+        sys.exit(status)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

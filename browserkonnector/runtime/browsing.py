@@ -51,7 +51,7 @@ class Browsing:
         self.printer: PdfPrinter | None = None
         self.tracer: Tracer | None = None
         self.page_log: PageLog | None = None
-        self.http: httpx.AsyncClient = httpx.AsyncClient()  # replaced in open()
+        self.http: httpx.AsyncClient | None = None  # set by open()
         self.har_path: Path | None = None
         self._bundle: Bundle | None = None
         self._run_log: RunLog | None = None
@@ -59,7 +59,6 @@ class Browsing:
         self.network: Recorder | Replayer | None = None  # --record / --replay
 
     async def open(self, stack: AsyncExitStack) -> None:
-        await self.http.aclose()
         if not self.konnector.browser:
             if self.driver is not None:
                 from browserkonnector.browser.session import stop_driver
@@ -68,8 +67,8 @@ class Browsing:
                 self.driver = None
             from browserkonnector.request import request_factory
 
-            self.http = request_factory()
-            stack.push_async_callback(self.http.aclose)
+            self.http = http = request_factory()
+            stack.push_async_callback(http.aclose)
             await self._attach_network()
             return
         from browserkonnector.browser import (
@@ -110,8 +109,8 @@ class Browsing:
         isolated = options.trace != "off" and options.record is None and options.replay is None
         self.printer = printer_for(context, isolated=isolated)
         stack.push_async_callback(self.printer.close)
-        self.http = session_http(context, redactor=self.redactor)
-        stack.push_async_callback(self.http.aclose)
+        self.http = http = session_http(context, redactor=self.redactor)
+        stack.push_async_callback(http.aclose)
         await self._attach_network()
         log.debug("Chromium {} ({})", self.session.version, self.session.executable or "connected")
 
@@ -139,6 +138,7 @@ class Browsing:
             self.network = Recorder(options.record, self.redactor, fields=fields, block_resources=blocked,
                                     connector={"slug": self.konnector.slug, "version": self.konnector.version},
                                     secret_storage_keys=self.konnector.secret_storage_keys)
+        assert self.http is not None
         await self.network.attach(self.context, self.http, self.page)
 
     async def _finish_network(self, error: str | None) -> None:
@@ -174,7 +174,8 @@ class Browsing:
 
     async def succeed(self) -> Path | None:
         """Stop tracing; keep the trace only with ``--trace on``."""
-        await self._register_late_secrets()
+        if self.options.trace == "on" or self.network is not None:  # something is kept: scrub it of these too
+            await self._register_late_secrets()
         await self._finish_network(None)
         if self.tracer is None:
             return None

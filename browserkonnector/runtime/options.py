@@ -11,9 +11,10 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from browserkonnector.runtime.log import LogMode
+if TYPE_CHECKING:  # not at run time: the CLI parses its options before loguru loads
+    from browserkonnector.runtime.log import LogMode
 
 __all__ = ["DEFAULT_ARTIFACTS", "DEFAULT_STORE", "RunOptions", "TraceMode", "add_run_arguments", "options_from_args"]
 
