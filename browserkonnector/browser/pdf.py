@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any, Final, Literal
 from weakref import WeakKeyDictionary
 
+from loguru import logger
 from playwright.async_api import BrowserContext, Page, Route
 
 from browserkonnector.browser.blocking import blocked_filter
@@ -35,6 +36,17 @@ PDF_OPTIONS: Final[dict[str, Any]] = {
 }
 _HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
 _BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+
+
+_RESOURCE = re.compile(
+    r"<(?:img|script|link|iframe|frame|video|audio|source|track|object|embed|input|image|use)\b[^>]*?"
+    r"\b(?:src|srcset|href|data|poster|xlink:href)\s*=|url\s*\(|@import", re.IGNORECASE)
+
+
+def loads_resources(html: str) -> bool:
+    """Whether ``html`` may fetch anything once laid out (an image, a stylesheet, a frame, a CSS ``url()``).
+    Errs on the side of yes: only a document with none of those is self-contained."""
+    return _RESOURCE.search(html) is not None
 
 
 def _with_base(html: str, base_url: str) -> str:
@@ -84,6 +96,7 @@ class PdfPrinter:
         self._made: list[Page] = []
         self._opened = 0
         self._free: asyncio.Queue[Page] = asyncio.Queue()
+        self._warming: asyncio.Task[None] | None = None
 
     async def _print_context(self) -> BrowserContext:
         if not self.isolated:
@@ -106,23 +119,43 @@ class PdfPrinter:
         await self._own.add_cookies(cookies)  # type: ignore[arg-type]
         self._synced = fingerprint
 
+    async def _open_page(self) -> Page:
+        self._opened += 1  # counted before the await, so concurrent callers do not all open one
+        try:
+            target = await self._print_context()
+            page = await target.new_page()
+            blocked = blocked_filter(target)
+            if blocked is not None:  # undo the context's blocking, for what it blocks only
+                await page.route(blocked, _unblocked)
+            if self.media == "screen":
+                await page.emulate_media(media="screen")
+        except BaseException:
+            self._opened -= 1
+            raise
+        self._made.append(page)
+        return page
+
     async def _acquire(self) -> Page:
+        if self._warming is not None and not self._warming.done() and self._free.empty():
+            await asyncio.wait({self._warming})  # the page being opened ahead, or its failure
         if self._free.empty() and self._opened < self._size:
-            self._opened += 1  # counted before the await, so concurrent callers do not all open one
-            try:
-                target = await self._print_context()
-                page = await target.new_page()
-                blocked = blocked_filter(target)
-                if blocked is not None:  # undo the context's blocking, for what it blocks only
-                    await page.route(blocked, _unblocked)
-                if self.media == "screen":
-                    await page.emulate_media(media="screen")
-            except BaseException:
-                self._opened -= 1
-                raise
-            self._made.append(page)
-            return page
+            return await self._open_page()
         return await self._free.get()
+
+    def warm(self) -> None:
+        """Open a printing page now, in the background (its context too, when isolated), so that the
+        first print does not wait for it: a run calls this while it logs in. Failures are left to the
+        first print, which opens its page again."""
+        if self._warming is not None or self._opened:
+            return
+
+        async def open_one() -> None:
+            try:
+                self._free.put_nowait(await self._open_page())
+            except Exception as exc:  # the first print will try again, and say why
+                logger.debug("opening the printer's page ahead failed: {}", exc)
+
+        self._warming = asyncio.ensure_future(open_one())
 
     async def _print(self, load: Any, *, needs_cookies: bool = True) -> bytes:
         page = await self._acquire()
@@ -141,8 +174,9 @@ class PdfPrinter:
         async def load(page: Page) -> None:
             await page.set_content(content, wait_until="load")
 
-        # Self-contained HTML fetches nothing: only a base URL can make it load the vendor's resources.
-        return await self._print(load, needs_cookies=base_url is not None)
+        # Self-contained HTML (inline styles, no image, no stylesheet link) fetches nothing, so it needs
+        # no cookies: an isolated printer then skips reading the source context's cookies (a round trip).
+        return await self._print(load, needs_cookies=base_url is not None and loads_resources(html))
 
     async def from_url(self, url: str) -> bytes:
         """The page at ``url`` (with the context's cookies), printed once loaded; an HTTP error raises."""
@@ -163,6 +197,10 @@ class PdfPrinter:
         return await page.pdf(**PDF_OPTIONS)
 
     async def close(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
+            await asyncio.wait({self._warming})
+            self._warming = None
         for page in self._made:
             if not page.is_closed():
                 await page.close()

@@ -101,14 +101,16 @@ class Browsing:
         stack.push_async_callback(self._close_context)
         self.page_log = PageLog(context, redactor=self.redactor)
         self.tracer = Tracer(context, options.trace, self.redactor)
-        await self.tracer.start()
-        self.page = await context.new_page()
+        # Both at once: starting the trace (screencast, snapshotter) is a round trip of its own.
+        self.page, _ = await asyncio.gather(context.new_page(), self.tracer.start())
         # One printer per context, shared with html_to_pdf(); when traced, it prints in a context of its
         # own so that bills printed by the hundred do not fill the trace (and halve the print rate) —
         # unless the run's network is recorded or replayed, which covers this context only.
         isolated = options.trace != "off" and options.record is None and options.replay is None
         self.printer = printer_for(context, isolated=isolated)
         stack.push_async_callback(self.printer.close)
+        if isolated:  # its own context and page open while the connector logs in, not at the first print
+            self.printer.warm()
         self.http = http = session_http(context, redactor=self.redactor)
         stack.push_async_callback(http.aclose)
         await self._attach_network()

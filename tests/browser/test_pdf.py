@@ -121,3 +121,39 @@ async def test_isolated_printer_keeps_prints_out_of_the_trace_but_has_the_cookie
         recorded = b"".join(trace.read(name) for name in trace.namelist() if name.endswith((".trace", ".network")))
     assert b"Isolated 42" not in recorded
     assert b"/bill/7" not in recorded
+
+
+@pytest.mark.parametrize(("html", "loads"), [
+    ("<h1>Facture</h1><style>h1 { color: red }</style>", False),
+    ('<a href="/bills/7">a link is not fetched</a>', False),
+    ('<img src="/logo.png">', True),
+    ('<link rel="stylesheet" href="print.css">', True),
+    ('<p style="background: url(/bg.png)">', True),
+    ("<style>@import 'print.css';</style>", True),
+    ('<IFRAME SRC="/frame">', True),
+    ('<svg><image xlink:href="/logo.svg"/></svg>', True),
+])
+def test_loads_resources_tells_self_contained_html(html: str, loads: bool) -> None:
+    """Only self-contained HTML skips the isolated printer's cookie copy: anything that may fetch counts."""
+    from browserkonnector.browser.pdf import loads_resources
+
+    assert loads_resources(html) is loads
+
+
+async def test_a_warmed_printer_prints_on_the_page_it_opened_ahead(tab: Any) -> None:
+    """``warm()`` opens the printing page (and an isolated printer's context) in the background; the first
+    print waits for it instead of opening a second one, and a close during the warming leaves nothing."""
+    printer = PdfPrinter(tab.context, isolated=True)
+    try:
+        printer.warm()
+        printer.warm()  # once is enough
+        assert "Warm 1" in _text(await printer.from_html("<h1>Warm 1</h1>"))
+        assert "Warm 2" in _text(await printer.from_html("<h1>Warm 2</h1>"))
+        assert len(printer._made) == 1
+    finally:
+        await printer.close()
+    closing = PdfPrinter(tab.context, isolated=True)
+    closing.warm()
+    await closing.close()  # cancels the warming
+    assert closing._made == [] or all(page.is_closed() for page in closing._made)
+    assert tab.context.pages == [tab]
