@@ -112,6 +112,10 @@ async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awa
             await stop_driver(runner.driver)
 
 
+def _warm_imports() -> None:
+    import pypdf  # noqa: F401  (checking the first downloaded PDF needs it)
+
+
 class _Runner:
     """The state of one run; :meth:`go` is the whole lifecycle."""
 
@@ -191,6 +195,8 @@ class _Runner:
             shapes = ShapeRecorder(prepared.account.data.get(FINGERPRINT_KEY))
             from browserkonnector.runtime.browsing import Browsing
 
+            # What the save phase imports on first use, imported now in a thread while the browser starts.
+            asyncio.get_running_loop().run_in_executor(None, _warm_imports)
             browsing = Browsing(konnector, options, self.redactor, driver=self.driver)
             self.driver = None  # the browser resources own it now
             self.browser = browsing

@@ -20,8 +20,6 @@ import io
 import mimetypes
 from dataclasses import dataclass
 
-from pypdf import PdfReader
-
 from browserkonnector.save.fetched import Fetched
 from browserkonnector.store.base import FileDoc
 
@@ -65,6 +63,8 @@ def _pdf_problem(data: bytes) -> str | None:
         return "not a PDF (no %PDF- header)"
     if b"%%EOF" not in data[-2048:]:
         return "a truncated PDF (no %%EOF at the end)"
+    from pypdf import PdfReader  # ~0.1 s to import: paid by the first PDF checked, not by every start
+
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if len(reader.pages) < 1:
