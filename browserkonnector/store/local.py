@@ -24,6 +24,8 @@ first completes those of crashed writers. SQLite calls are short and run inline;
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -58,6 +60,26 @@ from browserkonnector.store.names import split_path
 __all__ = ["LocalStore"]
 
 T = TypeVar("T")
+
+
+async def _settled(fn: Callable[[], FileDoc]) -> FileDoc:
+    """``fn()`` in a worker thread, awaited to its end even when the caller is cancelled.
+
+    A cancelled ``await`` does not stop the thread: it goes on committing its intent and moving the temp
+    file into place. Returning early would let the caller's cleanup (``_with_blob``) find the temp file not
+    yet referenced and delete it under the thread, which then stores a document without content. So the
+    cancellation waits (milliseconds: a transaction, a rename, an fsync) and is raised after.
+    """
+    job = asyncio.ensure_future(anyio.to_thread.run_sync(fn))
+    try:
+        return await asyncio.shield(job)
+    except asyncio.CancelledError:
+        while not job.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({job})
+        if not job.cancelled():
+            job.exception()  # retrieved: the cancellation is what the caller gets
+        raise
 
 
 class LocalStore:
@@ -325,7 +347,7 @@ class LocalStore:
         delay = 0.005
         for _ in range(300):
             try:
-                return await anyio.to_thread.run_sync(run)
+                return await _settled(run)
             except Busy:
                 await anyio.sleep(delay)
                 delay = min(delay * 2, 0.1)

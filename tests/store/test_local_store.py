@@ -195,3 +195,34 @@ async def test_two_stores_in_one_process_share_the_root(tmp_path: Path) -> None:
         assert [ix.name for ix in a.db.indexes(DT)] == ["by_x"]  # seen through data_version
         f = await a.upload(ROOT_DIR_ID, "shared.pdf", b"x")
         assert await b.download(f.id) == b"x"
+
+
+async def test_an_upload_cancelled_in_its_worker_thread_lands_whole(local: LocalStore, monkeypatch: Any) -> None:
+    """A cancelled ``await`` does not stop the worker thread that records the upload: the cancellation
+    waits for it, so the caller's cleanup never deletes the temp file under it (which stored a document
+    without content: ``NotFound: the content of ... is missing`` on download)."""
+    import asyncio
+    import threading
+    import time
+
+    from browserkonnector.store import _fileplans
+
+    in_thread = threading.Event()
+    real_plan = _fileplans.plan_upload
+
+    def slow_plan(*args: Any, **kwargs: Any) -> Any:
+        in_thread.set()
+        time.sleep(0.3)  # the worker is inside step 1 when the caller is cancelled
+        return real_plan(*args, **kwargs)
+
+    monkeypatch.setattr(_fileplans, "plan_upload", slow_plan)
+    folder = await local.mkdir_p("/Administratif/Demo")
+    upload = asyncio.create_task(local.upload(folder.id, "bill.pdf", b"%PDF-1.4 whole content %%EOF"))
+    await asyncio.to_thread(in_thread.wait, 5)  # the upload's worker thread is inside step 1
+    upload.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await upload
+    monkeypatch.setattr(_fileplans, "plan_upload", real_plan)
+    landed = [f async for f in local.list_dir(folder.id)]
+    assert [f.name for f in landed] == ["bill.pdf"]  # the worker finished what it had started
+    assert await local.download(landed[0].id) == b"%PDF-1.4 whole content %%EOF"
