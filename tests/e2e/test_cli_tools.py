@@ -71,3 +71,15 @@ def test_pause_on_failure_keeps_the_browser_open_until_enter(site: DemoSite, tmp
     rest, _ = process.communicate(timeout=60)
     assert process.returncode == 1
     assert json.loads(rest.strip().splitlines()[-1])["message"] == "LOGIN_FAILED"
+
+
+def test_the_fast_exit_changes_neither_output_nor_status(tmp_path: Path) -> None:
+    """The command ends with ``os._exit`` once its streams are flushed (the interpreter's teardown costs
+    ~0.3 s): what it printed to a pipe, and its status, are those of the usual exit."""
+    for args, status in ((["store", "ls", "--store", str(tmp_path / "nowhere")], 1),
+                         (["new", "Not A Valid Name!", "--dir", str(tmp_path)], 2)):
+        fast = run_cli(args)
+        usual = run_cli(args, env={"BROWSERKONNECTOR_FAST_EXIT": "0"})
+        assert fast.returncode == usual.returncode == status
+        assert (fast.stdout, fast.stderr) == (usual.stdout, usual.stderr)
+        assert fast.stderr.strip()  # the message made it out of the buffer
