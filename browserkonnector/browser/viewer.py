@@ -14,8 +14,10 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 __all__ = ["TraceViewerError", "resolve_trace", "serve_trace"]
 
@@ -76,6 +78,9 @@ def serve_trace(trace: Path, *, open_browser: bool | None = None, timeout: float
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     else:
         print("No display: open the URL above in a browser (it serves on loopback only).", flush=True)
+    # The viewer runs in a session of its own (so Ctrl-C reaches us, not it): a SIGTERM or SIGHUP of this
+    # command must stop it too, not leave it serving on its port.
+    previous = _stop_on((signal.SIGTERM, signal.SIGHUP))
     try:
         process.wait()
     except KeyboardInterrupt:
@@ -84,7 +89,22 @@ def serve_trace(trace: Path, *, open_browser: bool | None = None, timeout: float
         _kill(process)
         if browser is not None:
             _kill(browser)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
+
+
+def _stop_on(signals: tuple[signal.Signals, ...]) -> dict[signal.Signals, Any]:
+    """Make ``signals`` interrupt the wait like Ctrl-C does; returns the handlers to restore."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in signals:
+            previous[sig] = signal.signal(sig, interrupt)
+    return previous
 
 
 def _kill(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:

@@ -7,8 +7,10 @@ import os
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from demo_vendor_site import DemoSite
 from playwright.sync_api import sync_playwright
@@ -40,7 +42,20 @@ def test_failed_run_trace_opens_in_the_viewer(site: DemoSite, tmp_path: Path) ->
     finally:
         os.killpg(viewer.pid, signal.SIGTERM)
         viewer.wait(timeout=10)
+    assert _stops_serving(url.group(0)), "the trace viewer kept serving after show-trace was terminated"
     assert "Navigate" in actions
     assert 'get_by_label("Password")' in actions
     assert 'Fill "***"' in actions
     assert "not-the-password-123" not in actions
+
+
+def _stops_serving(url: str, within: float = 10.0) -> bool:
+    """True once nothing answers at ``url`` (the viewer's server is gone with its command)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+        except httpx.TransportError:
+            return True
+        time.sleep(0.2)
+    return False
