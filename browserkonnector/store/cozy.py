@@ -245,21 +245,20 @@ class CozyStackStore(CozyFilesMixin):
             yield doc
 
     async def all_docs(self, doctype: str, *, page_size: int = 1000) -> AsyncIterator[Doc]:
-        bookmark: str | None = None
         limit = max(1, min(page_size, 1000))
-        while True:
+
+        async def normal_docs_page(bookmark: str | None) -> FindResult:
             try:
                 answer = await self._http.json("GET", f"/data/{seg(doctype)}/_normal_docs",
                                                params={"limit": limit, "bookmark": bookmark})
-            except NotFound:
-                return
+            except NotFound:  # a doctype never written to
+                return FindResult(docs=[], next=False, bookmark="", limit=limit)
             rows = list(answer.get("rows") or [])
-            for doc in rows:
-                yield doc
-            new_bookmark = answer.get("bookmark") or None
-            if len(rows) < limit or not new_bookmark or new_bookmark == bookmark:
-                return
-            bookmark = new_bookmark
+            return FindResult(docs=rows, next=len(rows) >= limit, bookmark=answer.get("bookmark") or "",
+                              limit=limit)
+
+        async for doc in follow_bookmarks(normal_docs_page):
+            yield doc
 
     async def define_index(
         self,
