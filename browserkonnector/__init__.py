@@ -10,10 +10,10 @@ not pay for Playwright's import.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from browserkonnector import errors
+from browserkonnector._lazy import lazy_exports
 from browserkonnector.errors import KonnectorError
 from browserkonnector.redact import Redactor
 
@@ -86,14 +86,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'browserkonnector' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

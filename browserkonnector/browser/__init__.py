@@ -19,8 +19,9 @@ importing the rest of this layer.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from browserkonnector._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from browserkonnector.browser.blocking import DEFAULT_BLOCKED, NEVER_BLOCKED, install_blocking
@@ -58,74 +59,63 @@ if TYPE_CHECKING:
     from browserkonnector.browser.tracing import TraceMode, Tracer
 
 _EXPORTS: dict[str, str] = {  # name -> the submodule defining it
-    "DEFAULT_BLOCKED": "blocking",
-    "NEVER_BLOCKED": "blocking",
-    "install_blocking": "blocking",
-    "CaptureMode": "capture",
-    "CapturedResponse": "capture",
-    "JsonCapture": "capture",
-    "UrlPattern": "capture",
-    "capture_json": "capture",
-    "wait_for_json": "capture",
-    "ChromiumNotFound": "discovery",
-    "LAUNCH_ARGS": "discovery",
-    "find_chromium": "discovery",
-    "Trigger": "files",
-    "download": "files",
-    "fetch_blob": "files",
-    "fetch_inline": "files",
-    "get_file": "files",
-    "CookieSync": "http",
-    "cookie_sync_of": "http",
-    "fetch_file": "http",
-    "filename_from_disposition": "http",
-    "session_http": "http",
-    "MatchRules": "matching",
-    "Matcher": "matching",
-    "PageEvent": "observe",
-    "PageLog": "observe",
-    "PdfPrinter": "pdf",
-    "cozy_pdf_document": "pdf",
-    "html_to_pdf": "pdf",
-    "printer_for": "pdf",
-    "Recorder": "record",
-    "Exchange": "recording",
-    "Recording": "recording",
-    "RecordingError": "recording",
-    "RecordingDiff": "recording_diff",
-    "diff_recordings": "recording_diff",
-    "REPLAY_MISS": "replay",
-    "ReplayMiss": "replay",
-    "Replayer": "replay",
-    "Finding": "scrub",
-    "find_secrets": "scrub",
-    "scrub_bytes": "scrub",
-    "scrub_file": "scrub",
-    "scrub_har": "scrub",
-    "scrub_zip": "scrub",
-    "fill_secret": "secrets",
-    "register_cookie_secrets": "secrets",
-    "register_storage_secrets": "secrets",
-    "BrowserOptions": "session",
-    "BrowserSession": "session",
-    "HeadedWithoutDisplay": "session",
-    "TraceMode": "tracing",
-    "Tracer": "tracing",
+    "DEFAULT_BLOCKED": ".blocking",
+    "NEVER_BLOCKED": ".blocking",
+    "install_blocking": ".blocking",
+    "CaptureMode": ".capture",
+    "CapturedResponse": ".capture",
+    "JsonCapture": ".capture",
+    "UrlPattern": ".capture",
+    "capture_json": ".capture",
+    "wait_for_json": ".capture",
+    "ChromiumNotFound": ".discovery",
+    "LAUNCH_ARGS": ".discovery",
+    "find_chromium": ".discovery",
+    "Trigger": ".files",
+    "download": ".files",
+    "fetch_blob": ".files",
+    "fetch_inline": ".files",
+    "get_file": ".files",
+    "CookieSync": ".http",
+    "cookie_sync_of": ".http",
+    "fetch_file": ".http",
+    "filename_from_disposition": ".http",
+    "session_http": ".http",
+    "MatchRules": ".matching",
+    "Matcher": ".matching",
+    "PageEvent": ".observe",
+    "PageLog": ".observe",
+    "PdfPrinter": ".pdf",
+    "cozy_pdf_document": ".pdf",
+    "html_to_pdf": ".pdf",
+    "printer_for": ".pdf",
+    "Recorder": ".record",
+    "Exchange": ".recording",
+    "Recording": ".recording",
+    "RecordingError": ".recording",
+    "RecordingDiff": ".recording_diff",
+    "diff_recordings": ".recording_diff",
+    "REPLAY_MISS": ".replay",
+    "ReplayMiss": ".replay",
+    "Replayer": ".replay",
+    "Finding": ".scrub",
+    "find_secrets": ".scrub",
+    "scrub_bytes": ".scrub",
+    "scrub_file": ".scrub",
+    "scrub_har": ".scrub",
+    "scrub_zip": ".scrub",
+    "fill_secret": ".secrets",
+    "register_cookie_secrets": ".secrets",
+    "register_storage_secrets": ".secrets",
+    "BrowserOptions": ".session",
+    "BrowserSession": ".session",
+    "HeadedWithoutDisplay": ".session",
+    "TraceMode": ".tracing",
+    "Tracer": ".tracing",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = [
     "DEFAULT_BLOCKED",
