@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import io
 import statistics
 import tempfile
 import time
@@ -25,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from loguru import logger
-from pypdf import PdfWriter
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from benchlib.pdf_server import pdf
 from browserkonnector.save import hydrate_and_filter, save_bills
 from browserkonnector.store.base import AppInfo
 from browserkonnector.store.local import LocalStore
@@ -90,18 +89,9 @@ def bench_hydrate(stored: int = 100_000, incoming: int = 1_000, repeat: int = 5)
         logger.enable("browserkonnector")
 
 
-def _pdf(title: str) -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    writer.add_metadata({"/Title": title})
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
 def _vendor_app(n: int) -> Starlette:
     """Serves ``/bill/<i>.pdf``; the PDFs are made before the clock starts (the server shares our process)."""
-    pdfs = {f"{i:05d}.pdf": _pdf(f"{i:05d}.pdf") for i in range(n)}
+    pdfs = {f"{i:05d}.pdf": pdf(f"{i:05d}.pdf") for i in range(n)}
 
     async def bill(request: Request) -> Response:
         return Response(pdfs[request.path_params["name"]], media_type="application/pdf")
