@@ -72,13 +72,9 @@ class Summary:
     files_failed: int
 
 
-#: The demo connector with the printing fix proposed in docs/performance.md (a measured "what if").
-
-
-def framework_command(url: str, store: Path, *, trace: str = "off", artifacts: Path | None = None,
-                      connector: Path = DEMO_CONNECTOR) -> list[str]:
+def framework_command(url: str, store: Path, *, trace: str = "off", artifacts: Path | None = None) -> list[str]:
     """The command of the issue: the demo connector through the CLI, JSON logs, loopback-only DNS."""
-    command = [str(VENV_BIN / "browserkonnector"), "run", str(connector), "--store", str(store),
+    command = [str(VENV_BIN / "browserkonnector"), "run", str(DEMO_CONNECTOR), "--store", str(store),
                "--field", f"base_url={url}", "--field", f"login={LOGIN}", "--field", f"password={PASSWORD}",
                "--offline-dns", "--trace", trace, "--log", "json"]
     if artifacts is not None:
@@ -94,9 +90,9 @@ def summary_of(outcome: Outcome) -> Summary:
 
 
 def run_framework(url: str, store: Path, *, trace: str = "off", artifacts: Path | None = None,
-                  expect_new: int | None = None, connector: Path = DEMO_CONNECTOR) -> Outcome:
+                  expect_new: int | None = None) -> Outcome:
     store.parent.mkdir(parents=True, exist_ok=True)
-    outcome = run_timed(framework_command(url, store, trace=trace, artifacts=artifacts, connector=connector),
+    outcome = run_timed(framework_command(url, store, trace=trace, artifacts=artifacts),
                         env=child_env(), cwd=store.parent)
     summary = summary_of(outcome)
     if expect_new is not None and (summary.bills_new != expect_new or summary.files_new != expect_new):

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchlib.common import (
-    DEMO_CONNECTOR,
     BenchError,
     file_requests,
     run_baseline,
@@ -86,13 +85,12 @@ class Scratch:
         return path
 
 
-def _framework_full(scratch: Scratch, url: str, bills: int, trace: str = "off",
-                    connector: Path = DEMO_CONNECTOR) -> Variant:
+def _framework_full(scratch: Scratch, url: str, bills: int, trace: str = "off") -> Variant:
     def run() -> Outcome:
         folder = scratch.fresh(f"fw-{trace}")
         try:
             return run_framework(url, folder / "store", trace=trace, artifacts=folder / "artifacts",
-                                 expect_new=bills, connector=connector)
+                                 expect_new=bills)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
