@@ -93,7 +93,6 @@ class Database:
             raise StoreUnavailable(f"cannot open the store database {path}: {exc}") from exc
         self.lock = threading.RLock()  # the writer connection's
         self._read_lock = threading.RLock()  # the reader connection's
-        self._reader: sqlite3.Connection | None = None  # opened after the schema exists
         self._active = threading.local()  # the connection of the transaction this thread is in
         self._tables: dict[str, str] = {}
         self._indexes: dict[str, list[IndexDef]] | None = None
@@ -105,7 +104,7 @@ class Database:
         conn.execute("PRAGMA foreign_keys = OFF")
         with self.write():
             run_script(conn, _SCHEMA)
-        try:
+        try:  # the reader opens once the schema exists (nothing reads before)
             self._reader = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
             self._reader.execute("PRAGMA busy_timeout = 30000")
         except sqlite3.Error as exc:
@@ -114,8 +113,7 @@ class Database:
 
     def close(self) -> None:
         with self.lock, self._read_lock:
-            if self._reader is not None:
-                self._reader.close()
+            self._reader.close()
             self.conn.close()
 
     def _current(self) -> sqlite3.Connection:
@@ -149,7 +147,7 @@ class Database:
             yield current
             return
         with self._read_lock:
-            conn = self._reader if self._reader is not None else self.conn
+            conn = self._reader
             conn.execute("BEGIN")
             self._active.conn = conn
             try:
