@@ -113,6 +113,14 @@ async def _start_playwright() -> Playwright:
         os.environ["NODE_OPTIONS"] = f"{ours} {user}" if user else ours
     try:
         return await async_playwright().start()
+    except Exception as exc:
+        if not ours:
+            raise
+        # Node refuses a bad option by exiting, which Playwright reports as a closed connection: say why.
+        raise RuntimeError(
+            f"Playwright's driver did not start with NODE_OPTIONS={os.environ['NODE_OPTIONS']!r} "
+            f"(BROWSERKONNECTOR_DRIVER_NODE_OPTIONS, default {DRIVER_NODE_OPTIONS!r}; set it to '' for Node's "
+            f"defaults): {exc}") from exc
     finally:
         if user is None:
             os.environ.pop("NODE_OPTIONS", None)

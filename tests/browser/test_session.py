@@ -135,3 +135,16 @@ async def test_connects_to_a_playwright_server_over_ws(site: Any) -> None:
         # server closes its browsers on SIGTERM first, and keeps the pipe open meanwhile.
         os.killpg(proc.pid, signal.SIGKILL)
         await asyncio.wait_for(proc.wait(), 10)
+
+
+async def test_a_bad_driver_node_option_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Node exits on an option it does not know, which Playwright reports as a closed connection: the
+    error says which variable put the option there, and the environment is left as it was."""
+    from browserkonnector.browser.session import _start_playwright
+
+    monkeypatch.setenv("BROWSERKONNECTOR_DRIVER_NODE_OPTIONS", "--no-such-node-flag")
+    monkeypatch.delenv("NODE_OPTIONS", raising=False)
+    named = r"NODE_OPTIONS='--no-such-node-flag' \(BROWSERKONNECTOR_DRIVER_NODE_OPTIONS"
+    with pytest.raises(RuntimeError, match=named):
+        await _start_playwright()
+    assert "NODE_OPTIONS" not in os.environ
