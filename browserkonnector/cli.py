@@ -5,7 +5,7 @@
     browserkonnector run CONNECTOR [options]     run a connector (a folder, a .py file or module[:name])
     browserkonnector demo [--bills N] [--headed] run the demo connector against the bundled demo site
     browserkonnector demo-site [--port P]        serve the demo vendor site for a human
-    browserkonnector new NAME [--dir DIR]        scaffold a connector that passes its own test
+    browserkonnector new NAME [--kind K]         scaffold a connector (api, html or spa) that passes its own test
     browserkonnector show-trace PATH             open a trace (or a failure bundle) in the trace viewer
     browserkonnector store ls|export|show        look into the embedded store
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from browserkonnector.runtime.options import DEFAULT_STORE, RunOptions, add_run_arguments, options_from_args
+from browserkonnector.scaffold import KINDS
 
 if TYPE_CHECKING:
     from browserkonnector.runtime.konnector import Konnector
@@ -121,17 +122,27 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return result.exit_status
 
 
-def _cmd_demo_site(args: argparse.Namespace) -> int:
-    from demo_vendor_site.__main__ import main as site_main
+#: Commands whose options belong to another program's parser: ``browserkonnector demo-site --port 8000``
+#: hands ``--port 8000`` to the demo site's own parser (argparse's ``REMAINDER`` in a subparser refuses
+#: options that come first, so these are dispatched before the main parser sees them).
+SITE_COMMANDS = {
+    "demo-site": ("demo_vendor_site.__main__", "serve the demo vendor site (prints URL and credentials)"),
+}
 
-    return site_main(args.site_args)
+
+def _serve_site(command: str, argv: Sequence[str]) -> int:
+    import importlib
+
+    module = importlib.import_module(SITE_COMMANDS[command][0])
+    status: int = module.main(list(argv), prog=f"browserkonnector {command}")
+    return status
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
     from browserkonnector.scaffold import ScaffoldError, scaffold
 
     try:
-        folder = scaffold(args.name, args.dir)
+        folder = scaffold(args.name, args.dir, kind=args.kind)
     except ScaffoldError as exc:
         print(f"browserkonnector new: {exc}", file=sys.stderr)
         return 2
@@ -202,14 +213,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--log", choices=["json", "human"], default="human", dest="log_mode")
     demo.set_defaults(func=_cmd_demo)
 
-    site = sub.add_parser("demo-site", help="serve the demo vendor site (prints URL and credentials)",
-                          add_help=False)
-    site.add_argument("site_args", nargs=argparse.REMAINDER)
-    site.set_defaults(func=_cmd_demo_site)
+    for command, (_module, help_text) in SITE_COMMANDS.items():  # listed in --help; run by main()
+        sub.add_parser(command, help=help_text + f"; see {command} --help", add_help=False)
 
     new = sub.add_parser("new", help="scaffold a connector")
     new.add_argument("name", help="connector name, e.g. acme")
     new.add_argument("--dir", type=Path, default=Path("."), help="parent folder (default: .)")
+    new.add_argument("--kind", choices=KINDS, default="api",
+                     help="api: a JavaScript app with a JSON API (default); html: a server-rendered site; "
+                          "spa: a heavy local-first single-page app")
     new.set_defaults(func=_cmd_new)
 
     trace = sub.add_parser("show-trace", help="open a trace or failure bundle in Playwright's viewer")
@@ -235,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SITE_COMMANDS:
+        return _serve_site(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     status: int = args.func(args)
     return status
