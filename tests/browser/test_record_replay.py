@@ -184,6 +184,30 @@ async def test_no_secret_of_the_recording_run_remains_in_any_form(
 
 
 @pytest.mark.browser
+async def test_the_replay_report_lists_what_it_blocked(
+        recorded: tuple[Path, dict[str, Any], Redactor], browser_session: BrowserSession, site: Site) -> None:
+    """An unrecorded image is blocked, not a miss; the report used to count such requests without naming
+    them."""
+    folder, _, _ = recorded
+    context = await browser_session.new_context()
+    try:
+        page = await context.new_page()
+        replayer = Replayer(folder, Redactor(), block_resources=DEFAULT_BLOCKED)
+        await replayer.attach(context, session_http(context))
+        await page.goto(site.url + "/login")
+        failed = asyncio.get_running_loop().create_future()
+        page.on("requestfailed", lambda r: failed.done() or failed.set_result(r.url))
+        await page.evaluate("url => { new Image().src = url }", site.url + "/img/never-recorded.png")
+        assert await asyncio.wait_for(failed, 10) == site.url + "/img/never-recorded.png"
+    finally:
+        await context.close()
+    report = replayer.report()
+    assert report["misses"] == []
+    assert report["blocked"] == 1
+    assert report["blocked_requests"] == [f"image GET {site.url}/img/never-recorded.png"]
+
+
+@pytest.mark.browser
 async def test_replay_is_offline_and_tolerates_another_password(
         recorded: tuple[Path, dict[str, Any], Redactor], browser_session: BrowserSession, site: Site) -> None:
     folder, live, _ = recorded
