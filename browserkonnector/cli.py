@@ -264,7 +264,15 @@ def entry() -> None:
     the process ends. ``BROWSERKONNECTOR_FAST_EXIT=0`` exits the usual way (for tools that hook the
     interpreter's teardown, such as coverage). An exception escaping :func:`main` exits the usual way too.
     """
-    status = main()
+    try:
+        status = main()
+    except BrokenPipeError:
+        # The reader went away (``store export ... | head -1``): what it wanted was written. Point stdout
+        # at /dev/null so the interpreter's own final flush cannot raise again, and exit as a process
+        # killed by SIGPIPE would (128 + 13), which is what shells expect of a cut pipe.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os._exit(141)
     if os.environ.get("BROWSERKONNECTOR_FAST_EXIT", "1") == "0":
         sys.exit(status)
     atexit._run_exitfuncs()
