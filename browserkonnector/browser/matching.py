@@ -66,7 +66,7 @@ DEFAULT_VOLATILE_PARAMS: frozenset[str] = frozenset({
 DEFAULT_VOLATILE_KEYS: frozenset[str] = frozenset({
     "_", "ts", "timestamp", "nonce", "_nonce", "csrf", "csrf_token", "csrftoken", "_csrf", "_csrf_token",
     "xsrf", "_xsrf", "xsrf_token", "authenticity_token", "_token", "request_id", "requestid",
-    "correlation_id", "cachebuster", "cache_buster",
+    "correlation_id", "cachebuster", "cache_buster", "csrfmiddlewaretoken", "__requestverificationtoken",
 })
 _MS_MIN, _MS_MAX = 946_684_800_000, 4_102_444_800_000  # 2000-01-01 .. 2100-01-01, in milliseconds
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}(-\d{2})?([T ][\d:.]+Z?)?$")
