@@ -45,7 +45,7 @@ from browserkonnector.browser._taps import (
 from browserkonnector.browser.matching import Matcher, RequestData, origin_of
 from browserkonnector.browser.record import label_fields
 from browserkonnector.browser.recording import Exchange, Recording
-from browserkonnector.errors import KonnectorError
+from browserkonnector.errors import UnknownError
 from browserkonnector.redact import Redactor
 
 __all__ = ["REPLAY_MISS", "ReplayMiss", "Replayer", "Served"]
@@ -56,7 +56,7 @@ REPLAY_MISS = errors.REPLAY_MISS
 _TEXTUAL = ("text/", "json", "javascript", "xml", "svg")
 
 
-class ReplayMiss(KonnectorError):
+class ReplayMiss(UnknownError):
     """A request the recording cannot answer (the message says which, and what came closest)."""
 
     def __init__(self, message: str) -> None:

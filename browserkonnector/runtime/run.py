@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from browserkonnector import errors
-from browserkonnector.errors import KonnectorError
+from browserkonnector.errors import KonnectorError, UnknownError
 from browserkonnector.redact import Redactor
 from browserkonnector.runtime.context import RunContext, RunStats
 from browserkonnector.runtime.job import JobEnv
@@ -66,7 +66,7 @@ class RunResult:
     detail: str = ""
 
 
-class SiteChanged(KonnectorError):
+class SiteChanged(UnknownError):
     def __init__(self, change: SiteChange) -> None:
         super().__init__(errors.SITE_CHANGED, change.report())
         self.change = change
