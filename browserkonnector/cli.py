@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEMO_CONNECTOR = REPO_ROOT / "connectors" / "demo_vendor"
+#: The demo connector, installed with the package (``connectors/demo_vendor`` in a clone).
+DEMO_CONNECTOR = "demo_vendor"
+SITES_EXTRA = "the demo sites need the 'sites' extra: pip install 'browserkonnector[sites]'"
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -74,18 +75,23 @@ def _warm_tls() -> None:
     default_ssl_context()
 
 
-def demo_connector_folder() -> Path:
-    if not (DEMO_CONNECTOR / "__init__.py").is_file():
-        raise SystemExit(f"the demo connector is not at {DEMO_CONNECTOR}: run from a clone of browserkonnector")
-    return DEMO_CONNECTOR
+def _missing_extra(exc: ModuleNotFoundError, command: str) -> int:
+    """A site command run where only the runtime is installed: say which extra brings it (exit 2)."""
+    if exc.name not in ("starlette", "uvicorn"):
+        raise exc
+    print(f"browserkonnector {command}: {SITES_EXTRA}", file=sys.stderr)
+    return 2
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from demo_vendor_site import DemoSite, SiteConfig
+    try:
+        from demo_vendor_site import DemoSite, SiteConfig
+    except ModuleNotFoundError as exc:
+        return _missing_extra(exc, "demo")
 
     from browserkonnector.runtime.loader import load_connector
 
-    konnector = load_connector(str(demo_connector_folder()))
+    konnector = load_connector(DEMO_CONNECTOR)
     site = DemoSite(SiteConfig(bills=args.bills, seed=args.seed, latency_ms=args.latency_ms))
     url = site.start()
     user = next(u for u in site.users if u.otp_secret is None)
@@ -133,7 +139,10 @@ SITE_COMMANDS = {
 def _serve_site(command: str, argv: Sequence[str]) -> int:
     import importlib
 
-    module = importlib.import_module(SITE_COMMANDS[command][0])
+    try:
+        module = importlib.import_module(SITE_COMMANDS[command][0])
+    except ModuleNotFoundError as exc:
+        return _missing_extra(exc, command)
     status: int = module.main(list(argv), prog=f"browserkonnector {command}")
     return status
 
