@@ -5,6 +5,7 @@
     browserkonnector run CONNECTOR [options]     run a connector (a folder, a .py file or module[:name])
     browserkonnector demo [--bills N] [--headed] run the demo connector against the bundled demo site
     browserkonnector demo-site [--port P]        serve the demo vendor site for a human
+    browserkonnector bank-site [--port P]        serve the heavy local-first bank app for a human
     browserkonnector new NAME [--dir DIR]        scaffold a connector that passes its own test
     browserkonnector show-trace PATH             open a trace (or a failure bundle) in the trace viewer
     browserkonnector store ls|export|show        look into the embedded store
@@ -127,6 +128,12 @@ def _cmd_demo_site(args: argparse.Namespace) -> int:
     return site_main(args.site_args)
 
 
+def _cmd_bank_site(args: argparse.Namespace) -> int:
+    from bank_spa_site.__main__ import serve
+
+    return serve(args.parser, args)
+
+
 def _cmd_new(args: argparse.Namespace) -> int:
     from browserkonnector.scaffold import ScaffoldError, scaffold
 
@@ -206,6 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
                           add_help=False)
     site.add_argument("site_args", nargs=argparse.REMAINDER)
     site.set_defaults(func=_cmd_demo_site)
+
+    from bank_spa_site.__main__ import DESCRIPTION
+    from bank_spa_site.__main__ import build_parser as bank_parser
+
+    bank = sub.add_parser("bank-site", help="serve the heavy local-first bank app (prints URL and password)",
+                          description=DESCRIPTION, parents=[bank_parser(add_help=False)])
+    bank.set_defaults(func=_cmd_bank_site, parser=bank)
 
     new = sub.add_parser("new", help="scaffold a connector")
     new.add_argument("name", help="connector name, e.g. acme")
