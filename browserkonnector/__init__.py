@@ -18,18 +18,23 @@ from browserkonnector.errors import KonnectorError
 from browserkonnector.redact import Redactor
 
 if TYPE_CHECKING:
+    from browserkonnector.browser.lists import ListNotStable, collect_rows, read_indexeddb
     from browserkonnector.request import request_factory
     from browserkonnector.runtime.context import RunContext
     from browserkonnector.runtime.konnector import Konnector
     from browserkonnector.runtime.options import RunOptions
     from browserkonnector.runtime.run import RunResult
     from browserkonnector.save import (
+        BankAccount,
+        BankOperation,
+        BankSaveResult,
         Bill,
         Fetched,
         FileEntry,
         add_data,
         hydrate_and_filter,
         link_bank_operations,
+        save_bank_data,
         save_bills,
         save_files,
         update_or_create,
@@ -40,6 +45,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AppInfo",
+    "BankAccount",
+    "BankOperation",
+    "BankSaveResult",
     "Bill",
     "CozyStackStore",
     "Fetched",
@@ -47,6 +55,7 @@ __all__ = [
     "FileEntry",
     "Konnector",
     "KonnectorError",
+    "ListNotStable",
     "LocalStore",
     "Redactor",
     "RunContext",
@@ -54,10 +63,13 @@ __all__ = [
     "RunResult",
     "Store",
     "add_data",
+    "collect_rows",
     "errors",
     "hydrate_and_filter",
     "link_bank_operations",
+    "read_indexeddb",
     "request_factory",
+    "save_bank_data",
     "save_bills",
     "save_files",
     "update_or_create",
@@ -69,6 +81,13 @@ _LAZY = {
     "RunOptions": "browserkonnector.runtime.options",
     "RunResult": "browserkonnector.runtime.run",
     "Bill": "browserkonnector.save",
+    "BankAccount": "browserkonnector.save",
+    "BankOperation": "browserkonnector.save",
+    "BankSaveResult": "browserkonnector.save",
+    "save_bank_data": "browserkonnector.save",
+    "ListNotStable": "browserkonnector.browser.lists",
+    "collect_rows": "browserkonnector.browser.lists",
+    "read_indexeddb": "browserkonnector.browser.lists",
     "FileEntry": "browserkonnector.save",
     "Fetched": "browserkonnector.save",
     "add_data": "browserkonnector.save",
