@@ -14,7 +14,18 @@ from typing import TYPE_CHECKING
 
 from browserkonnector import errors
 from browserkonnector._lazy import lazy_exports
-from browserkonnector.errors import KonnectorError
+from browserkonnector.errors import (
+    AccountNotFound,
+    CaptchaFailed,
+    FileFailed,
+    InvalidFields,
+    KonnectorError,
+    LoginFailed,
+    TwoFactorFailed,
+    UnknownError,
+    UserActionNeeded,
+    VendorDown,
+)
 from browserkonnector.redact import Redactor
 
 if TYPE_CHECKING:
@@ -44,24 +55,33 @@ if TYPE_CHECKING:
     from browserkonnector.store.local import LocalStore
 
 __all__ = [
+    "AccountNotFound",
     "AppInfo",
     "BankAccount",
     "BankOperation",
     "BankSaveResult",
     "Bill",
+    "CaptchaFailed",
     "CozyStackStore",
     "Fetched",
     "FileDoc",
     "FileEntry",
+    "FileFailed",
+    "InvalidFields",
     "Konnector",
     "KonnectorError",
     "ListNotStable",
     "LocalStore",
+    "LoginFailed",
     "Redactor",
     "RunContext",
     "RunOptions",
     "RunResult",
     "Store",
+    "TwoFactorFailed",
+    "UnknownError",
+    "UserActionNeeded",
+    "VendorDown",
     "add_data",
     "collect_rows",
     "errors",

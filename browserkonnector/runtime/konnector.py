@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from pydantic import BaseModel
 
+from browserkonnector.runtime.locale import check_locale, check_timezone
 from browserkonnector.runtime.manifest import Manifest, load_manifest
 from browserkonnector.runtime.options import RunOptions, parse_run_args
 
@@ -57,6 +58,9 @@ class Konnector(Generic[F]):
     the fields; ``browser=False`` runs without Chromium (the context then has ``http`` but no ``page``);
     ``block_resources`` lists the resource types to abort; ``secret_storage_keys`` names
     sessionStorage/localStorage keys whose values are secrets (scrubbed from traces and bundles).
+    ``locale`` and ``timezone`` name the browser language and time zone the connector was written against
+    (its text selectors, its amount and date parsing); a run's ``--locale``/``--timezone`` still win, and
+    without them the Cozy's language, then the machine's apply (:mod:`browserkonnector.runtime.locale`).
     """
 
     def __init__(
@@ -72,6 +76,8 @@ class Konnector(Generic[F]):
         block_resources: frozenset[str] | set[str] = DEFAULT_BLOCKED,
         secret_storage_keys: Sequence[str] = (),
         folder: str | Path | None = None,
+        locale: str | None = None,
+        timezone: str | None = None,
     ) -> None:
         self._main: MainFn | None = None
         self._folder = Path(folder).resolve() if folder is not None else None
@@ -80,6 +86,8 @@ class Konnector(Generic[F]):
         self.browser = browser
         self.block_resources = frozenset(block_resources)
         self.secret_storage_keys = tuple(secret_storage_keys)
+        self.locale = check_locale(locale, "Konnector(locale=...)") if locale else None
+        self.timezone = check_timezone(timezone, "Konnector(timezone=...)") if timezone else None
         self._manifest: Manifest | None = None
         self._manifest_loaded = False
         if main is not None:
