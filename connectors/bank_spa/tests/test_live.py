@@ -32,15 +32,18 @@ def assert_everything_saved(run: ConnectorRun, site: BankSite) -> None:
         assert (op["amount"], op["date"][:10], op["label"]) == (float(want["amount"]), want["date"], want["label"])
 
 
-def test_saves_every_account_and_operation_then_nothing(run_connector: Run, tmp_path: Path) -> None:
+@pytest.mark.parametrize("locale", ["en-US", "fr-FR"])
+def test_saves_every_account_and_operation_then_nothing(locale: str, run_connector: Run, tmp_path: Path) -> None:
+    """The app follows the browser's language; the connector's selectors do not depend on it."""
     with BankSite(BankConfig(bundle_kb=512, boot_requests=200, stale_ms=800)) as site:
         fields = {"base_url": site.url, "password": site.config.password}
-        first = run_connector(CONNECTOR, fields=fields, store_dir=tmp_path / "store")
+        first = run_connector(CONNECTOR, fields=fields, store_dir=tmp_path / "store", locale=locale)
         assert_everything_saved(first, site)
         assert first.result.stats.doctypes["io.cozy.bank.operations"]["created"] == 300
         revs = {d["_id"]: d["_rev"] for t in ("io.cozy.bank.accounts", "io.cozy.bank.operations")
                 for d in first.documents(t)}
-        again = run_connector(CONNECTOR, fields=fields, store_dir=tmp_path / "store")
+        again = run_connector(CONNECTOR, fields=fields, store_dir=tmp_path / "store", locale=locale)
+        assert site.stats()[f"shell_language:{locale}"] == 2
     assert again.ok, again.explain()
     assert again.result.stats.doctypes == {
         "io.cozy.bank.accounts": {"created": 0, "updated": 0, "unchanged": 2},
