@@ -29,18 +29,23 @@ from browserkonnector.errors import (
 from browserkonnector.redact import Redactor
 
 if TYPE_CHECKING:
+    from browserkonnector.browser.lists import ListNotStable, collect_rows, read_indexeddb
     from browserkonnector.request import request_factory
     from browserkonnector.runtime.context import RunContext
     from browserkonnector.runtime.konnector import Konnector
     from browserkonnector.runtime.options import RunOptions
     from browserkonnector.runtime.run import RunResult
     from browserkonnector.save import (
+        BankAccount,
+        BankOperation,
+        BankSaveResult,
         Bill,
         Fetched,
         FileEntry,
         add_data,
         hydrate_and_filter,
         link_bank_operations,
+        save_bank_data,
         save_bills,
         save_files,
         update_or_create,
@@ -52,6 +57,9 @@ if TYPE_CHECKING:
 __all__ = [
     "AccountNotFound",
     "AppInfo",
+    "BankAccount",
+    "BankOperation",
+    "BankSaveResult",
     "Bill",
     "CaptchaFailed",
     "CozyStackStore",
@@ -62,6 +70,7 @@ __all__ = [
     "InvalidFields",
     "Konnector",
     "KonnectorError",
+    "ListNotStable",
     "LocalStore",
     "LoginFailed",
     "Redactor",
@@ -74,10 +83,13 @@ __all__ = [
     "UserActionNeeded",
     "VendorDown",
     "add_data",
+    "collect_rows",
     "errors",
     "hydrate_and_filter",
     "link_bank_operations",
+    "read_indexeddb",
     "request_factory",
+    "save_bank_data",
     "save_bills",
     "save_files",
     "update_or_create",
@@ -89,6 +101,13 @@ _LAZY = {
     "RunOptions": "browserkonnector.runtime.options",
     "RunResult": "browserkonnector.runtime.run",
     "Bill": "browserkonnector.save",
+    "BankAccount": "browserkonnector.save",
+    "BankOperation": "browserkonnector.save",
+    "BankSaveResult": "browserkonnector.save",
+    "save_bank_data": "browserkonnector.save",
+    "ListNotStable": "browserkonnector.browser.lists",
+    "collect_rows": "browserkonnector.browser.lists",
+    "read_indexeddb": "browserkonnector.browser.lists",
     "FileEntry": "browserkonnector.save",
     "Fetched": "browserkonnector.save",
     "add_data": "browserkonnector.save",
