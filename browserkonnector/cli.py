@@ -5,6 +5,7 @@
     browserkonnector run CONNECTOR [options]     run a connector (a folder, a .py file or module[:name])
     browserkonnector demo [--bills N] [--headed] run the demo connector against the bundled demo site
     browserkonnector demo-site [--port P]        serve the demo vendor site for a human
+    browserkonnector shop-site [--port P] ...    serve the server-rendered shop site for a human
     browserkonnector new NAME [--dir DIR]        scaffold a connector that passes its own test
     browserkonnector show-trace PATH             open a trace (or a failure bundle) in the trace viewer
     browserkonnector store ls|export|show        look into the embedded store
@@ -127,6 +128,13 @@ def _cmd_demo_site(args: argparse.Namespace) -> int:
     return site_main(args.site_args)
 
 
+def _cmd_shop_site(args: argparse.Namespace) -> int:
+    from shop_site.__main__ import serve
+
+    parser: argparse.ArgumentParser = args.shop_parser
+    return serve(parser, args)
+
+
 def _cmd_new(args: argparse.Namespace) -> int:
     from browserkonnector.scaffold import ScaffoldError, scaffold
 
@@ -206,6 +214,13 @@ def build_parser() -> argparse.ArgumentParser:
                           add_help=False)
     site.add_argument("site_args", nargs=argparse.REMAINDER)
     site.set_defaults(func=_cmd_demo_site)
+
+    from shop_site.__main__ import DESCRIPTION, add_arguments  # light: the server is imported by serve()
+
+    shop = sub.add_parser("shop-site", help="serve the server-rendered shop site (prints URL and credentials)",
+                          description=DESCRIPTION)
+    add_arguments(shop)
+    shop.set_defaults(func=_cmd_shop_site, shop_parser=shop)
 
     new = sub.add_parser("new", help="scaffold a connector")
     new.add_argument("name", help="connector name, e.g. acme")
