@@ -18,6 +18,9 @@ from browserkonnector.errors import KonnectorError
 from browserkonnector.redact import Redactor
 
 if TYPE_CHECKING:
+    from browserkonnector.browser.html import SessionLost
+    from browserkonnector.browser.waits import NothingHappened, Waited
+    from browserkonnector.parsing import Amount, html_of, parse_amount, parse_date
     from browserkonnector.request import request_factory
     from browserkonnector.runtime.context import RunContext
     from browserkonnector.runtime.konnector import Konnector
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
     from browserkonnector.store.local import LocalStore
 
 __all__ = [
+    "Amount",
     "AppInfo",
     "Bill",
     "CozyStackStore",
@@ -48,15 +52,21 @@ __all__ = [
     "Konnector",
     "KonnectorError",
     "LocalStore",
+    "NothingHappened",
     "Redactor",
     "RunContext",
     "RunOptions",
     "RunResult",
+    "SessionLost",
     "Store",
+    "Waited",
     "add_data",
     "errors",
+    "html_of",
     "hydrate_and_filter",
     "link_bank_operations",
+    "parse_amount",
+    "parse_date",
     "request_factory",
     "save_bills",
     "save_files",
@@ -83,6 +93,13 @@ _LAZY = {
     "CozyStackStore": "browserkonnector.store.cozy",
     "LocalStore": "browserkonnector.store.local",
     "request_factory": "browserkonnector.request",
+    "Amount": "browserkonnector.parsing",
+    "html_of": "browserkonnector.parsing",
+    "parse_amount": "browserkonnector.parsing",
+    "parse_date": "browserkonnector.parsing",
+    "SessionLost": "browserkonnector.browser.html",
+    "NothingHappened": "browserkonnector.browser.waits",
+    "Waited": "browserkonnector.browser.waits",
 }
 
 

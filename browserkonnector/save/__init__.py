@@ -25,6 +25,7 @@ from browserkonnector.save.documents import add_data, update_or_create
 from browserkonnector.save.fetched import Fetched, FetchFile
 from browserkonnector.save.files import Outcome, SavedFile, save_files
 from browserkonnector.save.hydrate import hydrate_and_filter
+from browserkonnector.save.known import saved_values
 from browserkonnector.save.linker import BillLink, LinkResult, link_bank_operations
 from browserkonnector.save.metadata import get_cozy_metadata
 from browserkonnector.save.models import (
@@ -59,5 +60,6 @@ __all__ = [
     "qualification_labels",
     "save_bills",
     "save_files",
+    "saved_values",
     "update_or_create",
 ]
