@@ -176,7 +176,7 @@ def html_of(source: str | bytes | httpx.Response | Any, *, base_url: str | None 
     """Page source (``str``/``bytes``) or an ``httpx`` answer as a :class:`parsel.Selector`.
 
     An answer is decoded with its declared charset; its final URL (after redirects) becomes the
-    selector's ``base_url``, so ``selector.urljoin(href)`` resolves relative links as the browser would.
+    document's base URL (``selector.root.base``: join relative links to it, as the browser would).
     """
     from parsel import Selector
 
