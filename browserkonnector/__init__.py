@@ -14,7 +14,18 @@ from typing import TYPE_CHECKING
 
 from browserkonnector import errors
 from browserkonnector._lazy import lazy_exports
-from browserkonnector.errors import KonnectorError
+from browserkonnector.errors import (
+    AccountNotFound,
+    CaptchaFailed,
+    FileFailed,
+    InvalidFields,
+    KonnectorError,
+    LoginFailed,
+    TwoFactorFailed,
+    UnknownError,
+    UserActionNeeded,
+    VendorDown,
+)
 from browserkonnector.redact import Redactor
 
 if TYPE_CHECKING:
@@ -42,16 +53,21 @@ if TYPE_CHECKING:
     from browserkonnector.store.local import LocalStore
 
 __all__ = [
+    "AccountNotFound",
     "Amount",
     "AppInfo",
     "Bill",
+    "CaptchaFailed",
     "CozyStackStore",
     "Fetched",
     "FileDoc",
     "FileEntry",
+    "FileFailed",
+    "InvalidFields",
     "Konnector",
     "KonnectorError",
     "LocalStore",
+    "LoginFailed",
     "NothingHappened",
     "Redactor",
     "RunContext",
@@ -59,6 +75,10 @@ __all__ = [
     "RunResult",
     "SessionLost",
     "Store",
+    "TwoFactorFailed",
+    "UnknownError",
+    "UserActionNeeded",
+    "VendorDown",
     "Waited",
     "add_data",
     "errors",

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
 import httpx
 from loguru import logger
@@ -41,17 +41,21 @@ from browserkonnector.save import (
     save_files,
     update_or_create,
 )
+from browserkonnector.save.options import BillOptions, DocumentOptions, FileOptions, HydrateOptions
 from browserkonnector.store.base import AppInfo, Doc, Store
 
 if TYPE_CHECKING:
     from parsel import Selector
     from playwright.async_api import BrowserContext, Locator, Page
 
-    from browserkonnector.browser import Action, JsonCapture, PdfPrinter, UrlPattern, Waited
+    from browserkonnector.browser import Action, JsonCapture, PdfPrinter, Waited
+    from browserkonnector.browser.capture import CapturedResponse, UrlPattern
+    from browserkonnector.browser.files import Trigger
 
 __all__ = ["RunContext", "RunStats"]
 
 F = TypeVar("F")
+_Contracted = TypeVar("_Contracted", BillOptions, FileOptions, DocumentOptions)
 
 
 @dataclass
@@ -139,8 +143,8 @@ class RunContext(Generic[F]):
         return await register_storage_secrets(self.page, list(keys), self.redactor, storage=storage)
 
     @asynccontextmanager
-    async def capture_json(self, url_pattern: Any, *, step: str | None = None,
-                           predicate: Callable[..., bool] | None = None,
+    async def capture_json(self, url_pattern: UrlPattern, *, step: str | None = None,
+                           predicate: Callable[[CapturedResponse], bool] | None = None,
                            give_up_after: int = 3) -> AsyncIterator[JsonCapture]:
         """Collect the JSON answers of the site's own API while the block runs (bodies read at once).
 
@@ -159,7 +163,8 @@ class RunContext(Generic[F]):
                     for value in capture.values:
                         self.shapes.observe(step, value)
 
-    async def get_file(self, *, click: Any = None, url: str | None = None, timeout: float = 30.0) -> Fetched:
+    async def get_file(self, *, click: Trigger | None = None, url: str | None = None,
+                       timeout: float = 30.0) -> Fetched:
         """A file however the site hands it over: download, inline PDF, ``blob:`` URL, or plain URL."""
         from browserkonnector.browser import get_file
 
@@ -258,7 +263,7 @@ class RunContext(Generic[F]):
         return Fetched(data=data, url=source_url, content_type="application/pdf", how="print")
 
     # -- saving ---------------------------------------------------------------------------------------
-    def _contract(self, options: dict[str, Any]) -> dict[str, Any]:
+    def _contract(self, options: _Contracted) -> _Contracted:
         options.setdefault("source_account", self.account.id)
         options.setdefault("source_account_identifier", self.identifier)
         return options
@@ -267,7 +272,7 @@ class RunContext(Generic[F]):
         return await self.fetch(url)
 
     async def save_bills(self, bills: Iterable[Any], *, folder_path: str | None = None,
-                         **options: Any) -> SaveBillsResult:
+                         **options: Unpack[BillOptions]) -> SaveBillsResult:
         """``saveBills`` bound to this run (folder, store, account, session downloader, progress)."""
         options = self._contract(options)
         if self.manifest is not None and self.manifest.banks_transaction_regexp:
@@ -281,7 +286,7 @@ class RunContext(Generic[F]):
         return result
 
     async def save_files(self, entries: Iterable[Any], *, folder_path: str | None = None,
-                         **options: Any) -> list[SavedFile]:
+                         **options: Unpack[FileOptions]) -> list[SavedFile]:
         """``saveFiles`` bound to this run."""
         options = self._contract(options)
         options.setdefault("fetch", self._fetch_url)
@@ -292,16 +297,17 @@ class RunContext(Generic[F]):
         self.stats.add_files(saved)
         return saved
 
-    async def add_data(self, entries: Iterable[Any], doctype: str, **options: Any) -> list[Doc]:
+    async def add_data(self, entries: Iterable[Any], doctype: str, **options: Unpack[DocumentOptions]) -> list[Doc]:
         docs = await add_data(list(entries), doctype, store=self.store, app=self.app, **self._contract(options))
         self.stats.documents_saved += len(docs)
         return docs
 
-    async def hydrate_and_filter(self, documents: Iterable[Any], doctype: str, **options: Any) -> list[Any]:
+    async def hydrate_and_filter(self, documents: Iterable[Any], doctype: str,
+                                 **options: Unpack[HydrateOptions]) -> list[Any]:
         return await hydrate_and_filter(list(documents), doctype, store=self.store, **options)
 
     async def update_or_create(self, entries: Iterable[Any], doctype: str, matching_attributes: Sequence[str],
-                               **options: Any) -> list[Doc]:
+                               **options: Unpack[DocumentOptions]) -> list[Doc]:
         return await update_or_create(list(entries), doctype, matching_attributes, store=self.store,
                                       app=self.app, **self._contract(options))
 

@@ -35,17 +35,22 @@ from browserkonnector.save.models import (
     FileEntry,
     normalize_currency,
 )
+from browserkonnector.save.options import BillOptions, DocumentOptions, FileOptions, HydrateOptions
 from browserkonnector.save.qualification import qualification_for, qualification_labels
 
 __all__ = [
     "BILLS_DOCTYPE",
     "Bill",
     "BillLink",
+    "BillOptions",
     "BillValidationError",
     "Contract",
+    "DocumentOptions",
     "FetchFile",
     "Fetched",
     "FileEntry",
+    "FileOptions",
+    "HydrateOptions",
     "LinkResult",
     "Outcome",
     "SaveBillsResult",

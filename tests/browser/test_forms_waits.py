@@ -159,7 +159,7 @@ async def test_get_html_notices_the_login_page(ctx: Any, tab: Any, shop: ShopSit
     try:
         second = await get_html(http, shop.url + "/orders/", params={"page": 2}, login_url="**/accounts/login/**")
         assert len(second.css("tr.order")) == 5
-        same = await http.get_parsed(shop.url + "/orders/?page=2", parse="html")  # type: ignore[attr-defined]
+        same = await http.get_parsed(shop.url + "/orders/?page=2", parse="html")
         assert same.css("tr.order td.number::text").getall() == second.css("tr.order td.number::text").getall()
         with pytest.raises(httpx.HTTPStatusError):
             await get_html(http, shop.url + "/orders/", params={"page": 99})
