@@ -47,9 +47,10 @@ from browserkonnector.save.options import BillOptions, DocumentOptions, FileOpti
 from browserkonnector.store.base import AppInfo, Doc, Store
 
 if TYPE_CHECKING:
+    from parsel import Selector
     from playwright.async_api import BrowserContext, Locator, Page
 
-    from browserkonnector.browser import JsonCapture, PdfPrinter
+    from browserkonnector.browser import Action, JsonCapture, PdfPrinter, Waited
     from browserkonnector.browser.capture import CapturedResponse, UrlPattern
     from browserkonnector.browser.files import Trigger
 
@@ -197,6 +198,54 @@ class RunContext(Generic[F]):
 
         return await fetch_file(self.http, url)
 
+    # -- server-rendered pages (docs/guide-html-sites.md) ----------------------------------------------
+    async def page_html(self) -> Selector:
+        """The current page's DOM as a :class:`parsel.Selector` (CSS and XPath)."""
+        from browserkonnector.browser import page_html
+
+        return await page_html(self.page)
+
+    def parse_html(self, source: str | bytes | httpx.Response) -> Selector:
+        """Page source or a ``ctx.http`` answer as a :class:`parsel.Selector`."""
+        from browserkonnector.parsing import html_of
+
+        return html_of(source)
+
+    async def get_html(self, url: str, *, params: Mapping[str, Any] | None = None,
+                       login_url: UrlPattern | None = None) -> Selector:
+        """GET a page through the logged-in session and parse it. ``ctx.http`` follows redirects: with
+        ``login_url``, an answer that landed on the login page raises ``SessionLost`` (``VENDOR_DOWN``)
+        instead of being parsed as an empty page."""
+        from browserkonnector.browser import get_html
+
+        return await get_html(self.http, url, params=params, login_url=login_url)
+
+    async def act_and_wait(self, action: Action, *, response: UrlPattern | None = None,
+                           url: UrlPattern | None = None, element: str | Locator | None = None,
+                           alert: str | Locator | None = None, timeout: float = 30.0) -> Waited:
+        """Run ``action`` (a locator or selector to click, or an async callable), then return the first
+        of: an answer matching ``response``, a navigation to ``url``, a new ``element`` or ``alert``, or
+        the page answered 5xx (``kind="server_error"``) — within ``timeout`` seconds, else
+        ``NothingHappened``."""
+        from browserkonnector.browser import act_and_wait
+
+        return await act_and_wait(self.page, action, response=response, url=url, element=element, alert=alert,
+                                  timeout=timeout)
+
+    async def form_login(self, values: Mapping[str, Any], *, url: str | None = None,
+                         form: str | Locator | None = None, submit: str | Locator | None = None,
+                         success_url: UrlPattern | None = None, success_element: str | Locator | None = None,
+                         alert: str | Locator | None = None, api: UrlPattern | None = None,
+                         timeout: float = 30.0, retries: int = 2) -> Waited:
+        """Fill and submit the login form (scoped to the form holding the password field), then judge the
+        outcome: a refusal ``alert`` or a 4xx ``api`` answer → ``LOGIN_FAILED``; 5xx, retried ``retries``
+        times → ``VENDOR_DOWN``. ``SecretStr`` values and password fields are typed as secrets."""
+        from browserkonnector.browser import form_login
+
+        return await form_login(self.page, values, redactor=self.redactor, url=url, form=form, submit=submit,
+                                success_url=success_url, success_element=success_element, alert=alert, api=api,
+                                timeout=timeout, retries=retries)
+
     @property
     def printer(self) -> PdfPrinter:
         """Prints HTML, URLs or the current page to PDF on a page reused for printing."""
@@ -316,6 +365,15 @@ class RunContext(Generic[F]):
         from browserkonnector.browser.lists import read_indexeddb
 
         return await read_indexeddb(self.page, database, store)
+
+    async def saved_values(self, doctype: str, attribute: str, *,
+                           where: Mapping[str, Any] | None = None) -> set[str]:
+        """The values of ``attribute`` already saved in ``doctype`` (one indexed query), to skip known
+        items before fetching anything for them: ``known = await ctx.saved_values("io.cozy.bills",
+        "vendorRef", where={"vendor": VENDOR})``."""
+        from browserkonnector.save import saved_values
+
+        return await saved_values(self.store, doctype, attribute, where=where)
 
     # -- account ----------------------------------------------------------------------------------------
     def get_account_data(self) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from browserkonnector.save.documents import Upserted, add_data, update_or_create
 from browserkonnector.save.fetched import Fetched, FetchFile
 from browserkonnector.save.files import Outcome, SavedFile, save_files
 from browserkonnector.save.hydrate import hydrate_and_filter
+from browserkonnector.save.known import saved_values
 from browserkonnector.save.linker import BillLink, LinkResult, link_bank_operations
 from browserkonnector.save.metadata import get_cozy_metadata
 from browserkonnector.save.models import (
@@ -80,6 +81,7 @@ __all__ = [
     "save_bank_data",
     "save_bills",
     "save_files",
+    "saved_values",
     "update_or_create",
     "upsert",
 ]
