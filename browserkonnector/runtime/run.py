@@ -30,6 +30,7 @@ from loguru import logger
 
 from browserkonnector import errors
 from browserkonnector.errors import KonnectorError
+from browserkonnector.limits import deadline_scope, run_timeout_from_env
 from browserkonnector.redact import Redactor
 from browserkonnector.runtime.context import RunContext, RunStats
 from browserkonnector.runtime.job import JobEnv
@@ -72,13 +73,15 @@ class SiteChanged(KonnectorError):
 
 
 def deadline_for(options: RunOptions, job: JobEnv) -> float | None:
-    """Seconds the connector may run: ``--timeout``, else the stack's limit minus a margin to end cleanly."""
+    """Seconds the connector may run: ``--timeout`` (``0``: no limit), else the stack's limit minus a
+    margin to end cleanly, else ``BROWSERKONNECTOR_TIMEOUT`` or the default of :mod:`browserkonnector.limits`
+    (a run outside a job must end too: a vendor that never answers would otherwise hold it forever)."""
     if options.timeout is not None:
-        return options.timeout
+        return options.timeout or None
     if job.time_limit:
         margin = min(max(job.time_limit * 0.05, 10.0), 60.0)
         return max(job.time_limit - margin, job.time_limit * 0.5)
-    return None
+    return run_timeout_from_env(options.environ)
 
 
 async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awaitable[Any] | None = None
@@ -204,6 +207,9 @@ class _Runner:
                 await browsing.open(stack)
                 ctx = self._context(store, prepared, browsing, shapes)
                 await self._run_main(ctx)
+                missing = ctx.missing.error()
+                if missing is not None:  # everything that could be saved is: still not a success
+                    raise missing
                 change = shapes.compare()
                 if change is not None:
                     raise SiteChanged(change)
@@ -237,7 +243,8 @@ class _Runner:
 
     async def _run_main(self, ctx: RunContext[Any]) -> None:
         deadline = deadline_for(self.options, self.job)
-        self.main_task = asyncio.create_task(self.konnector.main_fn(ctx), name=f"{self.konnector.slug}.main")
+        with deadline_scope(deadline):  # the task copies the context: every wait inside sees the deadline
+            self.main_task = asyncio.create_task(self.konnector.main_fn(ctx), name=f"{self.konnector.slug}.main")
         try:
             if deadline is None:
                 await self.main_task
