@@ -40,6 +40,7 @@ from browserkonnector.runtime.outcome import Failure, classify
 from browserkonnector.runtime.prepare import Prepared, open_store, prepare
 from browserkonnector.runtime.progress import Progress
 from browserkonnector.runtime.sitechange import FINGERPRINT_KEY, ShapeRecorder, SiteChange
+from browserkonnector.runtime.streams import redacted_std_streams
 
 if TYPE_CHECKING:
     from browserkonnector.runtime.konnector import Konnector
@@ -89,6 +90,12 @@ async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awa
     """The whole run. ``driver``: a Playwright driver already starting, which the run takes over (and
     stops, whatever happens)."""
     redactor = Redactor()
+    with redacted_std_streams(redactor):  # a print() or a stray traceback is scrubbed too
+        return await _execute(konnector, options, redactor, driver)
+
+
+async def _execute(konnector: Konnector[Any], options: RunOptions, redactor: Redactor,
+                   driver: Awaitable[Any] | None) -> RunResult:
     started = time.monotonic()
     early: KonnectorError | None = None
     try:
@@ -105,7 +112,8 @@ async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awa
         if early is not None:
             failure = classify(early)
             critical(failure.code, no_retry=failure.no_retry)
-            return RunResult(False, failure.code, 1, RunStats(), time.monotonic() - started, detail=failure.detail)
+            return RunResult(False, failure.code, 1, RunStats(), time.monotonic() - started,
+                             detail=redactor.redact(failure.detail))
         return await runner.go(started)
     finally:
         run_log.close()
@@ -311,7 +319,7 @@ class _Runner:
         critical(failure.code, no_retry=failure.no_retry)
         status = SIGNAL_EXIT.get(self.signal_name or "", 1)
         return RunResult(False, failure.code, status, self._stats(), time.monotonic() - started, bundle, trace,
-                         change, self.store_description, failure.detail)
+                         change, self.store_description, self.redactor.redact(failure.detail))
 
     def _success(self, started: float, trace: Path | None) -> RunResult:
         seconds = time.monotonic() - started
