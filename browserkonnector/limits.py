@@ -13,7 +13,8 @@ run time             1800 s          the whole connector (``main``)            `
                                                                                ``COZY_TIME_LIMIT`` minus a
                                                                                margin
 file time            300 s           one file, all its retries together        ``save_bills(...,
-                                                                               file_timeout=S)``
+                                                                               file_timeout=S)`` or
+                                                                               ``BROWSERKONNECTOR_FILE_TIMEOUT``
 Retry-After          60 s            one wait a vendor asks for (429/503)      ``BROWSERKONNECTOR_MAX_RETRY_AFTER``
 file size            100 MiB         one downloaded file (read in chunks,      ``BROWSERKONNECTOR_MAX_FILE_MB``
                                      cut at the cap, never retried)
@@ -47,6 +48,7 @@ __all__ = [
     "FileTooLarge",
     "LimitExceeded",
     "deadline_scope",
+    "file_timeout",
     "max_file_bytes",
     "max_retry_after",
     "remaining",
@@ -105,6 +107,14 @@ def run_timeout_from_env(environ: Mapping[str, str]) -> float | None:
 def max_retry_after(environ: Mapping[str, str] | None = None) -> float:
     value = _env_float(os.environ if environ is None else environ, "BROWSERKONNECTOR_MAX_RETRY_AFTER")
     return MAX_RETRY_AFTER_S if value is None else value
+
+
+def file_timeout(environ: Mapping[str, str] | None = None) -> float | None:
+    """``BROWSERKONNECTOR_FILE_TIMEOUT`` (``0``: none), else :data:`FILE_TIMEOUT_S`."""
+    value = _env_float(os.environ if environ is None else environ, "BROWSERKONNECTOR_FILE_TIMEOUT")
+    if value is None:
+        return FILE_TIMEOUT_S
+    return value or None
 
 
 def max_file_bytes(environ: Mapping[str, str] | None = None) -> int:

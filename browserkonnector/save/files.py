@@ -22,8 +22,8 @@ from typing import Any, TypeAlias
 from loguru import logger
 from pydantic import ValidationError
 
+from browserkonnector import limits
 from browserkonnector.errors import KonnectorError
-from browserkonnector.limits import FILE_TIMEOUT_S
 from browserkonnector.save._download import Fetch, default_fetcher
 from browserkonnector.save._lookup import Destinations, file_key, file_name, find_files_by_key, sanitize_file_name
 from browserkonnector.save._save_entry import Options, Outcome, Plan, SavedFile, save_one
@@ -72,7 +72,7 @@ async def save_files(
     progress: Progress | None = None,
     backoff: float = 0.5,
     attempt_timeout: float | None = 120.0,
-    file_timeout: float | None = FILE_TIMEOUT_S,
+    file_timeout: float | None = None,
 ) -> list[SavedFile]:
     """Save each entry's file under ``folder_path`` (created if missing); one :class:`SavedFile` per
     entry, in input order.
@@ -82,8 +82,9 @@ async def save_files(
     running are stopped (``failed``). ``validate_file(file_doc)`` judges files already stored (default:
     not empty, mime matching the extension); ``content_type`` forces the stored mime (``True``: from the
     name). ``fetch(url, entry)`` downloads ``fileurl`` entries (default: a plain GET).
-    ``attempt_timeout`` bounds one attempt, ``file_timeout`` one file with all its retries and waits; a
-    file past either, or past the file-size cap, is ``failed`` with its ``code`` saying which.
+    ``attempt_timeout`` bounds one attempt, ``file_timeout`` one file with all its retries and waits
+    (default ``BROWSERKONNECTOR_FILE_TIMEOUT``, else 300 s; ``0``: none); a file past either, or past the
+    file-size cap, is ``failed`` with its ``code`` saying which.
     ``QuotaExceeded`` ends the call with ``KonnectorError(DISK_QUOTA_EXCEEDED)`` at once.
     """
     loop = asyncio.get_running_loop()
@@ -112,7 +113,7 @@ async def save_files(
                         source_account, source_account_identifier, retries, backoff, attempt_timeout,
                         deadline, validate_file, should_replace_file, content_type,
                         qualification_for(qualification_label) if qualification_label else None,
-                        file_timeout)
+                        limits.file_timeout() if file_timeout is None else (file_timeout or None))
         await _run(_groups(plans, bool(file_id_attributes)), opts, results,
                    concurrency, progress, len(models))
 
