@@ -5,6 +5,7 @@
     browserkonnector run CONNECTOR [options]     run a connector (a folder, a .py file or module[:name])
     browserkonnector demo [--bills N] [--headed] run the demo connector against the bundled demo site
     browserkonnector demo-site [--port P]        serve the demo vendor site for a human
+    browserkonnector bank-site [--port P]        serve the heavy local-first bank app for a human
     browserkonnector shop-site [--port P] ...    serve the server-rendered shop site for a human
     browserkonnector new NAME [--kind K]         scaffold a connector (api, html or spa) that passes its own test
     browserkonnector show-trace PATH             open a trace (or a failure bundle) in the trace viewer
@@ -134,6 +135,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 #: options that come first, so these are dispatched before the main parser sees them).
 SITE_COMMANDS = {
     "demo-site": ("demo_vendor_site.__main__", "serve the demo vendor site (prints URL and credentials)"),
+    "bank-site": ("bank_spa_site.__main__", "serve the heavy local-first bank app (prints URL and password)"),
     "shop-site": ("shop_site.__main__", "serve the server-rendered shop site (prints URL and credentials)"),
 }
 
