@@ -28,6 +28,7 @@ from loguru import logger
 from browserkonnector.redact import Redactor
 from browserkonnector.runtime.job import Account, JobEnv
 from browserkonnector.runtime.manifest import Manifest
+from browserkonnector.runtime.missing import MissingFiles
 from browserkonnector.runtime.progress import Progress
 from browserkonnector.runtime.sitechange import ShapeRecorder
 from browserkonnector.save import (
@@ -130,6 +131,7 @@ class RunContext(Generic[F]):
         self._printer = printer
         self.log = logger.bind(namespace=app.slug)
         self.stats = RunStats()
+        self.missing = MissingFiles()  # files the save helpers could not save: the run then fails
         self.account_data: dict[str, Any] = account.data
 
     # -- the browser ----------------------------------------------------------------------------------
@@ -305,6 +307,7 @@ class RunContext(Generic[F]):
         result = await save_bills(bills, folder_path or self.folder_path, store=self.store, app=self.app,
                                   **options)
         self.stats.add(result)
+        self.missing.note(result.saved_files)
         return result
 
     async def save_files(self, entries: Iterable[Any], *, folder_path: str | None = None,
@@ -317,6 +320,7 @@ class RunContext(Generic[F]):
         saved = await save_files(entries, folder_path or self.folder_path, store=self.store, app=self.app,
                                  **options)
         self.stats.add_files(saved)
+        self.missing.note(saved)
         return saved
 
     async def add_data(self, entries: Iterable[Any], doctype: str, **options: Unpack[DocumentOptions]) -> list[Doc]:
