@@ -17,7 +17,8 @@ Outcomes, checked in this order when several are already there:
   a later navigation may take the body with it);
 - ``server_error``: the page itself (a main-frame navigation) was answered 5xx — always watched, since
   nothing else would then ever happen and the caller would sit out the timeout;
-- ``url``: the main frame navigated, after the action started, to a URL matching ``url``;
+- ``url``: the main frame navigated, after the action started, to a URL matching ``url`` (returned
+  once that document's DOM is ready, so the page can be read at once);
 - ``element`` / ``alert``: an element matching the selector (a CSS selector or a ``Locator``) is visible
   and was **not** already there before the action (an alert left over from a previous try does not
   count; the check is by element identity, so a re-rendered page's alert is new). Three names, so a form
@@ -147,12 +148,19 @@ async def act_and_wait(
     page.on("framenavigated", on_navigated)
     try:
         await _run(page, action)
+        started = loop.time()
         try:
-            return await asyncio.wait_for(asyncio.shield(done), timeout)
+            waited = await asyncio.wait_for(asyncio.shield(done), timeout)
         except TimeoutError:
             raise NothingHappened(
                 f"nothing of {_describe(response, url, element, alert, unavailable)} within {timeout:g} s "
                 f"(the page is at {mask_url_query(page.url)})") from None
+        if waited.kind == "url":
+            # ``framenavigated`` fires when the new document commits, before its HTML is parsed: reading
+            # the page right away could see an empty DOM. Its DOM is ready soon after (bounded anyway).
+            remaining = max(0.1, timeout - (loop.time() - started))
+            await page.wait_for_load_state("domcontentloaded", timeout=remaining * 1000)
+        return waited
     finally:
         page.remove_listener("response", on_response)
         page.remove_listener("framenavigated", on_navigated)
