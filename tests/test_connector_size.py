@@ -43,6 +43,7 @@ def test_a_connector_is_small_and_uses_the_public_api_only(path: Path) -> None:
             if node.func.attr in ("evaluate", "evaluate_all", "wait_for_function") and node.args:
                 script = node.args[0]
                 if isinstance(script, ast.Constant) and isinstance(script.value, str):
-                    assert "\n" not in script.value and len(script.value) <= 120, \
-                        f"{path}:{node.lineno}: injected JavaScript beyond a one-line expression"
+                    where = f"{path}:{node.lineno}: injected JavaScript beyond a one-line expression"
+                    assert "\n" not in script.value, where
+                    assert len(script.value) <= 120, where
     assert not re.search(r"\bplaywright\._impl\b|asyncio\.Future|create_future", source)
