@@ -28,14 +28,40 @@ __all__ = ["ListNotStable", "collect_rows", "read_indexeddb"]
 
 Row = dict[str, Any]
 
-# A sweep, in one round trip: from ``start``, read the rows shown, scroll by most of a screen, let the page
-# render (the next animation frame, whose scroll events the page handles, or 50 ms when frames do not come,
-# as in a hidden tab), and again, until the end of the list or ``maxSteps``. Returns one [scrollTop,
-# scrollHeight, clientHeight, rows] per step; fields are [name, selector, attribute|null], the row itself
-# when the selector is empty. ``start`` null: no scroll, one step (a re-read in place).
-_SWEEP = """async (box, [rowSel, fields, start, maxSteps]) => {
+# A sweep, in one round trip: from ``start``, read the rows shown, scroll by most of a screen, wait until the
+# page has rendered rows where the viewport now is, and again, until the end of the list or ``maxSteps``.
+# "Rendered" means a row crosses the top quarter of the viewport and one the bottom quarter (or the list
+# ends above it): a virtualised list renders on the scroll event, a frame or more after the scroll, and
+# reading before that would skip the rows in between. A step whose rows never come within ``waitMs`` is
+# returned not ``covered`` and the sweep stops there (the caller reads again from it).
+# Each step: [scrollTop, scrollHeight, clientHeight, rows, covered]; fields are [name, selector,
+# attribute|null], the row itself when the selector is empty. ``start`` null: one read in place.
+_SWEEP = """async (box, [rowSel, fields, start, maxSteps, waitMs]) => {
   const frame = () => new Promise(done => { requestAnimationFrame(() => setTimeout(done, 0)); setTimeout(done, 50); });
-  const read = () => {
+  const covered = () => {
+    const view = box.getBoundingClientRect();
+    const top = view.top + box.clientTop, bottom = top + box.clientHeight, quarter = box.clientHeight / 4;
+    let high = false, low = false, lowest = -Infinity;
+    for (const row of box.querySelectorAll(rowSel)) {
+      const r = row.getBoundingClientRect();
+      if (r.height === 0) continue;
+      lowest = Math.max(lowest, r.bottom);
+      if (r.bottom > top && r.top < top + quarter) high = true;
+      if (r.bottom > bottom - quarter && r.top < bottom) low = true;
+    }
+    const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 1;
+    if (lowest === -Infinity) return box.scrollHeight <= box.clientHeight + 1;  // an empty list, not a gap
+    return high && (low || (atEnd && lowest <= bottom + 1));
+  };
+  const settled = async () => {
+    const until = performance.now() + waitMs;
+    while (!covered()) {
+      if (performance.now() > until) return false;
+      await frame();
+    }
+    return true;
+  };
+  const read = (ok) => {
     const rows = [];
     for (const row of box.querySelectorAll(rowSel)) {
       const out = {};
@@ -45,23 +71,27 @@ _SWEEP = """async (box, [rowSel, fields, start, maxSteps]) => {
       }
       rows.push(out);
     }
-    return [box.scrollTop, box.scrollHeight, box.clientHeight, rows];
+    return [box.scrollTop, box.scrollHeight, box.clientHeight, rows, ok];
   };
-  if (start === null) return [read()];
+  if (start === null) return [read(covered())];
   if (box.scrollTop !== start) { box.scrollTop = start; await frame(); }
-  const steps = [read()];
-  for (let i = 1; i < maxSteps; i++) {
+  const steps = [read(await settled())];
+  for (let i = 1; i < maxSteps && steps[steps.length - 1][4]; i++) {
     const before = box.scrollTop;
     if (before + box.clientHeight >= box.scrollHeight - 1) break;
     box.scrollTop = before + Math.max(box.clientHeight * 0.9, 1);
     await frame();
     if (box.scrollTop === before) break;
-    steps.push(read());
+    steps.push(read(await settled()));
   }
   return steps;
 }"""
 #: Steps per sweep: bounds the time of one round trip (and what is read again after stale rows).
 _STEPS = 25
+#: How long a step waits for the page to render rows where it scrolled, before the sweep hands back.
+_WAIT_MS = 1000
+#: Times a position whose rows never showed is read again before the sweep goes on past it.
+_RETRIES = 3
 
 
 class ListNotStable(TimeoutError):
@@ -117,29 +147,35 @@ async def collect_rows(
             raise ListNotStable(f"collect_rows: {what} after {timeout:g} s ({len(found)} rows so far)")
 
     while keep is not None:  # stale rows first go, or a sweep would scroll through them for nothing
-        [(_top, _height, _client, shown)] = await container.evaluate(_SWEEP, [rows, spec, None, 1])
+        [(_top, _height, _client, shown, _ok)] = await container.evaluate(_SWEEP, [rows, spec, None, 1, 0])
         stale = [r for r in shown if not keep(r)]
         if not stale:
             break
         check_time(f"{len(stale)} row(s) shown still fail `keep` (first: {stale[0]!r})")
         await asyncio.sleep(0.1)
     position: float | None = 0
+    retries: dict[float, int] = {}  # a layout the coverage test misreads (a tall header) must not stall us
     while len(found) < max_rows:
-        steps = await container.evaluate(_SWEEP, [rows, spec, position, _STEPS])
-        stale_at = None
-        for top, _height, _client, shown in steps:
+        steps = await container.evaluate(_SWEEP, [rows, spec, position, _STEPS, _WAIT_MS])
+        again_at = None
+        for top, _height, _client, shown, covered in steps:
             stale = [r for r in shown if keep is not None and not keep(r)]
             if stale:
                 check_time(f"{len(stale)} row(s) shown still fail `keep` (first: {stale[0]!r})")
-                stale_at = top
+                again_at = top
                 break
             add(shown)
-        if stale_at is not None:  # the page is still replacing rows: read again from there
+            if not covered and retries.get(top, 0) < _RETRIES:  # not drawn there yet: read again from there
+                check_time(f"no row was drawn at scroll position {top:g}")
+                retries[top] = retries.get(top, 0) + 1
+                again_at = top
+                break
+        if again_at is not None:
             await asyncio.sleep(0.1)
-            position = stale_at
+            position = again_at
             continue
         check_time("the list was still growing")
-        top, height, client, _ = steps[-1]
+        top, height, client, _, _ = steps[-1]
         if top + client < height - 1 and len(steps) == _STEPS:
             position = top
             continue
@@ -147,7 +183,7 @@ async def collect_rows(
         settle_until, grown, new = time.monotonic() + settle, height, 0
         while not new and grown == height and time.monotonic() < settle_until:
             await asyncio.sleep(0.05)
-            [(top, grown, client, shown)] = await container.evaluate(_SWEEP, [rows, spec, None, 1])
+            [(top, grown, client, shown, _ok)] = await container.evaluate(_SWEEP, [rows, spec, None, 1, 0])
             if not any(keep is not None and not keep(r) for r in shown):
                 new = add(shown)
         if not new and grown == height:
