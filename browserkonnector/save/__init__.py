@@ -20,6 +20,7 @@ callable returning :class:`Fetched`).
 
 from __future__ import annotations
 
+from browserkonnector.save._lookup import sanitize_file_name
 from browserkonnector.save.bills import BILLS_DOCTYPE, SaveBillsResult, SaveCounts, save_bills
 from browserkonnector.save.documents import add_data, update_or_create
 from browserkonnector.save.fetched import Fetched, FetchFile
@@ -57,6 +58,7 @@ __all__ = [
     "normalize_currency",
     "qualification_for",
     "qualification_labels",
+    "sanitize_file_name",
     "save_bills",
     "save_files",
     "update_or_create",
