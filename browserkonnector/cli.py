@@ -243,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["demo-site"]:  # its options are the site's own: argparse's REMAINDER refuses "--port"
+        return _cmd_demo_site(argparse.Namespace(site_args=argv[1:]))
     args = build_parser().parse_args(argv)
     status: int = args.func(args)
     return status
