@@ -183,7 +183,7 @@ class _Runner:
                 loop.remove_signal_handler(sig)
 
     def _signal_failure(self) -> Failure:
-        return Failure(f"The konnector got a {self.signal_name}", f"stopped by {self.signal_name}")
+        return Failure(errors.STOPPED, f"The konnector got a {self.signal_name}: stopped cleanly")
 
     async def _go(self, started: float) -> RunResult:
         konnector, options = self.konnector, self.options

@@ -22,7 +22,7 @@ from typing import Any, TypeAlias
 from loguru import logger
 from pydantic import ValidationError
 
-from browserkonnector import limits
+from browserkonnector import errors, limits
 from browserkonnector.errors import KonnectorError
 from browserkonnector.save._download import Fetch, default_fetcher
 from browserkonnector.save._lookup import Destinations, file_key, file_name, find_files_by_key, sanitize_file_name
@@ -140,7 +140,7 @@ async def _plan(models: list[FileEntry], results: list[SavedFile | None], dest: 
             continue
         name = file_name(entry)
         if not name:
-            results[i] = SavedFile(entry, None, "failed", "no usable file name")
+            results[i] = SavedFile(entry, None, "failed", "no usable file name", errors.SAVE_FILE_FAILED)
             log.warning(f"SAVE_FILE_FAILED: {entry.describe()}: no usable file name")
             continue
         try:
