@@ -71,7 +71,8 @@ def test_a_bare_environment_job_saves_its_bills_emulator(
     job = stack_run(script, work_directory(tmp_path), env)
     assert job.returncode == 0, (job.stdout[-3000:], job.stderr[-3000:])
     lines = [json.loads(line) for line in job.stdout.splitlines()]  # every stdout line is one JSON object
-    assert lines and all(len(line.encode()) < 64 * 1024 for line in job.stdout.splitlines())
+    assert lines
+    assert all(len(line.encode()) < 64 * 1024 for line in job.stdout.splitlines())
     assert not [e for e in lines if e["type"] in ("critical", "error")]
     assert job.stderr == ""
 
@@ -107,4 +108,5 @@ def test_a_bad_configuration_line_is_named(tmp_path: Path) -> None:
     conf.write_text(conf.read_text() + "rm -rf /\n")
     done = subprocess.run(["env", "-i", str(script), "--print-config"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 1
-    assert f"{conf}:" in done.stderr and "expected KEY=VALUE" in done.stderr
+    assert f"{conf}:" in done.stderr
+    assert "expected KEY=VALUE" in done.stderr
