@@ -11,8 +11,10 @@ so a test that passes against it proves that :class:`~browserkonnector.store.coz
 that reading — not that a real stack accepts it. Tests using it are named ``..._emulator``.
 
 Differences from the real stack worth knowing: ``io.cozy.accounts`` are stored in clear (no encryption
-of ``auth``); permissions are not checked (a valid token may do everything, except writing the reserved
-doctypes); ``_index`` says ``exists`` only for indexes defined through this emulator instance.
+of ``auth``); permissions are checked only when ``permissions`` (a manifest's) is given — otherwise a
+valid token may do everything, except writing the reserved doctypes; ``_index`` says ``exists`` only for
+indexes defined through this emulator instance. ``docs/stack-conformance.md`` lists, behaviour by
+behaviour, the stack source each one follows and where the emulator deliberately differs.
 
 Fault injection (for tests): :meth:`StackEmulator.fail_next` (a status, e.g. 5xx bursts, ``times=n``),
 :meth:`StackEmulator.drop_next` (cut the connection mid-body, or after acting without answering),
@@ -66,6 +68,7 @@ from browserkonnector.testing._emulator_http import (
     is_upload,
     json_response,
     jsonapi_error,
+    permission_refusal,
     split_raw_path,
 )
 from browserkonnector.testing.server import BackgroundServer
@@ -90,6 +93,7 @@ class StackEmulator:
         quota_bytes: int | None = None,
         strict_indexes: bool = True,
         clock: Callable[[], float] = time.time,
+        permissions: Mapping[str, Any] | None = None,
     ) -> None:
         self.root = Path(root)
         self.app_info = AppInfo(slug, version)
@@ -100,6 +104,8 @@ class StackEmulator:
         self.refresh_token = f"emu-refresh-{secrets.token_urlsafe(18)}"
         self.quota_bytes = quota_bytes
         self.strict_indexes = strict_indexes
+        #: The token's scope: a manifest's ``permissions`` (None: every doctype, every verb).
+        self.permissions = permissions
         self.metadata = MetadataIds(clock)
         self.indexes_seen: set[tuple[str, str]] = set()
         self.app = Starlette(routes=[Route("/{path:path}", self._endpoint, methods=_METHODS)])
@@ -277,7 +283,8 @@ class StackEmulator:
             entry.drop_after = fault.after_bytes
             if fault.after_bytes >= 0 and not is_upload(request, parts):
                 await self._drop_while_reading(request, entry, fault.after_bytes)
-        refused = self._check_auth(request, is_files)
+        refused = self._check_auth(request, is_files) or permission_refusal(
+            self.permissions, request.method, parts, request.headers.get("accept", ""))
         if refused is not None:
             return refused
         await self._read_json_for_log(request, entry, parts)

@@ -27,7 +27,10 @@ SCRIPT = REPO / "scripts" / "cozy-stack-konnector.sh"
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[StackEmulator]:
-    with StackEmulator(tmp_path / "cozy", slug="demo-vendor", version="1.0.0") as emu:
+    """Its token is scoped like the stack's konnector token: the manifest's permissions only."""
+    manifest = json.loads((DEMO_CONNECTOR / "manifest.konnector").read_text())
+    with StackEmulator(tmp_path / "cozy", slug="demo-vendor", version="1.0.0",
+                       permissions=manifest["permissions"]) as emu:
         yield emu
 
 
@@ -86,6 +89,7 @@ def test_a_bare_environment_job_saves_its_bills_emulator(
         return str((await store.get("io.cozy.accounts", ACCOUNT))["state"])
 
     assert emulator.call(state) == "LOGIN_SUCCESS"
+    assert all(r.status != 403 for r in emulator.requests)  # nothing outside the manifest's permissions
 
 
 def test_configuration_is_baked_at_install_and_the_job_environment_is_ignored(tmp_path: Path) -> None:
