@@ -73,11 +73,18 @@ from browserkonnector.testing._emulator_http import (
 )
 from browserkonnector.testing.server import BackgroundServer
 
-__all__ = ["METADATA_TTL", "EmulatedCozyStore", "Fault", "LoggedRequest", "StackEmulator", "emulated_store"]
+__all__ = ["IDLE_TIMEOUT", "METADATA_TTL", "EmulatedCozyStore", "Fault", "LoggedRequest", "StackEmulator",
+           "emulated_store"]
 
 _T = TypeVar("_T")
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 _READY = "/__emulator__/ready"
+#: The stack's ``http.Server`` never closes an idle keep-alive connection (web/server.go sets only
+#: ReadHeaderTimeout), so a client's pool always closes first. uvicorn's default (5 s) equals the idle
+#: timeout of Node's global agent (5 s): a request sent on a connection the server is closing at that
+#: instant dies with "socket hang up". Waiting longer than any client pool gives the stack's behaviour
+#: while still ending a connection a client abandoned mid-request.
+IDLE_TIMEOUT = 60.0
 
 
 class StackEmulator:
@@ -94,6 +101,7 @@ class StackEmulator:
         strict_indexes: bool = True,
         clock: Callable[[], float] = time.time,
         permissions: Mapping[str, Any] | None = None,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         self.root = Path(root)
         self.app_info = AppInfo(slug, version)
@@ -106,6 +114,7 @@ class StackEmulator:
         self.strict_indexes = strict_indexes
         #: The token's scope: a manifest's ``permissions`` (None: every doctype, every verb).
         self.permissions = permissions
+        self.idle_timeout = idle_timeout
         self.metadata = MetadataIds(clock)
         self.indexes_seen: set[tuple[str, str]] = set()
         self.app = Starlette(routes=[Route("/{path:path}", self._endpoint, methods=_METHODS)])
@@ -130,7 +139,7 @@ class StackEmulator:
     def start(self) -> str:
         """Serve on 127.0.0.1:<free port>; returns the base URL once the store is open."""
         self.root.mkdir(parents=True, exist_ok=True)
-        self._server = BackgroundServer(self)
+        self._server = BackgroundServer(self, idle_timeout=self.idle_timeout)
         self.url = self._server.start()
         httpx.get(self.url + _READY, timeout=30).raise_for_status()
         return self.url

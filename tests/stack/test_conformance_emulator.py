@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 from collections.abc import Iterator
+from http.client import HTTPConnection
 from pathlib import Path
 
 import anyio.to_thread
@@ -106,3 +108,34 @@ async def test_our_client_names_the_refused_doctype_emulator(tmp_path: Path) -> 
                 await store.create("io.cozy.bills", {"amount": 1})
     finally:
         await anyio.to_thread.run_sync(emu.stop)
+
+
+def _get(conn: HTTPConnection, token: str) -> int:
+    conn.request("GET", f"/files/{ROOT_DIR_ID}", headers={"Authorization": f"Bearer {token}"})
+    answer = conn.getresponse()
+    answer.read()
+    return answer.status
+
+
+def _port(emu: StackEmulator) -> int:
+    return int(emu.url.rsplit(":", 1)[1])
+
+
+def test_an_idle_connection_outlives_nodes_pool_emulator(tmp_path: Path) -> None:
+    """The stack never closes an idle keep-alive connection; Node's global agent drops its own after 5 s.
+    With uvicorn's 5 s the two raced ("socket hang up"): the emulator waits longer than the client."""
+    with StackEmulator(tmp_path / "cozy") as emu:
+        conn = HTTPConnection("127.0.0.1", _port(emu), timeout=10)
+        assert _get(conn, emu.token) == 200
+        sock = conn.sock
+        time.sleep(5.5)
+        assert _get(conn, emu.token) == 200
+        assert conn.sock is sock  # the same connection, still open
+        conn.close()
+    with StackEmulator(tmp_path / "cozy2", idle_timeout=0.5) as emu:
+        conn = HTTPConnection("127.0.0.1", _port(emu), timeout=10)
+        assert _get(conn, emu.token) == 200
+        time.sleep(1.5)
+        assert conn.sock is not None
+        assert conn.sock.recv(1) == b""  # closed by the server
+        conn.close()
