@@ -33,7 +33,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from browserkonnector.browser.secrets import register_cookie_values
 from browserkonnector.redact import SENSITIVE_HEADERS, Redactor
-from browserkonnector.request import KonnectorClient, cookies_from_playwright, request_factory
+from browserkonnector.request import KonnectorClient, cookies_from_playwright, read_capped, request_factory
 from browserkonnector.save.fetched import Fetched, How
 
 __all__ = [
@@ -194,6 +194,7 @@ def session_http(
     headers: Mapping[str, str] | None = None,
     redactor: Redactor | None = None,
     max_age: float = DEFAULT_MAX_AGE_S,
+    accept_language: str | None = None,
     **factory_args: Any,
 ) -> KonnectorClient:
     """An ``httpx.AsyncClient`` (a :class:`~browserkonnector.request.KonnectorClient`) that is logged in
@@ -201,13 +202,17 @@ def session_http(
 
     ``headers`` are sent with every request; the values of sensitive ones (``Authorization``,
     ``X-Api-Key``...) are registered with ``redactor``. Without a ``User-Agent`` of yours, the client
-    sends the browser's. Other keyword arguments go to ``request_factory`` (``base_url``, ``retries``...).
+    sends the browser's. ``accept_language`` is the context's locale (what Chromium sends as
+    ``Accept-Language``): sent too, unless ``headers`` has one, so that a site honouring it answers both
+    paths in one language. Other keyword arguments go to ``request_factory`` (``base_url``, ``retries``...).
     """
     if redactor is not None:
         for name, value in (headers or {}).items():
             if name.lower() in SENSITIVE_HEADERS:
                 redactor.add(value)
                 redactor.add(value.split(" ", 1)[-1])  # the token of "Bearer <token>"
+    if accept_language and not any(k.lower() == "accept-language" for k in headers or {}):
+        headers = {**(headers or {}), "Accept-Language": accept_language}
     own_agent = "user_agent" in factory_args or any(k.lower() == "user-agent" for k in headers or {})
     client = request_factory(headers=headers, **factory_args)
     sync = CookieSync(context, client, redactor, max_age=max_age, adopt_user_agent=not own_agent)
@@ -229,7 +234,12 @@ def cookie_sync_of(client: httpx.AsyncClient) -> CookieSync | None:
     return None
 
 
-async def fetch_file(client: httpx.AsyncClient, url: str, **request_args: Any) -> Fetched:
-    """GET ``url`` and return what came back, error statuses included (the caller checks ``ok``)."""
-    response = await client.get(url, **request_args)
-    return fetched_from(response.content, str(response.url), response.status_code, response.headers, "http")
+async def fetch_file(client: httpx.AsyncClient, url: str, *, max_bytes: int | None = None,
+                     **request_args: Any) -> Fetched:
+    """GET ``url`` and return what came back, error statuses included (the caller checks ``ok``).
+
+    The body is read in chunks and refused past ``max_bytes`` (default: the run's file-size cap, see
+    :mod:`browserkonnector.limits`) with :class:`~browserkonnector.limits.FileTooLarge`."""
+    async with client.stream("GET", url, **request_args) as response:
+        data = await read_capped(response, max_bytes)
+    return fetched_from(data, str(response.url), response.status_code, response.headers, "http")

@@ -22,6 +22,7 @@ from loguru import logger
 from browserkonnector.errors import MEANINGS
 from browserkonnector.redact import Redactor
 from browserkonnector.runtime.bundle import Bundle, bundle_dir_for
+from browserkonnector.runtime.locale import BrowserLocale
 from browserkonnector.runtime.options import RunOptions
 from browserkonnector.runtime.outcome import Failure
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page
 
     from browserkonnector.browser import BrowserSession, PageLog, PdfPrinter, Recorder, Replayer, Tracer
+    from browserkonnector.browser.secretwatch import SecretWatch
     from browserkonnector.runtime.konnector import Konnector
     from browserkonnector.runtime.log import RunLog
     from browserkonnector.runtime.sitechange import SiteChange
@@ -42,8 +44,9 @@ class Browsing:
     """Opens and closes the browser resources of a run on an ``AsyncExitStack``."""
 
     def __init__(self, konnector: Konnector[Any], options: RunOptions, redactor: Redactor, *,
-                 driver: Awaitable[Any] | None = None) -> None:
+                 driver: Awaitable[Any] | None = None, locale: BrowserLocale | None = None) -> None:
         self.konnector, self.options, self.redactor = konnector, options, redactor
+        self.locale = locale or BrowserLocale(None, "nowhere", None, "nowhere")
         self.driver = driver  # a Playwright driver started early by the CLI, or None
         self.session: BrowserSession | None = None
         self.context: BrowserContext | None = None
@@ -57,6 +60,7 @@ class Browsing:
         self._run_log: RunLog | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.network: Recorder | Replayer | None = None  # --record / --replay
+        self.watch: SecretWatch | None = None
 
     async def open(self, stack: AsyncExitStack) -> None:
         if not self.konnector.browser:
@@ -67,7 +71,8 @@ class Browsing:
                 self.driver = None
             from browserkonnector.request import request_factory
 
-            self.http = http = request_factory()
+            language = {"Accept-Language": self.locale.locale} if self.locale.locale else None
+            self.http = http = request_factory(headers=language)
             stack.push_async_callback(http.aclose)
             await self._attach_network()
             return
@@ -92,6 +97,8 @@ class Browsing:
             offline_dns=options.offline_dns,
             extra_args=tuple(options.chromium_args),
             block_resources=self.konnector.block_resources,
+            locale=self.locale.locale,
+            timezone_id=self.locale.timezone,
         ), driver=self.driver))
         self.driver = None
         # The bundle's network log: every request and response, without bodies (a run of 200 PDFs would
@@ -101,8 +108,12 @@ class Browsing:
         stack.push_async_callback(self._close_context)
         self.page_log = PageLog(context, redactor=self.redactor)
         self.tracer = Tracer(context, options.trace, self.redactor)
-        # Both at once: starting the trace (screencast, snapshotter) is a round trip of its own.
-        self.page, _ = await asyncio.gather(context.new_page(), self.tracer.start())
+        from browserkonnector.browser.secretwatch import SecretWatch
+
+        # Cookies and declared storage values become secrets as the site sets them (before any log line).
+        self.watch = SecretWatch(context, self.redactor, self.konnector.secret_storage_keys)
+        # All at once: starting the trace (screencast, snapshotter) is a round trip of its own.
+        self.page, _, _ = await asyncio.gather(context.new_page(), self.tracer.start(), self.watch.start())
         # One printer per context, shared with html_to_pdf(); when traced, it prints in a context of its
         # own so that bills printed by the hundred do not fill the trace (and halve the print rate) —
         # unless the run's network is recorded or replayed, which covers this context only.
@@ -111,10 +122,11 @@ class Browsing:
         stack.push_async_callback(self.printer.close)
         if isolated:  # its own context and page open while the connector logs in, not at the first print
             self.printer.warm()
-        self.http = http = session_http(context, redactor=self.redactor)
+        self.http = http = session_http(context, redactor=self.redactor, accept_language=self.locale.locale)
         stack.push_async_callback(http.aclose)
         await self._attach_network()
-        log.debug("Chromium {} ({})", self.session.version, self.session.executable or "connected")
+        log.debug("Chromium {} ({}); {}", self.session.version, self.session.executable or "connected",
+                  self.locale.describe())
 
     async def _attach_network(self) -> None:
         """``--record`` / ``--replay``: one recorder or replayer on both network paths (the browser context
@@ -166,6 +178,8 @@ class Browsing:
         from browserkonnector.browser import register_cookie_secrets, register_storage_secrets
 
         try:
+            if self.watch is not None:
+                await self.watch.settle()
             await register_cookie_secrets(self.context, self.redactor)
             if self.page is not None and self.konnector.secret_storage_keys and not self.page.is_closed():
                 for storage in ("sessionStorage", "localStorage"):

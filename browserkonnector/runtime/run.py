@@ -29,16 +29,19 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from browserkonnector import errors
-from browserkonnector.errors import KonnectorError
+from browserkonnector.errors import KonnectorError, UnknownError
+from browserkonnector.limits import deadline_scope, run_timeout_from_env
 from browserkonnector.redact import Redactor
 from browserkonnector.runtime.context import RunContext, RunStats
 from browserkonnector.runtime.job import JobEnv
+from browserkonnector.runtime.locale import resolve_browser_locale
 from browserkonnector.runtime.log import RunLog, critical, install, pick_mode
 from browserkonnector.runtime.options import RunOptions
 from browserkonnector.runtime.outcome import Failure, classify
 from browserkonnector.runtime.prepare import Prepared, open_store, prepare
 from browserkonnector.runtime.progress import Progress
 from browserkonnector.runtime.sitechange import FINGERPRINT_KEY, ShapeRecorder, SiteChange
+from browserkonnector.runtime.streams import redacted_std_streams
 
 if TYPE_CHECKING:
     from browserkonnector.runtime.konnector import Konnector
@@ -65,20 +68,22 @@ class RunResult:
     detail: str = ""
 
 
-class SiteChanged(KonnectorError):
+class SiteChanged(UnknownError):
     def __init__(self, change: SiteChange) -> None:
         super().__init__(errors.SITE_CHANGED, change.report())
         self.change = change
 
 
 def deadline_for(options: RunOptions, job: JobEnv) -> float | None:
-    """Seconds the connector may run: ``--timeout``, else the stack's limit minus a margin to end cleanly."""
+    """Seconds the connector may run: ``--timeout`` (``0``: no limit), else the stack's limit minus a
+    margin to end cleanly, else ``BROWSERKONNECTOR_TIMEOUT`` or the default of :mod:`browserkonnector.limits`
+    (a run outside a job must end too: a vendor that never answers would otherwise hold it forever)."""
     if options.timeout is not None:
-        return options.timeout
+        return options.timeout or None
     if job.time_limit:
         margin = min(max(job.time_limit * 0.05, 10.0), 60.0)
         return max(job.time_limit - margin, job.time_limit * 0.5)
-    return None
+    return run_timeout_from_env(options.environ)
 
 
 async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awaitable[Any] | None = None
@@ -86,6 +91,12 @@ async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awa
     """The whole run. ``driver``: a Playwright driver already starting, which the run takes over (and
     stops, whatever happens)."""
     redactor = Redactor()
+    with redacted_std_streams(redactor):  # a print() or a stray traceback is scrubbed too
+        return await _execute(konnector, options, redactor, driver)
+
+
+async def _execute(konnector: Konnector[Any], options: RunOptions, redactor: Redactor,
+                   driver: Awaitable[Any] | None) -> RunResult:
     started = time.monotonic()
     early: KonnectorError | None = None
     try:
@@ -102,7 +113,8 @@ async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awa
         if early is not None:
             failure = classify(early)
             critical(failure.code, no_retry=failure.no_retry)
-            return RunResult(False, failure.code, 1, RunStats(), time.monotonic() - started, detail=failure.detail)
+            return RunResult(False, failure.code, 1, RunStats(), time.monotonic() - started,
+                             detail=redactor.redact(failure.detail))
         return await runner.go(started)
     finally:
         run_log.close()
@@ -197,13 +209,19 @@ class _Runner:
 
             # What the save phase imports on first use, imported now in a thread while the browser starts.
             asyncio.get_running_loop().run_in_executor(None, _warm_imports)
-            browsing = Browsing(konnector, options, self.redactor, driver=self.driver)
+            browsing = Browsing(konnector, options, self.redactor, driver=self.driver, locale=resolve_browser_locale(
+                option_locale=options.locale, option_timezone=options.timezone, declared_locale=konnector.locale,
+                declared_timezone=konnector.timezone, cozy_locale=self.job.locale if self.job.is_job else None,
+                environ=options.environ))
             self.driver = None  # the browser resources own it now
             self.browser = browsing
             try:
                 await browsing.open(stack)
                 ctx = self._context(store, prepared, browsing, shapes)
                 await self._run_main(ctx)
+                missing = ctx.missing.error()
+                if missing is not None:  # everything that could be saved is: still not a success
+                    raise missing
                 change = shapes.compare()
                 if change is not None:
                     raise SiteChanged(change)
@@ -237,7 +255,8 @@ class _Runner:
 
     async def _run_main(self, ctx: RunContext[Any]) -> None:
         deadline = deadline_for(self.options, self.job)
-        self.main_task = asyncio.create_task(self.konnector.main_fn(ctx), name=f"{self.konnector.slug}.main")
+        with deadline_scope(deadline):  # the task copies the context: every wait inside sees the deadline
+            self.main_task = asyncio.create_task(self.konnector.main_fn(ctx), name=f"{self.konnector.slug}.main")
         try:
             if deadline is None:
                 await self.main_task
@@ -304,7 +323,7 @@ class _Runner:
         critical(failure.code, no_retry=failure.no_retry)
         status = SIGNAL_EXIT.get(self.signal_name or "", 1)
         return RunResult(False, failure.code, status, self._stats(), time.monotonic() - started, bundle, trace,
-                         change, self.store_description, failure.detail)
+                         change, self.store_description, self.redactor.redact(failure.detail))
 
     def _success(self, started: float, trace: Path | None) -> RunResult:
         seconds = time.monotonic() - started
@@ -312,6 +331,8 @@ class _Runner:
         log.info("saved {} new bill(s), updated {}, {} unchanged; files: {} new, {} replaced, {} kept, "
                  "{} failed; {:.1f} s", stats.bills_created, stats.bills_updated, stats.bills_unchanged,
                  stats.files_created, stats.files_replaced, stats.files_kept, stats.files_failed, seconds)
+        if stats.doctypes:
+            log.info("saved documents: {}", stats.documents_summary())
         if trace is not None:
             log.info("trace: {} (open it with: browserkonnector show-trace {})", trace, trace)
         return RunResult(True, None, 0, stats, seconds, None, trace, None, self.store_description)

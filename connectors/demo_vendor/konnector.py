@@ -22,6 +22,7 @@ import pyotp
 from playwright.async_api import Page, Response
 
 from browserkonnector import Bill, Fetched, Konnector, KonnectorError, RunContext, errors
+from browserkonnector.browser import read_json
 
 from .models import ApiBill, BillsPage, Fields, LoginAnswer
 
@@ -113,7 +114,10 @@ async def answer_or_alert(page: Page, button: str, api: str) -> tuple[int, dict[
     answered: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
 
     def on_response(response: Response) -> None:
-        if not answered.done() and response.url.split("?")[0].endswith(api.lstrip("*")):
+        # A 429 is retried by the page's own client after Retry-After: wait for its next answer (the 429's
+        # body is never read by the page, so it may never finish: do not wait for it either).
+        if (not answered.done() and response.status != 429
+                and response.url.split("?")[0].endswith(api.lstrip("*"))):
             answered.set_result(response)
 
     old_alert = await page.query_selector("[role=alert]")
@@ -127,7 +131,10 @@ async def answer_or_alert(page: Page, button: str, api: str) -> tuple[int, dict[
         alert.cancel()
         if answered.done():
             response = answered.result()
-            return response.status, await response.json()
+            try:
+                return response.status, await read_json(response)  # bounded: never waits forever
+            except (TimeoutError, ValueError):
+                return (response.status if response.status >= 500 else 0), {}
         return 0, {}
     finally:
         page.remove_listener("response", on_response)
