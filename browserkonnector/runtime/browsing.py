@@ -2,7 +2,7 @@
 what a failure leaves behind (the bundle) or a success keeps (a trace, with ``--trace on``).
 
 One context and one page per run: every extra context costs ~60–130 MiB and a few hundred milliseconds
-here (env.md), and connectors run one account at a time. A connector declared ``browser=False`` gets a
+here (measured), and connectors run one account at a time. A connector declared ``browser=False`` gets a
 plain HTTP client and no Chromium at all.
 """
 
