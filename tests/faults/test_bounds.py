@@ -25,7 +25,8 @@ from starlette.routing import Route
 from browserkonnector import limits
 from browserkonnector.browser import read_body
 from browserkonnector.browser.discovery import find_chromium
-from browserkonnector.request import RetryTransport, read_capped
+from browserkonnector.limits import read_capped
+from browserkonnector.request import RetryTransport
 from browserkonnector.testing.server import BackgroundServer
 from tests.faults.conftest import run_demo
 
