@@ -279,6 +279,7 @@ class StackEmulator:
                 await asyncio.sleep(0)  # let uvicorn notice the aborted transport before we return
             return Response(status_code=499)
         entry.status = response.status_code
+        entry.duration = time.time() - entry.timestamp
         if entry.drop_after == -1:  # drop after acting: the answer is lost
             entry.dropped = True
             self.abort_connection(request)
