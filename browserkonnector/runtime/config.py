@@ -103,6 +103,9 @@ def _load_json_object(path: Path, what: str) -> dict[str, Any]:
         data = load_file(path)
     except FileNotFoundError:
         raise FieldsError(f"{what} {path} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise FieldsError(f"{what} {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                          f"{exc.start}): save it as UTF-8") from None
     except (OSError, JsoncError) as exc:
         raise FieldsError(f"{what} {path}: {exc}") from None
     if not isinstance(data, dict):
@@ -206,7 +209,7 @@ def validate_fields(
             )
         return Fields(merged), merged
     try:
-        return model.model_validate(merged), merged
+        validated = model.model_validate(merged)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -217,6 +220,13 @@ def validate_fields(
                 came = origin.get(str(error["loc"][0]), "?") if error["loc"] else "?"
                 problems.append(f"field {name!r} (from {came}): {error['msg']}")
         raise FieldsError(f"{'; '.join(problems)}; looked in: {_where(sources)}") from None
+    # An empty secret is never a credential: say so now, not when the browser fails to type it.
+    values = {name: getattr(validated, name, None) for name in type(validated).model_fields}
+    empty = [name for name, value in values.items() if isinstance(value, SecretStr) and not value.get_secret_value()]
+    if empty:
+        raise FieldsError("; ".join(f"field {name!r} (from {origin.get(name, '?')}) is empty" for name in empty)
+                          + f"; looked in: {_where(sources)}")
+    return validated, merged
 
 
 def secret_values(

@@ -1,4 +1,4 @@
-"""The ``/data`` routes of the stack emulator (``cozy-stack-api.md`` §2): CouchDB-like, not JSON-API.
+"""The ``/data`` routes of the stack emulator (``web/data`` in cozy-stack): CouchDB-like, not JSON-API.
 
 ``io.cozy.accounts`` documents are stored **as given, in clear**: the real stack encrypts
 ``auth.credentials_encrypted`` and decrypts it for konnector tokens; the emulator does neither, so never

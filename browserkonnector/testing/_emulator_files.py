@@ -1,4 +1,4 @@
-"""The ``/files`` routes of the stack emulator (``cozy-stack-api.md`` §3): JSON-API, streamed uploads.
+"""The ``/files`` routes of the stack emulator (``web/files`` in cozy-stack): JSON-API, streamed uploads.
 
 An upload is streamed into the LocalStore chunk by chunk (never held whole), checked like the stack
 checks it: ``Content-Length`` (or ``Size``) against the bytes received and ``Content-MD5`` against their

@@ -1,7 +1,7 @@
 """An emulator of the cozy-stack HTTP API **as documented** — not the stack.
 
-It serves, on 127.0.0.1, the routes a konnector uses (``cozy-stack-api.md`` §2, §3 and the
-cozy-stack-client table of §5) over a :class:`~browserkonnector.store.local.LocalStore` in a folder, with
+It serves, on 127.0.0.1, the routes a konnector uses (docs/stack-conformance.md lists each
+behaviour with the stack source it follows) over a :class:`~browserkonnector.store.local.LocalStore` in a folder, with
 the stack's status codes and bodies: CouchDB-style errors with a string status on ``/data``, JSON-API on
 ``/files`` (``size`` as a string), ``_find`` limit rules and ``no_index``, ``_normal_docs`` bookmarks,
 ``_all_docs`` ``not_found`` rows, ``_bulk_docs`` 201, ``_index`` ``created``/``exists``, upload metadata

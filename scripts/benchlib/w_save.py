@@ -5,7 +5,7 @@ fresh stack emulator each (:mod:`benchlib.stack_server`, its own process). Each 
 call and counts the emulator's requests around it. The JS side runs only with ``--with-js``: it needs
 ``npm install`` of cozy-konnector-libs (about a minute, 170 MB) into ``.bench-cache/js`` (git-ignored by
 its own ``.gitignore``), never in CI. It runs in dev mode (``NODE_ENV=development``), the only mode that
-saves files since 5.4.0 (konnector-libs-spec.md §4, §15).
+saves files since 5.4.0).
 
 The JS side runs at the Python side's ``concurrency`` (4), the fair comparison the target is checked on,
 in the first ``js_runs`` rounds (``--js-runs``, default 1: it takes minutes), and, with ``--js-c1``, at its

@@ -1,5 +1,5 @@
 """The emulator's own answers, with a raw HTTP client: the stack's status codes and bodies as the reference
-notes document them (``cozy-stack-api.md`` §2–3). What CozyStackStore parses must look like this."""
+documentation describes them (docs/stack-conformance.md). What CozyStackStore parses must look like this."""
 
 from __future__ import annotations
 
