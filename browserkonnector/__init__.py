@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from browserkonnector.request import request_factory
     from browserkonnector.runtime.context import RunContext
     from browserkonnector.runtime.konnector import Konnector
+    from browserkonnector.runtime.login import logged_in_if
     from browserkonnector.runtime.options import RunOptions
     from browserkonnector.runtime.run import RunResult
     from browserkonnector.save import (
@@ -57,6 +58,7 @@ __all__ = [
     "errors",
     "hydrate_and_filter",
     "link_bank_operations",
+    "logged_in_if",
     "request_factory",
     "save_bills",
     "save_files",
@@ -83,6 +85,7 @@ _LAZY = {
     "CozyStackStore": "browserkonnector.store.cozy",
     "LocalStore": "browserkonnector.store.local",
     "request_factory": "browserkonnector.request",
+    "logged_in_if": "browserkonnector.runtime.login",
 }
 
 
