@@ -1,0 +1,88 @@
+"""A connector that logs in once and keeps its session between runs (docs/sessions.md), on the demo site.
+
+It declares how to log in (``@konnector.login``) and how to tell it is logged in (``logged_in_if``): the
+framework restores the kept session, checks it, and logs in — second factor included — only when the
+site dropped it; when the site drops it mid-run (a 401), it logs in again and retries the request.
+``ctx.should_full_sync`` lets a run that follows a good one look only at the newest bills.
+
+    browserkonnector run docs/examples/kept_session --field base_url=http://127.0.0.1:8000 \\
+        --field login=alice@demo-energie.test --field 'password=Correct-Horse-Battery-42!'
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+
+from browserkonnector import Bill, Konnector, KonnectorError, RunContext, errors, logged_in_if
+
+
+class Fields(BaseModel):
+    login: str
+    password: SecretStr
+    base_url: str
+    otp_secret: SecretStr | None = None  # the account's TOTP seed, when it has a second factor
+
+
+konnector = Konnector(slug="demo-kept-session", vendor="Demo Énergie", fields=Fields,
+                      secret_storage_keys=["apiToken"], login_page="*/login")
+# Logged in when the bills page shows its list (a dropped session is sent to /login instead).
+konnector.is_logged_in(logged_in_if(url="{base_url}/bills", element="#bills, #invoices"))
+
+
+@konnector.login
+async def log_in(ctx: RunContext[Fields]) -> None:
+    page, base = ctx.page, ctx.fields.base_url.rstrip("/")
+    await page.goto(f"{base}/login")
+    await page.get_by_label("Email").wait_for()
+    if await page.locator("#accept-cookies").is_visible():  # not when the kept consent cookie came back
+        await page.locator("#accept-cookies").click()
+    await page.get_by_label("Email").fill(ctx.fields.login)
+    await ctx.fill_secret(page.get_by_label("Password"), ctx.fields.password)
+    async with page.expect_response("**/api/session/login") as answer:
+        await page.get_by_role("button", name="Sign in").click()
+    response = await answer.value
+    if response.status in (401, 403):
+        raise KonnectorError(errors.LOGIN_FAILED)
+    if (await response.json()).get("status") == "otp_required":
+
+        async def submit(code: str) -> bool:
+            await page.get_by_label("Code").fill(code)
+            async with page.expect_response("**/api/session/otp") as otp:
+                await page.get_by_role("button", name="Verify").click()
+            return (await otp.value).ok
+
+        # A TOTP seed in the fields, else the Home app (Cozy job) or a prompt (terminal).
+        await ctx.second_factor(submit, totp_secret=ctx.fields.otp_secret)
+    await page.locator("#bills, #invoices").first.wait_for()
+    await use_api_token(ctx)
+
+
+async def use_api_token(ctx: RunContext[Fields]) -> None:
+    """The site's API wants the bearer token its page keeps in sessionStorage (restored with the session)."""
+    token = (await ctx.secrets_from_storage("apiToken")).get("apiToken")
+    if not token:
+        raise KonnectorError(errors.VENDOR_DOWN, "logged in, but the site kept no API token")
+    ctx.http.headers["Authorization"] = f"Bearer {token}"
+
+
+@konnector.main
+async def start(ctx: RunContext[Fields]) -> None:
+    base = ctx.fields.base_url.rstrip("/")
+    await use_api_token(ctx)  # logged in by now: restored, or by log_in
+    full = ctx.should_full_sync(max_age=timedelta(days=30))
+    items: list[dict[str, Any]] = []
+    page, pages = 1, 1
+    while page <= pages:  # newest first: an incremental run reads the first page only
+        data = (await ctx.http.get(f"{base}/api/bills", params={"page": page, "per_page": 50})
+                ).raise_for_status().json()
+        items += data["items"]
+        pages, page = (data["pages"] if full else 1), page + 1
+    await ctx.save_bills(
+        [Bill(vendor="Demo Énergie", date=i["date"], amount=i["amount"], vendor_ref=i["vendorRef"],
+              filename=f"{i['date']}_{i['vendorRef']}.pdf", fileurl=base + i["links"]["pdf"])
+         for i in items if i["links"]["pdf"]],
+        file_id_attributes=["vendorRef"], keys=["vendorRef"], qualification_label="energy_invoice",
+    )
