@@ -66,7 +66,10 @@ def totp(secret: Any, *, redactor: Redactor | None = None, at: float | None = No
     except (binascii.Error, ValueError):
         raise ValueError("the TOTP secret is not a base32 key (letters A-Z and digits 2-7, as the vendor's "
                          "setup page shows it)") from None
-    generator = pyotp.TOTP(seed)
+    try:
+        generator = pyotp.TOTP(seed)
+    except ValueError as exc:  # pyotp refuses seeds under 112 bits
+        raise ValueError(f"the TOTP secret is not a usable key ({exc})") from None
     code: str = generator.at(at) if at is not None else generator.now()
     if redactor is not None:
         redactor.add(seed)
