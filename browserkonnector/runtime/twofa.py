@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import sys
 import threading
 import time
@@ -107,7 +108,9 @@ async def prompt_terminal(message: str, *, timeout: float, stdin: IO[str] | None
             if not answer.done():
                 answer.set_result(value)
 
-        loop.call_soon_threadsafe(settle)
+        # RuntimeError: the run ended (its loop closed) while this thread still waited for a line.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle)
 
     print(message, end="", file=out, flush=True)
     threading.Thread(target=read, name="browserkonnector-2fa-prompt", daemon=True).start()
