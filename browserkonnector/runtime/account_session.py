@@ -90,6 +90,11 @@ class RunSession:
 
         register_state_secrets(self.state, self.redactor, secret_keys=self.konnector.secret_storage_keys)
         self.keeper.restored = True
+        for origin in self.state.storage_state.get("origins") or []:
+            items = {str(i.get("name")): str(i.get("value")) for i in origin.get("localStorage") or []}
+            self.keeper.kept_storage.setdefault(str(origin.get("origin")), {}).update(items)
+        for origin, items in self.state.session_storage.items():
+            self.keeper.kept_storage.setdefault(origin, {}).update(items)
         return self.state.storage_state
 
     async def attach(self, ctx: RunContext[Any]) -> None:
@@ -113,8 +118,11 @@ class RunSession:
 
         try:
             state = await capture(self.ctx.browser_context_or_none, indexed_db=self.konnector.keep_profile)
+            if self.state is not None:  # origins no page showed this run keep the sessionStorage they had
+                state.session_storage = {**self.state.session_storage, **state.session_storage}
             register_state_secrets(state, self.redactor, secret_keys=self.konnector.secret_storage_keys)
             await self.vault.save(state, profile=self.konnector.keep_profile)
+            self.state = state
         except Exception as exc:
             log.warning("could not keep the session ({}: {})", type(exc).__name__, self.redactor.redact(str(exc)))
 

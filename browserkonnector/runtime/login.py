@@ -122,11 +122,21 @@ class SessionKeeper:
         self.generation = 0         # +1 at every login of this run
         self.logins = 0
         self.relogins = 0
+        #: The restored session's web storage, origin → {key: value} (localStorage and sessionStorage).
+        self.kept_storage: dict[str, dict[str, str]] = {}
         self._lock = asyncio.Lock()
 
     @property
     def declared(self) -> bool:
         return self.login_fn is not None
+
+    def kept(self, key: str, origin: str | None = None) -> str | None:
+        """A web-storage value of the restored session (an API token), read from the vault without
+        loading a page: a logged-in check can then be one API call. ``None`` when nothing was restored."""
+        for where, items in self.kept_storage.items():
+            if (origin is None or where == origin.rstrip("/")) and key in items:
+                return items[key]
+        return None
 
     # -- start of the run ----------------------------------------------------------------------------------
     async def start(self, ctx: RunContext[Any]) -> None:
@@ -156,6 +166,7 @@ class SessionKeeper:
         assert self.ctx is not None
         assert self.login_fn is not None
         await self._quietly(self.login_fn(self.ctx))
+        log.info("logged in")
         self.generation += 1
         self.logins += 1
         self.ctx.stats.extra["logins"] = self.logins

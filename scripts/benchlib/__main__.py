@@ -29,8 +29,9 @@ from benchlib.w_dedup import dedup
 from benchlib.w_print import printing
 from benchlib.w_runs import Sizes, full_runs, growth_runs
 from benchlib.w_save import save_vs_js
+from benchlib.w_session import session_restore
 
-WORKLOADS = ("1", "2", "3", "4", "5", "6", "7", "8")
+WORKLOADS = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
 DEFAULT_OUT = REPO / "docs" / "performance.md"
 
 
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         ({"4"}, "4", lambda: dedup(dedup_sizes, dedup_incoming, dedup_repeat, _log)),
         ({"5"}, "5", lambda: printing(print_bills, runs, _log)),
         ({"8"}, "8", lambda: growth_runs(sizes, _log)),
+        ({"9"}, "9", lambda: session_restore(sizes.bills, runs, _log)),
     ]
     rows: list[Row] = []
     failed = False

@@ -92,7 +92,13 @@ def test_second_run_restores_the_session_without_login_or_second_factor(demo_sit
     assert second.result.stats.extra["session_restored"] == 1
     assert "logins" not in second.result.stats.extra
     assert second.result.stats.bills_unchanged == first.result.stats.bills_created > 0
-    # The API token lives in sessionStorage, which Playwright's storage_state leaves out: the vault has it.
+    # The API token lives in sessionStorage, which Playwright's storage_state leaves out: the vault has it,
+    # even after a run whose page never showed the site (the check was one API call).
+    demo_site.reset_stats()
+    third = run_connector(EXAMPLE, fields=bob(demo_site), store_dir=store)
+    assert third.ok, third.explain()
+    assert demo_site.stats()["logins_ok"] == 0
+    assert demo_site.stats()["requests"].get("shell", 0) == 0  # no page loaded at all
     state = kept_state(store)
     assert any("apiToken" in items for items in state.session_storage.values())
     assert any(c["name"] == "session" for c in state.cookies)
@@ -133,3 +139,28 @@ def test_a_corrupt_vault_is_discarded_with_a_warning_and_the_run_succeeds(demo_s
     assert "the kept session cannot be read (corrupt (decryption failed))" in out.out + out.err
     assert demo_site.stats()["logins_ok"] == 1
 
+
+
+PAGE_CHECK = Path(__file__).resolve().parent / "page_check"
+
+
+@pytest.mark.demo_site(bills=6)
+def test_a_page_check_and_a_page_load_that_meets_a_lost_session(demo_site: DemoSite, run_connector: Run,
+                                                                 tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    assert run_connector(PAGE_CHECK, fields=alice(demo_site), store_dir=store).ok
+    demo_site.reset_stats()
+    restored = run_connector(PAGE_CHECK, fields=alice(demo_site), store_dir=store)
+    assert restored.ok, restored.explain()
+    assert restored.result.stats.extra["session_restored"] == 1  # logged_in_if(url=, element=) said so
+    assert demo_site.stats()["logins_ok"] == 0
+    assert demo_site.stats()["requests"]["shell"] >= 1  # the check loaded the page
+
+    bill = demo_site.expected_bills()[0]["id"]
+    rewrite_account(store, lambda doc: doc["data"].update(drop_session=bill))
+    demo_site.reset_stats()
+    dropped = run_connector(PAGE_CHECK, fields=alice(demo_site), store_dir=store)
+    assert dropped.ok, dropped.explain()
+    assert dropped.result.stats.extra["relogins"] == 1
+    assert dropped.result.stats.extra["print_status"] == 200  # loaded again after the login
+    assert demo_site.stats()["logins_ok"] == 1

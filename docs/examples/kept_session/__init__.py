@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-from browserkonnector import Bill, Konnector, KonnectorError, RunContext, errors, logged_in_if
+from browserkonnector import Bill, Konnector, KonnectorError, RunContext, errors
 
 
 class Fields(BaseModel):
@@ -28,8 +28,17 @@ class Fields(BaseModel):
 
 konnector = Konnector(slug="demo-kept-session", vendor="Demo Énergie", fields=Fields,
                       secret_storage_keys=["apiToken"], login_page="*/login")
-# Logged in when the bills page shows its list (a dropped session is sent to /login instead).
-konnector.is_logged_in(logged_in_if(url="{base_url}/bills", element="#bills, #invoices"))
+
+
+@konnector.is_logged_in
+async def logged_in(ctx: RunContext[Fields]) -> bool:
+    """One API call with the token the kept session holds: no page is loaded when the session lives.
+    (Without such a token, ``logged_in_if(url="{base_url}/bills", element="#bills")`` checks on the page.)"""
+    token = ctx.session.kept("apiToken") if ctx.session is not None else None
+    if not token:
+        return False
+    ctx.http.headers["Authorization"] = f"Bearer {token}"
+    return (await ctx.http.get(f"{ctx.fields.base_url.rstrip('/')}/api/me")).is_success
 
 
 @konnector.login
@@ -71,7 +80,8 @@ async def use_api_token(ctx: RunContext[Fields]) -> None:
 @konnector.main
 async def start(ctx: RunContext[Fields]) -> None:
     base = ctx.fields.base_url.rstrip("/")
-    await use_api_token(ctx)  # logged in by now: restored, or by log_in
+    if "Authorization" not in ctx.http.headers:  # logged in by a check that read no token (logged_in_if)
+        await use_api_token(ctx)
     full = ctx.should_full_sync(max_age=timedelta(days=30))
     items: list[dict[str, Any]] = []
     page, pages = 1, 1
