@@ -215,3 +215,64 @@ async def test_prompt_terminal_returns_none_at_end_of_input(tmp_path: Path) -> N
     with os.fdopen(read) as stdin, (tmp_path / "err").open("w") as err:
         assert await prompt_terminal("code: ", timeout=5, stdin=stdin, stderr=err) is None
     await asyncio.sleep(0)
+
+
+def test_the_documented_key_command_makes_a_key_the_vault_takes() -> None:
+    import re
+    import subprocess
+    import sys
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "sessions.md").read_text(encoding="utf-8")
+    command = re.search(r'`(python -c "from cryptography\.fernet import [^`]+)`', doc)
+    assert command is not None
+    code = command.group(1).removeprefix('python -c "').removesuffix('"')
+    key = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    account = Account.detached({"_id": "a1", "data": {}})
+    vault = SessionVault.for_run(account, environ={ENV_KEY: key}, is_job=True, store_dir=Path("/nonexistent"))
+    assert vault is not None
+    assert vault.key == key.encode()
+
+
+@pytest.mark.anyio
+async def test_a_seed_that_is_not_base32_ends_with_invalid_fields_naming_it() -> None:
+    async def submit(code: str) -> bool:
+        raise AssertionError("no code can be computed")
+
+    with pytest.raises(KonnectorError) as caught:
+        await second_factor(submit, account=Account.detached({"_id": "a", "data": {}}), job=JobEnv(),
+                            redactor=Redactor(), totp_secret="1234 not base32!")
+    assert caught.value.code == errors.INVALID_FIELDS
+    assert "TOTP secret is not a base32 key" in caught.value.detail
+
+
+def test_logged_in_if_and_login_page_declarations() -> None:
+    from browserkonnector import Konnector, logged_in_if
+    from browserkonnector.runtime.login import _expand, matches_login_page
+
+    with pytest.raises(ValueError, match="either url="):
+        logged_in_if()
+    with pytest.raises(ValueError, match="either url="):
+        logged_in_if(url="/a", api="/b")
+    with pytest.raises(ValueError, match="element= needs url="):
+        logged_in_if(api="/b", element="#x")
+    assert _expand("{base_url}/api/me", {"base_url": "http://h:1/"}) == "http://h:1/api/me"
+    with pytest.raises(ValueError, match="names the field 'base'"):
+        _expand("{base}/api/me", {"base_url": "x"})
+    assert matches_login_page("http://h/login?next=/bills", "*/login")
+    assert not matches_login_page("http://h/bills", "*/login")
+    assert matches_login_page("http://h/auth/sign-in", lambda url: "sign-in" in url)
+    import re
+
+    assert matches_login_page("http://h/SSO/x", re.compile(r"/sso/", re.IGNORECASE))
+    konnector = Konnector(slug="x")
+    assert not konnector.keeps_session
+
+    @konnector.login
+    async def log_in(ctx: object) -> None: ...
+
+    assert konnector.keeps_session
+    assert not Konnector(slug="y", keep_session=False).keeps_session
+    with pytest.raises(TypeError, match="must be an async function"):
+        konnector.login(lambda ctx: None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_relogins"):
+        Konnector(slug="z", max_relogins=-1)
