@@ -22,6 +22,7 @@ from loguru import logger
 from browserkonnector.errors import MEANINGS
 from browserkonnector.redact import Redactor
 from browserkonnector.runtime.bundle import Bundle, bundle_dir_for
+from browserkonnector.runtime.locale import BrowserLocale
 from browserkonnector.runtime.options import RunOptions
 from browserkonnector.runtime.outcome import Failure
 
@@ -42,8 +43,9 @@ class Browsing:
     """Opens and closes the browser resources of a run on an ``AsyncExitStack``."""
 
     def __init__(self, konnector: Konnector[Any], options: RunOptions, redactor: Redactor, *,
-                 driver: Awaitable[Any] | None = None) -> None:
+                 driver: Awaitable[Any] | None = None, locale: BrowserLocale | None = None) -> None:
         self.konnector, self.options, self.redactor = konnector, options, redactor
+        self.locale = locale or BrowserLocale(None, "nowhere", None, "nowhere")
         self.driver = driver  # a Playwright driver started early by the CLI, or None
         self.session: BrowserSession | None = None
         self.context: BrowserContext | None = None
@@ -69,7 +71,8 @@ class Browsing:
                 self.driver = None
             from browserkonnector.request import request_factory
 
-            self.http = http = request_factory()
+            language = {"Accept-Language": self.locale.locale} if self.locale.locale else None
+            self.http = http = request_factory(headers=language)
             stack.push_async_callback(http.aclose)
             await self._attach_network()
             return
@@ -94,6 +97,8 @@ class Browsing:
             offline_dns=options.offline_dns,
             extra_args=tuple(options.chromium_args),
             block_resources=self.konnector.block_resources,
+            locale=self.locale.locale,
+            timezone_id=self.locale.timezone,
         ), driver=self.driver))
         self.driver = None
         # The bundle's network log: every request and response, without bodies (a run of 200 PDFs would
@@ -114,10 +119,11 @@ class Browsing:
         stack.push_async_callback(self.printer.close)
         if isolated:  # its own context and page open while the connector logs in, not at the first print
             self.printer.warm()
-        self.http = http = session_http(context, redactor=self.redactor)
+        self.http = http = session_http(context, redactor=self.redactor, accept_language=self.locale.locale)
         stack.push_async_callback(http.aclose)
         await self._attach_network()
-        log.debug("Chromium {} ({})", self.session.version, self.session.executable or "connected")
+        log.debug("Chromium {} ({}); {}", self.session.version, self.session.executable or "connected",
+                  self.locale.describe())
 
     async def _attach_network(self) -> None:
         """``--record`` / ``--replay``: one recorder or replayer on both network paths (the browser context

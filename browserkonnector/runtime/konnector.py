@@ -29,14 +29,16 @@ import inspect
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, overload
 
 from pydantic import BaseModel
 
+from browserkonnector.runtime.locale import check_locale, check_timezone
 from browserkonnector.runtime.manifest import Manifest, load_manifest
 from browserkonnector.runtime.options import RunOptions, parse_run_args
 
 if TYPE_CHECKING:
+    from browserkonnector.runtime.config import Fields
     from browserkonnector.runtime.context import RunContext
     from browserkonnector.runtime.login import CheckFn, LoginFn, LoginPage
     from browserkonnector.runtime.run import RunResult
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_BLOCKED", "Konnector", "MainFn"]
 
 F = TypeVar("F")
+M = TypeVar("M", bound=BaseModel)
 MainFn = Callable[["RunContext[Any]"], Coroutine[Any, Any, None]]
 #: Resource types a connector does not need to read bills: blocking them makes pages load faster.
 DEFAULT_BLOCKED: frozenset[str] = frozenset({"image", "media", "font"})
@@ -58,6 +61,9 @@ class Konnector(Generic[F]):
     the fields; ``browser=False`` runs without Chromium (the context then has ``http`` but no ``page``);
     ``block_resources`` lists the resource types to abort; ``secret_storage_keys`` names
     sessionStorage/localStorage keys whose values are secrets (scrubbed from traces and bundles).
+    ``locale`` and ``timezone`` name the browser language and time zone the connector was written against
+    (its text selectors, its amount and date parsing); a run's ``--locale``/``--timezone`` still win, and
+    without them the Cozy's language, then the machine's apply (:mod:`browserkonnector.runtime.locale`).
 
     Sessions (docs/sessions.md): ``@konnector.login`` and ``@konnector.is_logged_in`` declare how to log
     in and how to tell a live session; ``keep_session`` (default: on when a login is declared) keeps the
@@ -66,19 +72,67 @@ class Konnector(Generic[F]):
     triggers a re-login like a 401 does; ``max_relogins`` bounds the re-logins of one run.
     """
 
+    # The overloads bind the type parameter: ``Konnector(fields=MyFields)`` is a ``Konnector[MyFields]``
+    # whose main must take a ``RunContext[MyFields]``; without a model, fields are a ``Fields`` dict.
+    @overload
     def __init__(
-        self,
-        main: MainFn | None = None,
+        self: Konnector[Fields],
+        main: Callable[[RunContext[Fields]], Coroutine[Any, Any, None]] | None = None,
         *,
+        fields: None = None,
         slug: str | None = None,
         name: str | None = None,
         vendor: str | None = None,
         version: str | None = None,
-        fields: type[BaseModel] | None = None,
         browser: bool = True,
         block_resources: frozenset[str] | set[str] = DEFAULT_BLOCKED,
         secret_storage_keys: Sequence[str] = (),
         folder: str | Path | None = None,
+        locale: str | None = None,
+        timezone: str | None = None,
+        keep_session: bool | None = None,
+        keep_profile: bool = False,
+        login_page: LoginPage | None = None,
+        max_relogins: int = 10,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: Konnector[M],
+        main: Callable[[RunContext[M]], Coroutine[Any, Any, None]] | None = None,
+        *,
+        fields: type[M],
+        slug: str | None = None,
+        name: str | None = None,
+        vendor: str | None = None,
+        version: str | None = None,
+        browser: bool = True,
+        block_resources: frozenset[str] | set[str] = DEFAULT_BLOCKED,
+        secret_storage_keys: Sequence[str] = (),
+        folder: str | Path | None = None,
+        locale: str | None = None,
+        timezone: str | None = None,
+        keep_session: bool | None = None,
+        keep_profile: bool = False,
+        login_page: LoginPage | None = None,
+        max_relogins: int = 10,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        main: Callable[[RunContext[Any]], Coroutine[Any, Any, None]] | None = None,
+        *,
+        fields: type[BaseModel] | None = None,
+        slug: str | None = None,
+        name: str | None = None,
+        vendor: str | None = None,
+        version: str | None = None,
+        browser: bool = True,
+        block_resources: frozenset[str] | set[str] = DEFAULT_BLOCKED,
+        secret_storage_keys: Sequence[str] = (),
+        folder: str | Path | None = None,
+        locale: str | None = None,
+        timezone: str | None = None,
         keep_session: bool | None = None,
         keep_profile: bool = False,
         login_page: LoginPage | None = None,
@@ -91,6 +145,8 @@ class Konnector(Generic[F]):
         self.browser = browser
         self.block_resources = frozenset(block_resources)
         self.secret_storage_keys = tuple(secret_storage_keys)
+        self.locale = check_locale(locale, "Konnector(locale=...)") if locale else None
+        self.timezone = check_timezone(timezone, "Konnector(timezone=...)") if timezone else None
         self._manifest: Manifest | None = None
         self._manifest_loaded = False
         if max_relogins < 0:
@@ -104,8 +160,11 @@ class Konnector(Generic[F]):
         if main is not None:
             self.main(main)
 
-    def main(self, fn: MainFn) -> MainFn:
-        """Declare the connector's main coroutine (usable as a decorator)."""
+    def main(
+        self, fn: Callable[[RunContext[F]], Coroutine[Any, Any, None]],
+    ) -> Callable[[RunContext[F]], Coroutine[Any, Any, None]]:
+        """Declare the connector's main coroutine (usable as a decorator); it takes a ``RunContext`` of
+        this connector's fields model, which mypy checks."""
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"{getattr(fn, '__name__', fn)!r} must be an async function (async def)")
         self._main = fn
@@ -116,7 +175,8 @@ class Konnector(Generic[F]):
                 self._folder = Path.cwd()
         return fn
 
-    def login(self, fn: LoginFn) -> LoginFn:
+    def login(self, fn: Callable[[RunContext[F]], Coroutine[Any, Any, None]]
+              ) -> Callable[[RunContext[F]], Coroutine[Any, Any, None]]:
         """Declare how to log in (usable as a decorator): run before ``main`` when no kept session is
         logged in, and again when the session is lost mid-run. It raises ``KonnectorError`` on failure."""
         if not inspect.iscoroutinefunction(fn):
@@ -124,7 +184,8 @@ class Konnector(Generic[F]):
         self.login_fn = fn
         return fn
 
-    def is_logged_in(self, fn: CheckFn) -> CheckFn:
+    def is_logged_in(self, fn: Callable[[RunContext[F]], Coroutine[Any, Any, bool]]
+                     ) -> Callable[[RunContext[F]], Coroutine[Any, Any, bool]]:
         """Declare how to tell a live session (usable as a decorator, or with ``logged_in_if(...)``):
         an async function of the context returning ``True`` when logged in."""
         if not callable(fn):

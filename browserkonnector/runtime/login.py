@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import fnmatch
 import re
 import time
 from collections.abc import Callable, Coroutine, Mapping
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from loguru import logger
+from playwright._impl.isomorphic.url_match import url_matches  # Playwright's own glob semantics
 
 if TYPE_CHECKING:
     from playwright.async_api import Page, Response
@@ -38,7 +38,7 @@ __all__ = ["CheckFn", "LoginFn", "LoginPage", "SessionKeeper", "logged_in_if", "
 
 LoginFn = Callable[["RunContext[Any]"], Coroutine[Any, Any, None]]
 CheckFn = Callable[["RunContext[Any]"], Coroutine[Any, Any, bool]]
-#: A URL glob (``"**/login*"``), a regular expression, or a predicate of the URL.
+#: A URL glob (``"**/login*"``, Playwright's syntax), a regular expression, or a predicate of the URL.
 LoginPage = str | re.Pattern[str] | Callable[[str], bool]
 LOST_STATUSES = frozenset({401, 403})
 log = logger.bind(namespace="session")
@@ -46,14 +46,11 @@ _QUIET: contextvars.ContextVar[bool] = contextvars.ContextVar("browserkonnector_
 
 
 def matches_login_page(url: str, login_page: LoginPage | None) -> bool:
+    """Playwright's own URL matching (``page.wait_for_url``'s): a glob (``"**/login*"``), a regular
+    expression (searched), or a predicate of the URL."""
     if login_page is None or not url:
         return False
-    if callable(login_page) and not isinstance(login_page, re.Pattern):
-        return bool(login_page(url))
-    if isinstance(login_page, re.Pattern):
-        return login_page.search(url) is not None
-    bare = url.split("#")[0]
-    return fnmatch.fnmatchcase(bare, login_page) or fnmatch.fnmatchcase(bare.split("?")[0], login_page)
+    return bool(url_matches(None, url, login_page))
 
 
 def _expand(template: str, fields: Any) -> str:
@@ -192,8 +189,9 @@ class SessionKeeper:
             await self._login()
             return True
 
-    def lost(self, status: int, url: str) -> bool:
-        return status in LOST_STATUSES or matches_login_page(url, self.login_page)
+    def lost(self, status: int, url: str, *, redirected: bool = True) -> bool:
+        """401/403, or an answer that was redirected to the login page."""
+        return status in LOST_STATUSES or (redirected and matches_login_page(url, self.login_page))
 
     def wrap_http(self, client: httpx.AsyncClient) -> None:
         """Make ``client`` re-login and retry once when an answer says the session is gone."""
@@ -204,7 +202,8 @@ class SessionKeeper:
         async def send(request: httpx.Request, **kwargs: Any) -> httpx.Response:
             generation = self.generation
             response = await original(request, **kwargs)
-            if _QUIET.get() or not self.lost(response.status_code, str(response.url)):
+            if _QUIET.get() or not self.lost(response.status_code, str(response.url),
+                                             redirected=bool(response.history)):
                 return response
             why = f"{response.status_code} from {request.url.copy_with(query=None)}"
             if not await self.relogin(generation, why):
@@ -221,7 +220,8 @@ class SessionKeeper:
         generation = self.generation
         response = await page.goto(url, **kwargs)
         status = response.status if response is not None else 200
-        if _QUIET.get() or not self.lost(status, page.url):
+        moved = page.url.split("#")[0] != url.split("#")[0]
+        if _QUIET.get() or not self.lost(status, page.url, redirected=moved):
             return response
         if await self.relogin(generation, f"{status} at {url.split('?')[0]}"):
             response = await page.goto(url, **kwargs)
