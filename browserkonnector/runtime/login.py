@@ -38,7 +38,7 @@ __all__ = ["CheckFn", "LoginFn", "LoginPage", "SessionKeeper", "logged_in_if", "
 
 LoginFn = Callable[["RunContext[Any]"], Coroutine[Any, Any, None]]
 CheckFn = Callable[["RunContext[Any]"], Coroutine[Any, Any, bool]]
-#: A URL glob (``"**/login*"``, Playwright's syntax), a regular expression, or a predicate of the URL.
+#: A URL glob (``"**/login**"``, Playwright's syntax), a regular expression, or a predicate of the URL.
 LoginPage = str | re.Pattern[str] | Callable[[str], bool]
 LOST_STATUSES = frozenset({401, 403})
 log = logger.bind(namespace="session")
@@ -46,8 +46,8 @@ _QUIET: contextvars.ContextVar[bool] = contextvars.ContextVar("browserkonnector_
 
 
 def matches_login_page(url: str, login_page: LoginPage | None) -> bool:
-    """Playwright's own URL matching (``page.wait_for_url``'s): a glob (``"**/login*"``), a regular
-    expression (searched), or a predicate of the URL."""
+    """Playwright's own URL matching (``page.wait_for_url``'s): a glob (``"**/login**"``: a ``*`` stops
+    at ``/`` and ``?``), a regular expression (searched), or a predicate of the URL."""
     if login_page is None or not url:
         return False
     return bool(url_matches(None, url, login_page))

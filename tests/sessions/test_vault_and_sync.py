@@ -258,8 +258,8 @@ def test_logged_in_if_and_login_page_declarations() -> None:
     assert _expand("{base_url}/api/me", {"base_url": "http://h:1/"}) == "http://h:1/api/me"
     with pytest.raises(ValueError, match="names the field 'base'"):
         _expand("{base}/api/me", {"base_url": "x"})
-    assert matches_login_page("http://h/login?next=/bills", "**/login*")
-    assert not matches_login_page("http://h/bills", "**/login*")
+    assert matches_login_page("http://h/login?next=/bills", "**/login**")
+    assert not matches_login_page("http://h/bills", "**/login**")
     assert matches_login_page("http://h/auth/sign-in", lambda url: "sign-in" in url)
     import re
 

@@ -27,7 +27,7 @@ class Fields(BaseModel):
 
 
 konnector = Konnector(slug="demo-kept-session", vendor="Demo Énergie", fields=Fields,
-                      secret_storage_keys=["apiToken"], login_page="**/login*")
+                      secret_storage_keys=["apiToken"], login_page="**/login**")
 
 
 @konnector.is_logged_in

@@ -18,7 +18,7 @@ sys.modules[_SPEC.name] = example  # pydantic resolves the model's annotations t
 _SPEC.loader.exec_module(example)
 
 konnector = Konnector(slug="page-check", vendor="Demo Énergie", fields=example.Fields,
-                      secret_storage_keys=["apiToken"], login_page="**/login*")
+                      secret_storage_keys=["apiToken"], login_page="**/login**")
 konnector.login(example.log_in)
 konnector.is_logged_in(logged_in_if(url="{base_url}/bills", element="#bills, #invoices"))
 
