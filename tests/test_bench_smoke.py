@@ -42,6 +42,8 @@ EXPECTED_ROWS = [
     ("8", "the same for raw_fast"),
     ("8", "framework / raw_fast at 24 bills"),
     ("8", "peak PSS of the framework at 24 bills"),
+    ("9", "kept session restored vs a cold login"),
+    ("9", "cold start to logged in"),
 ]
 #: Rows whose baseline only exists with --with-js (never run in CI: it needs npm).
 JS_ONLY = {("3", "save_bills of 20 bills"), ("3", "stack requests per bill"), ("3", "default concurrency")}

@@ -35,7 +35,7 @@ from typing import IO, TYPE_CHECKING, Any
 from loguru import logger
 
 from browserkonnector import errors
-from browserkonnector.errors import KonnectorError
+from browserkonnector.errors import InvalidFields, TwoFactorFailed
 
 if TYPE_CHECKING:
     from browserkonnector.redact import Redactor
@@ -137,15 +137,15 @@ async def ask_code(*, account: Account, job: JobEnv, type: str = "email", timeou
         return await account.wait_for_two_fa_code(manual_execution=job.manual_execution, type=type,
                                                   timeout=wait, heartbeat=heartbeat, retry=retry)
     if not is_interactive(job, stdin):
-        raise KonnectorError(errors.USER_ACTION_NEEDED_TWOFA_EXPIRED,
-                             "the site asks for a second-factor code, and this run has nobody to ask: run it in "
-                             "a terminal, or give the account's TOTP secret as a field")
+        raise TwoFactorFailed(errors.USER_ACTION_NEEDED_TWOFA_EXPIRED,
+                              "the site asks for a second-factor code, and this run has nobody to ask: run it in "
+                              "a terminal, or give the account's TOTP secret as a field")
     what = {"email": "received by email", "sms": "received by SMS", "app_code": "from your authenticator app"}
     again = "That code was refused. " if retry else ""
     code = await prompt_terminal(f"{again}Second-factor code {what.get(type, '')} (waiting {wait:.0f} s): ",
                                  timeout=wait, stdin=stdin, stderr=stderr)
     if not code:
-        raise KonnectorError(errors.USER_ACTION_NEEDED_TWOFA_EXPIRED, f"no code entered within {wait:.0f} s")
+        raise TwoFactorFailed(errors.USER_ACTION_NEEDED_TWOFA_EXPIRED, f"no code entered within {wait:.0f} s")
     return code
 
 
@@ -171,7 +171,7 @@ async def second_factor(
             try:
                 code = totp(totp_secret, redactor=redactor)
             except ValueError as exc:
-                raise KonnectorError(errors.INVALID_FIELDS, str(exc)) from None
+                raise InvalidFields(str(exc)) from None
         else:
             code = await ask_code(account=account, job=job, type=type, timeout=timeout, retry=attempt > 1,
                                   deadline=deadline, stdin=stdin, stderr=stderr)
@@ -181,4 +181,4 @@ async def second_factor(
         log.warning("the site refused the second-factor code (try {} of {})", attempt, tries)
         if totp_secret is not None:
             break  # a computed code that is refused means a wrong seed: asking again changes nothing
-    raise KonnectorError(errors.USER_ACTION_NEEDED_WRONG_TWOFA_CODE, "the site refused the second-factor code")
+    raise TwoFactorFailed("the site refused the second-factor code")

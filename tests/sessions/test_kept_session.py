@@ -6,7 +6,7 @@ counters say whether a run logged in, and with which second factor.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +164,42 @@ def test_a_page_check_and_a_page_load_that_meets_a_lost_session(demo_site: DemoS
     assert dropped.result.stats.extra["relogins"] == 1
     assert dropped.result.stats.extra["print_status"] == 200  # loaded again after the login
     assert demo_site.stats()["logins_ok"] == 1
+
+
+@pytest.fixture
+def idb_site() -> Iterator[str]:
+    """A page on loopback for the IndexedDB app (the app itself is the connector's script)."""
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    from browserkonnector.testing.server import BackgroundServer
+
+    async def home(request: Any) -> HTMLResponse:
+        return HTMLResponse("<!doctype html><title>IDB app</title><p>local-first</p>")
+
+    server = BackgroundServer(Starlette(routes=[Route("/", home)]), port=0)
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+def test_keep_profile_keeps_indexeddb_and_skips_the_login(idb_site: str, run_connector: Run, tmp_path: Path) -> None:
+    from tests.sessions.idb_app import with_profile, without_profile
+
+    for konnector, kept in ((with_profile, True), (without_profile, False)):
+        store = tmp_path / konnector.slug
+        first = run_connector(konnector, fields={"base_url": idb_site}, store_dir=store)
+        assert first.ok, first.explain()
+        assert first.result.stats.extra["logins"] == 1
+        second = run_connector(konnector, fields={"base_url": idb_site}, store_dir=store)
+        assert second.ok, second.explain()
+        assert second.result.stats.extra["idb_ok"] == 1
+        if kept:  # IndexedDB came back with the vault: no login
+            assert second.result.stats.extra["session_restored"] == 1
+            assert "logins" not in second.result.stats.extra
+            assert account(store)["data"][VAULT_DATA_KEY]["profile"] is True
+        else:  # cookies and storage only: the IndexedDB session is gone, the run logs in
+            assert second.result.stats.extra["logins"] == 1
