@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page
 
     from browserkonnector.browser import BrowserSession, PageLog, PdfPrinter, Recorder, Replayer, Tracer
+    from browserkonnector.browser.secretwatch import SecretWatch
     from browserkonnector.runtime.konnector import Konnector
     from browserkonnector.runtime.log import RunLog
     from browserkonnector.runtime.sitechange import SiteChange
@@ -59,6 +60,7 @@ class Browsing:
         self._run_log: RunLog | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.network: Recorder | Replayer | None = None  # --record / --replay
+        self.watch: SecretWatch | None = None
         #: A kept session's Playwright storage state (docs/sessions.md), given to the context when set.
         self.storage_state: dict[str, Any] | None = None
 
@@ -109,8 +111,12 @@ class Browsing:
         stack.push_async_callback(self._close_context)
         self.page_log = PageLog(context, redactor=self.redactor)
         self.tracer = Tracer(context, options.trace, self.redactor)
-        # Both at once: starting the trace (screencast, snapshotter) is a round trip of its own.
-        self.page, _ = await asyncio.gather(context.new_page(), self.tracer.start())
+        from browserkonnector.browser.secretwatch import SecretWatch
+
+        # Cookies and declared storage values become secrets as the site sets them (before any log line).
+        self.watch = SecretWatch(context, self.redactor, self.konnector.secret_storage_keys)
+        # All at once: starting the trace (screencast, snapshotter) is a round trip of its own.
+        self.page, _, _ = await asyncio.gather(context.new_page(), self.tracer.start(), self.watch.start())
         # One printer per context, shared with html_to_pdf(); when traced, it prints in a context of its
         # own so that bills printed by the hundred do not fill the trace (and halve the print rate) —
         # unless the run's network is recorded or replayed, which covers this context only.
@@ -175,6 +181,8 @@ class Browsing:
         from browserkonnector.browser import register_cookie_secrets, register_storage_secrets
 
         try:
+            if self.watch is not None:
+                await self.watch.settle()
             await register_cookie_secrets(self.context, self.redactor)
             if self.page is not None and self.konnector.secret_storage_keys and not self.page.is_closed():
                 for storage in ("sessionStorage", "localStorage"):

@@ -30,6 +30,7 @@ from loguru import logger
 
 from browserkonnector import errors
 from browserkonnector.errors import KonnectorError, UnknownError
+from browserkonnector.limits import deadline_scope, run_timeout_from_env
 from browserkonnector.redact import Redactor
 from browserkonnector.runtime.context import RunContext, RunStats
 from browserkonnector.runtime.job import JobEnv
@@ -40,6 +41,7 @@ from browserkonnector.runtime.outcome import Failure, classify
 from browserkonnector.runtime.prepare import Prepared, open_store, prepare
 from browserkonnector.runtime.progress import Progress
 from browserkonnector.runtime.sitechange import FINGERPRINT_KEY, ShapeRecorder, SiteChange
+from browserkonnector.runtime.streams import redacted_std_streams
 
 if TYPE_CHECKING:
     from browserkonnector.runtime.account_session import RunSession
@@ -74,13 +76,15 @@ class SiteChanged(UnknownError):
 
 
 def deadline_for(options: RunOptions, job: JobEnv) -> float | None:
-    """Seconds the connector may run: ``--timeout``, else the stack's limit minus a margin to end cleanly."""
+    """Seconds the connector may run: ``--timeout`` (``0``: no limit), else the stack's limit minus a
+    margin to end cleanly, else ``BROWSERKONNECTOR_TIMEOUT`` or the default of :mod:`browserkonnector.limits`
+    (a run outside a job must end too: a vendor that never answers would otherwise hold it forever)."""
     if options.timeout is not None:
-        return options.timeout
+        return options.timeout or None
     if job.time_limit:
         margin = min(max(job.time_limit * 0.05, 10.0), 60.0)
         return max(job.time_limit - margin, job.time_limit * 0.5)
-    return None
+    return run_timeout_from_env(options.environ)
 
 
 async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awaitable[Any] | None = None
@@ -88,6 +92,12 @@ async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awa
     """The whole run. ``driver``: a Playwright driver already starting, which the run takes over (and
     stops, whatever happens)."""
     redactor = Redactor()
+    with redacted_std_streams(redactor):  # a print() or a stray traceback is scrubbed too
+        return await _execute(konnector, options, redactor, driver)
+
+
+async def _execute(konnector: Konnector[Any], options: RunOptions, redactor: Redactor,
+                   driver: Awaitable[Any] | None) -> RunResult:
     started = time.monotonic()
     early: KonnectorError | None = None
     try:
@@ -104,7 +114,8 @@ async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awa
         if early is not None:
             failure = classify(early)
             critical(failure.code, no_retry=failure.no_retry)
-            return RunResult(False, failure.code, 1, RunStats(), time.monotonic() - started, detail=failure.detail)
+            return RunResult(False, failure.code, 1, RunStats(), time.monotonic() - started,
+                             detail=redactor.redact(failure.detail))
         return await runner.go(started)
     finally:
         run_log.close()
@@ -214,6 +225,9 @@ class _Runner:
                 ctx = self._context(store, prepared, browsing, shapes)
                 await session.attach(ctx)
                 await self._run_main(ctx, session)
+                missing = ctx.missing.error()
+                if missing is not None:  # everything that could be saved is: still not a success
+                    raise missing
                 change = shapes.compare()
                 if change is not None:
                     raise SiteChanged(change)
@@ -255,7 +269,8 @@ class _Runner:
             await session.before_main(ctx)
             await self.konnector.main_fn(ctx)
 
-        self.main_task = asyncio.create_task(main(), name=f"{self.konnector.slug}.main")
+        with deadline_scope(deadline):  # the task copies the context: every wait inside sees the deadline
+            self.main_task = asyncio.create_task(main(), name=f"{self.konnector.slug}.main")
         try:
             if deadline is None:
                 await self.main_task
@@ -322,7 +337,7 @@ class _Runner:
         critical(failure.code, no_retry=failure.no_retry)
         status = SIGNAL_EXIT.get(self.signal_name or "", 1)
         return RunResult(False, failure.code, status, self._stats(), time.monotonic() - started, bundle, trace,
-                         change, self.store_description, failure.detail)
+                         change, self.store_description, self.redactor.redact(failure.detail))
 
     def _success(self, started: float, trace: Path | None) -> RunResult:
         seconds = time.monotonic() - started
