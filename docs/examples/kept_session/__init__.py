@@ -3,7 +3,8 @@
 It declares how to log in (``@konnector.login``) and how to tell it is logged in (``logged_in_if``): the
 framework restores the kept session, checks it, and logs in — second factor included — only when the
 site dropped it; when the site drops it mid-run (a 401), it logs in again and retries the request.
-``ctx.should_full_sync`` lets a run that follows a good one look only at the newest bills.
+``ctx.should_full_sync`` and ``ctx.saved_values`` let a run that follows a good one read only the newest
+page and ask nothing for the bills it already has.
 
     browserkonnector run docs/examples/kept_session --field base_url=http://127.0.0.1:8000 \\
         --field login=alice@demo-energie.test --field 'password=Correct-Horse-Battery-42!'
@@ -26,7 +27,8 @@ class Fields(BaseModel):
     otp_secret: SecretStr | None = None  # the account's TOTP seed, when it has a second factor
 
 
-konnector = Konnector(slug="demo-kept-session", vendor="Demo Énergie", fields=Fields,
+VENDOR = "Demo Énergie"
+konnector = Konnector(slug="demo-kept-session", vendor=VENDOR, fields=Fields,
                       secret_storage_keys=["apiToken"], login_page="**/login**")
 
 
@@ -82,16 +84,22 @@ async def start(ctx: RunContext[Fields]) -> None:
     base = ctx.fields.base_url.rstrip("/")
     if "Authorization" not in ctx.http.headers:  # logged in by a check that read no token (logged_in_if)
         await use_api_token(ctx)
+    # A full sync looks at every bill; an incremental one stops at the first page of known bills (the API
+    # lists the newest first) and asks nothing for a bill already saved.
     full = ctx.should_full_sync(max_age=timedelta(days=30))
+    known = set() if full else await ctx.saved_values("io.cozy.bills", "vendorRef", where={"vendor": VENDOR})
     items: list[dict[str, Any]] = []
     page, pages = 1, 1
-    while page <= pages:  # newest first: an incremental run reads the first page only
+    while page <= pages:
         data = (await ctx.http.get(f"{base}/api/bills", params={"page": page, "per_page": 50})
                 ).raise_for_status().json()
-        items += data["items"]
-        pages, page = (data["pages"] if full else 1), page + 1
+        new = [i for i in data["items"] if i["vendorRef"] not in known]
+        items += new
+        pages, page = data["pages"], page + 1
+        if len(new) < len(data["items"]):
+            break  # reached what earlier runs saved
     await ctx.save_bills(
-        [Bill(vendor="Demo Énergie", date=i["date"], amount=i["amount"], vendor_ref=i["vendorRef"],
+        [Bill(vendor=VENDOR, date=i["date"], amount=i["amount"], vendor_ref=i["vendorRef"],
               filename=f"{i['date']}_{i['vendorRef']}.pdf", fileurl=base + i["links"]["pdf"])
          for i in items if i["links"]["pdf"]],
         file_id_attributes=["vendorRef"], keys=["vendorRef"], qualification_label="energy_invoice",
