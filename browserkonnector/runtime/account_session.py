@@ -27,7 +27,7 @@ from browserkonnector.runtime.job import Account, JobEnv
 from browserkonnector.runtime.login import SessionKeeper
 from browserkonnector.runtime.options import RunOptions
 from browserkonnector.runtime.sync import SYNC_KEY, SyncMemory
-from browserkonnector.runtime.vault import SessionVault
+from browserkonnector.runtime.vault import SessionVault, discard_vault
 
 if TYPE_CHECKING:
     from browserkonnector.browser.state import BrowserState
@@ -58,26 +58,25 @@ class RunSession:
 
     @property
     def keeps(self) -> bool:
-        """Whether this run uses the vault: the connector keeps sessions, with a browser, not recorded or
-        replayed (a recording must show the login; a replay must meet it)."""
+        """Whether this run uses the vault: the connector keeps sessions, with a browser (without one, the
+        cookies live in ``ctx.http`` only), not recorded or replayed (a recording must show the login)."""
         options = self.options
         return (self.konnector.keeps_session and self.konnector.browser and options.record is None
                 and options.replay is None)
 
     async def prepare(self) -> dict[str, Any] | None:
         """The storage state to open the browser context with, or ``None`` (a fresh context)."""
+        reset = self.account.doc.get("state") == RESET_SESSION
+        if reset or (self.options.fresh_session and self.keeps):
+            log.info("discarding the kept session ({})", "account state RESET_SESSION" if reset else "--fresh-session")
+            await self._quiet(discard_vault(self.account))
+            if reset:
+                await self._quiet(self.account.set_state(None))
         if not self.keeps:
             return None
         self.vault = SessionVault.for_run(self.account, environ=self.options.environ, is_job=self.job.is_job,
                                           store_dir=self.options.store_dir)
-        if self.vault is None:
-            return None
-        reset = self.account.doc.get("state") == RESET_SESSION
-        if reset or self.options.fresh_session:
-            log.info("discarding the kept session ({})", "account state RESET_SESSION" if reset else "--fresh-session")
-            await self._quiet(self.vault.discard())
-            if reset:
-                await self._quiet(self.account.set_state(None))
+        if self.vault is None or reset or self.options.fresh_session:
             return None
         try:
             self.state = await self.vault.load()

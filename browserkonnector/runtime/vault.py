@@ -49,6 +49,7 @@ __all__ = [
     "VaultKeyError",
     "VaultUnreadable",
     "derive_job_key",
+    "discard_vault",
     "key_file_path",
     "load_or_create_key_file",
     "open_envelope",
@@ -218,6 +219,11 @@ class SessionVault:
                   len(state.session_storage))
 
     async def discard(self) -> None:
-        current = dict((await self.account.refresh()).get("data") or {})
-        if current.pop(VAULT_DATA_KEY, None) is not None:
-            await self.account.save_data(current, merge=False)
+        await discard_vault(self.account)
+
+
+async def discard_vault(account: Account) -> None:
+    """Drop the account's kept session (no key needed: nothing is read)."""
+    current = dict((await account.refresh()).get("data") or {})
+    if current.pop(VAULT_DATA_KEY, None) is not None:
+        await account.save_data(current, merge=False)
