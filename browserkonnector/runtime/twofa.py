@@ -159,6 +159,7 @@ async def second_factor(
     type: str = "app_code",
     tries: int = 3,
     timeout: float = 180.0,
+    heartbeat: float = 5.0,
     deadline: float | None = None,
     stdin: IO[str] | None = None,
     stderr: IO[str] | None = None,
@@ -173,8 +174,8 @@ async def second_factor(
             except ValueError as exc:
                 raise InvalidFields(str(exc)) from None
         else:
-            code = await ask_code(account=account, job=job, type=type, timeout=timeout, retry=attempt > 1,
-                                  deadline=deadline, stdin=stdin, stderr=stderr)
+            code = await ask_code(account=account, job=job, type=type, timeout=timeout, heartbeat=heartbeat,
+                                  retry=attempt > 1, deadline=deadline, stdin=stdin, stderr=stderr)
         if await submit(code):
             log.info("second factor accepted")
             return

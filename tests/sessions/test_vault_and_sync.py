@@ -276,3 +276,43 @@ def test_logged_in_if_and_login_page_declarations() -> None:
         konnector.login(lambda ctx: None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_relogins"):
         Konnector(slug="z", max_relogins=-1)
+
+
+@pytest.mark.anyio
+async def test_in_a_cozy_job_a_refused_code_is_asked_again_through_the_account(tmp_path: Path) -> None:
+    """The Home app's side is played on the account document itself (a real store): it waits for the
+    TWOFA_NEEDED state, writes a code, and sees TWOFA_NEEDED_RETRY when the site refused it."""
+    from browserkonnector.runtime.job import ACCOUNTS_DOCTYPE
+    from browserkonnector.store.base import AppInfo
+    from browserkonnector.store.local import LocalStore
+
+    job = JobEnv(cozy_url="http://cozy.test", credentials="token", manual_execution=True)
+    async with LocalStore(tmp_path / "cozy", app=AppInfo("t", "1")) as store:
+        doc = await store.create(ACCOUNTS_DOCTYPE, {"_id": "acc", "data": {}, "state": None})
+        account = Account(store, doc)
+        states: list[str] = []
+
+        async def home_app() -> None:
+            for code in ("000000", "123456"):
+                while True:
+                    state = (await store.get(ACCOUNTS_DOCTYPE, "acc")).get("state")
+                    if state and state.startswith("TWOFA_NEEDED") and (not states or state != states[-1]):
+                        states.append(state)
+                        break
+                    await asyncio.sleep(0.02)
+                current = await store.get(ACCOUNTS_DOCTYPE, "acc")
+                await store.update(ACCOUNTS_DOCTYPE, {**{k: v for k, v in current.items() if k != "_type"},
+                                                      "twoFACode": code})
+
+        tried: list[str] = []
+
+        async def submit(code: str) -> bool:
+            tried.append(code)
+            return code == "123456"
+
+        app = asyncio.create_task(home_app())
+        await second_factor(submit, account=account, job=job, redactor=Redactor(), type="sms", timeout=20,
+                            heartbeat=0.05)
+        await app
+    assert tried == ["000000", "123456"]
+    assert states == ["TWOFA_NEEDED.SMS", "TWOFA_NEEDED_RETRY.SMS"]
