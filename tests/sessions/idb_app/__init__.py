@@ -56,7 +56,7 @@ def make(profile: bool) -> Konnector[Any]:
     @konnector.is_logged_in
     async def logged_in(ctx: RunContext[Any]) -> bool:
         await ctx.page.goto(ctx.fields["base_url"])
-        return await ctx.page.evaluate(READ) == "idb-session-token-0123456789"
+        return bool(await ctx.page.evaluate(READ) == "idb-session-token-0123456789")
 
     @konnector.main
     async def start(ctx: RunContext[Any]) -> None:
