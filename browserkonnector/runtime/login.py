@@ -98,7 +98,8 @@ def logged_in_if(*, url: str | None = None, element: str | None = None, api: str
         login_page = ctx.session.login_page if ctx.session is not None else None
         if api is not None:
             response = await ctx.http.get(_expand(api, ctx.fields))
-            return response.is_success and not matches_login_page(str(response.url), login_page)
+            landed = bool(response.history) and matches_login_page(str(response.url), login_page)
+            return response.is_success and not landed
         assert url is not None
         return await page_shows(ctx, _expand(url, ctx.fields), element, login_page=login_page, timeout=timeout)
 
@@ -122,10 +123,6 @@ class SessionKeeper:
         #: The restored session's web storage, origin → {key: value} (localStorage and sessionStorage).
         self.kept_storage: dict[str, dict[str, str]] = {}
         self._lock = asyncio.Lock()
-
-    @property
-    def declared(self) -> bool:
-        return self.login_fn is not None
 
     def kept(self, key: str, origin: str | None = None) -> str | None:
         """A web-storage value of the restored session (an API token), read from the vault without
