@@ -28,8 +28,11 @@ def field_args(fields: dict[str, str]) -> list[str]:
     return [arg for key, value in fields.items() for arg in ("--field", f"{key}={value}")]
 
 
+@pytest.mark.slow
 @pytest.mark.demo_site(bills=4)
 def test_a_terminal_run_asks_for_the_code_and_a_second_run_does_not(demo_site: DemoSite, tmp_path: Path) -> None:
+    """The person types the code after longer than Playwright's default timeout (30 s): the page waited,
+    logged in the same, and the run went on."""
     fields = bob(demo_site)
     seed = fields.pop("otp_secret")  # no seed: the code must come from the person at the terminal
     store = tmp_path / "store"
@@ -49,6 +52,7 @@ def test_a_terminal_run_asks_for_the_code_and_a_second_run_does_not(demo_site: D
                 chunk = os.read(proc.stderr.fileno(), 4096)
                 assert chunk, f"stderr closed before the prompt: {seen!r}"
                 seen += chunk
+        time.sleep(32)  # a person finding their phone: longer than any Playwright timeout of the run
         os.write(master, (pyotp.TOTP(seed).now() + "\n").encode())
         out, err = proc.communicate(timeout=120)
     finally:
