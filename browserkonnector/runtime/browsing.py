@@ -2,7 +2,7 @@
 what a failure leaves behind (the bundle) or a success keeps (a trace, with ``--trace on``).
 
 One context and one page per run: every extra context costs ~60–130 MiB and a few hundred milliseconds
-here (env.md), and connectors run one account at a time. A connector declared ``browser=False`` gets a
+here (measured), and connectors run one account at a time. A connector declared ``browser=False`` gets a
 plain HTTP client and no Chromium at all.
 """
 
@@ -110,9 +110,11 @@ class Browsing:
         self.context = context
         stack.push_async_callback(self._close_context)
         self.page_log = PageLog(context, redactor=self.redactor)
-        self.tracer = Tracer(context, options.trace, self.redactor)
         from browserkonnector.browser.secretwatch import SecretWatch
+        from browserkonnector.browser.tracing import TRACE_PARTS_ENV, trace_parts
 
+        self.tracer = Tracer(context, options.trace, self.redactor,
+                             parts=trace_parts(options.environ.get(TRACE_PARTS_ENV)))
         # Cookies and declared storage values become secrets as the site sets them (before any log line).
         self.watch = SecretWatch(context, self.redactor, self.konnector.secret_storage_keys)
         # All at once: starting the trace (screencast, snapshotter) is a round trip of its own.

@@ -6,8 +6,8 @@
     tracer, session HTTP ─► RunContext ─► main(ctx) ─► site-change check ─► success: summary, exit 0
                                                                └─► failure: bundle, critical line, exit 1
 
-The last line of a failed run is one ``critical`` line whose message is the error code (konnector-libs
-§3): the stack records it as the job error. SIGTERM and SIGINT cancel the connector and end the same way
+The last line of a failed run is one ``critical`` line whose message is the error code (as the JS
+library ends): the stack records it as the job error. SIGTERM and SIGINT cancel the connector and end the same way
 (exit 143 and 130, as the JS library); the time limit (``--timeout`` or ``COZY_TIME_LIMIT`` minus a margin)
 too, before the stack would kill the process. ``execute`` never raises for a connector failure: it
 returns a :class:`RunResult`.
@@ -184,7 +184,7 @@ class _Runner:
                 loop.remove_signal_handler(sig)
 
     def _signal_failure(self) -> Failure:
-        return Failure(f"The konnector got a {self.signal_name}", f"stopped by {self.signal_name}")
+        return Failure(errors.STOPPED, f"The konnector got a {self.signal_name}: stopped cleanly")
 
     async def _go(self, started: float) -> RunResult:
         konnector, options = self.konnector, self.options

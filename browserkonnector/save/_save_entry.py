@@ -129,8 +129,9 @@ async def save_one(plan: Plan, opts: Options) -> SavedFile:
     try:
         file, outcome = await _store(plan, opts, fetched)
     except QuotaExceeded:
-        log.critical(f"{errors.DISK_QUOTA_EXCEEDED}: the Cozy refused {plan.name}")
-        raise KonnectorError(errors.DISK_QUOTA_EXCEEDED, "the Cozy is full") from None
+        # An error line: the run's one critical line (the code alone) is written when it ends.
+        log.error(f"{errors.DISK_QUOTA_EXCEEDED}: the store refused {plan.name}")
+        raise KonnectorError(errors.DISK_QUOTA_EXCEEDED, "the Cozy (or the disk under the store) is full") from None
     except StoreError as exc:
         return _failed(plan, f"{errors.SAVE_FILE_FAILED}: {type(exc).__name__}: {exc}")
     if opts.validate_file is not None and not await maybe_await(opts.validate_file(file)):

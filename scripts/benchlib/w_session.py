@@ -1,4 +1,4 @@
-"""Workload 9: a run that restores its kept session against a run that logs in, nothing new on the site.
+"""Workload 10: a run that restores its kept session against a run that logs in, nothing new on the site.
 
 The connector is ``docs/examples/kept_session`` (it declares its login and its logged-in check), as the
 demo site's account with a TOTP second factor, through the CLI; the store already holds every bill.
@@ -55,7 +55,7 @@ def _logged_in_after(outcome: Outcome, spawned: float) -> float:
 
 
 def session_restore(bills: int, runs: int, log: Callable[[str], None]) -> list[Row]:
-    log(f"workload 9: restored session vs cold login (second factor), {bills} bills all saved, {runs} rounds")
+    log(f"workload 10: restored session vs cold login (second factor), {bills} bills all saved, {runs} rounds")
     with TemporaryDirectory(prefix="bk-bench-") as tmp, demo_site(bills) as site:
         store = Path(tmp) / "store"
         env = child_env(BROWSERKONNECTOR_VAULT_KEY_FILE=str(Path(tmp) / "vault.key"))
@@ -86,11 +86,11 @@ def session_restore(bills: int, runs: int, log: Callable[[str], None]) -> list[R
         interleave({"cold": variant("cold", "--fresh-session"), "restored": variant("restored")}, runs,
                    samples, log)
     return [
-        Row("9", f"run with the kept session restored vs a cold login (second factor), nothing new ({bills} bills "
+        Row("10", f"run with the kept session restored vs a cold login (second factor), nothing new ({bills} bills "
                  "known); restored: 0 login and 0 second-factor requests, checked on the site's counters", "s",
             samples.wall["restored"], value_label="restored", baseline=samples.wall["cold"],
             baseline_label="cold login", target_op="<=", target=0.5, target_text="≤ 0.5"),
-        Row("9", "… cold start to logged in: spawn → logged in, restored session vs cold login", "s",
+        Row("10", "… cold start to logged in: spawn → logged in, restored session vs cold login", "s",
             logged_in["restored"], value_label="restored", baseline=logged_in["cold"], baseline_label="cold login",
             target_text="state it"),
     ]
