@@ -145,3 +145,28 @@ def test_in_a_cozy_job_the_session_is_kept_encrypted_in_the_account_emulator(dem
         cookie = next(c["value"] for c in state.cookies if c["name"] == "session")
         assert cookie not in json.dumps(doc)  # ...and nothing of it is in the document in clear
         assert not (tmp_path / "unused" / "vault.key").exists()  # the job's key is derived, never written
+
+
+SHOP_KEPT = Path(__file__).resolve().parent / "shop_kept"
+
+
+def test_a_server_rendered_site_that_redirects_a_lost_session_to_its_login_form(run_connector: Run,
+                                                                                 tmp_path: Path) -> None:
+    from shop_site import ShopConfig, ShopSite
+
+    with ShopSite(ShopConfig(orders=30, session_max_requests=15)) as site:
+        customer = site.customers[0]
+        fields = {"base_url": site.url, "login": customer.email, "password": customer.password}
+        store = tmp_path / "store"
+        run = run_connector(SHOP_KEPT, fields=fields, store_dir=store)
+        assert run.ok, run.explain()
+        assert sorted(b["vendorRef"] for b in run.bills()) == sorted(o.number for o in site.orders())
+        assert site.stats()["sessions_expired"] >= 1  # redirected to the login form (a 200), not a 401
+        assert run.result.stats.extra["relogins"] >= 1
+        assert site.stats()["logins"] == 1 + run.result.stats.extra["relogins"]
+
+        site.reset_stats()
+        again = run_connector(SHOP_KEPT, fields=fields, store_dir=store)
+        assert again.ok, again.explain()
+        assert site.stats().get("logins", 0) == 0  # the kept cookie session, checked with one request
+        assert again.result.stats.extra["session_restored"] == 1
