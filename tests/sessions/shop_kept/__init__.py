@@ -12,6 +12,7 @@ import asyncio
 import importlib.util
 import sys
 from pathlib import Path
+from typing import Any
 
 from parsel import Selector
 
@@ -28,19 +29,19 @@ _SPEC.loader.exec_module(_PACKAGE)
 shop = sys.modules["shop_vendor_for_sessions.konnector"]
 Fields = shop.Fields
 
-konnector = Konnector(slug="shop-kept", fields=Fields, vendor=shop.VENDOR, login_page=shop.LOGIN_PAGE)
+konnector: Konnector[Any] = Konnector(slug="shop-kept", fields=Fields, vendor=shop.VENDOR, login_page=shop.LOGIN_PAGE)
 konnector.is_logged_in(logged_in_if(api="{base_url}/orders/"))
 
 
 @konnector.login
-async def log_in(ctx: RunContext[Fields]) -> None:  # type: ignore[valid-type]
+async def log_in(ctx: RunContext[Any]) -> None:
     base = ctx.fields.base_url.rstrip("/")
     await ctx.form_login({"username": ctx.fields.login, "password": ctx.fields.password},
                          url=f"{base}/accounts/login/", success_url="**/orders/**", alert="[role=alert]")
 
 
 @konnector.main
-async def start(ctx: RunContext[Fields]) -> None:  # type: ignore[valid-type]
+async def start(ctx: RunContext[Any]) -> None:
     base = ctx.fields.base_url.rstrip("/")
     known = await ctx.saved_values("io.cozy.bills", "vendorRef", where={"vendor": shop.VENDOR})
     page: Selector | None = await ctx.get_html(f"{base}/orders/", login_url=shop.LOGIN_PAGE)
