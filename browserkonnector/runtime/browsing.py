@@ -61,6 +61,8 @@ class Browsing:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.network: Recorder | Replayer | None = None  # --record / --replay
         self.watch: SecretWatch | None = None
+        #: A kept session's Playwright storage state (docs/sessions.md), given to the context when set.
+        self.storage_state: dict[str, Any] | None = None
 
     async def open(self, stack: AsyncExitStack) -> None:
         if not self.konnector.browser:
@@ -103,7 +105,8 @@ class Browsing:
         self.driver = None
         # The bundle's network log: every request and response, without bodies (a run of 200 PDFs would
         # otherwise keep them all, base64-encoded, in the driver's memory until the context closes).
-        context = await self.session.new_context(record_har_path=self.har_path, record_har_content="omit")
+        kept: dict[str, Any] = {"storage_state": self.storage_state} if self.storage_state else {}
+        context = await self.session.new_context(record_har_path=self.har_path, record_har_content="omit", **kept)
         self.context = context
         stack.push_async_callback(self._close_context)
         self.page_log = PageLog(context, redactor=self.redactor)
