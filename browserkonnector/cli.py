@@ -8,6 +8,7 @@
     browserkonnector new NAME [--dir DIR]        scaffold a connector that passes its own test
     browserkonnector show-trace PATH             open a trace (or a failure bundle) in the trace viewer
     browserkonnector store ls|export|show        look into the embedded store
+    browserkonnector browser-server [--port P]   serve one shared Chromium to runs (docs/scaling.md)
 """
 
 from __future__ import annotations
@@ -231,6 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
         action.add_argument("--doctype", default=None,
                             help="e.g. io.cozy.bills" + (" (default)" if name == "show" else ""))
         action.set_defaults(func=_cmd_store)
+
+    from browserkonnector.server.command import register as register_browser_server
+
+    register_browser_server(sub)
     return parser
 
 

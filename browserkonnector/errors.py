@@ -72,6 +72,10 @@ TIMEOUT: Final = "UNKNOWN_ERROR.TIMEOUT"
 #: ``--replay``: the connector asked for something the recording does not hold (the site or the connector
 #: changed since it was recorded: re-record with ``--record``).
 REPLAY_MISS: Final = "UNKNOWN_ERROR.REPLAY_MISS"
+#: The browser host (``--connect``, ``browserkonnector browser-server``) could not be reached, was full,
+#: or went away during the run. Nobody's fault the user can fix, and not the vendor's: retry later (a task
+#: queue retries it). A sub-code of UNKNOWN_ERROR so that Cozy's apps still understand it.
+BROWSER_UNAVAILABLE: Final = "UNKNOWN_ERROR.BROWSER_UNAVAILABLE"
 #: A field is missing or invalid (checked before the browser starts). A USER_ACTION_NEEDED sub-code: the
 #: stack then stops scheduling the konnector until the user fixes the account and runs it by hand.
 INVALID_FIELDS: Final = "USER_ACTION_NEEDED.INVALID_FIELDS"
@@ -110,6 +114,7 @@ MEANINGS: Final[dict[str, str]] = {
     TIMEOUT: "the run reached its time limit and stopped itself",
     INVALID_FIELDS: "a field of the account or of the configuration is missing or invalid",
     REPLAY_MISS: "a replayed run asked for a request its recording does not hold",
+    BROWSER_UNAVAILABLE: "the browser host could not be reached, was full, or went away during the run (retry)",
 }
 
 #: Codes the user can fix (cozy-banks' list): a UI may offer an action instead of "try later".

@@ -204,6 +204,7 @@ class _Runner:
                 await browsing.open(stack)
                 ctx = self._context(store, prepared, browsing, shapes)
                 await self._run_main(ctx)
+                browsing.check_not_lost()
                 change = shapes.compare()
                 if change is not None:
                     raise SiteChanged(change)
@@ -256,6 +257,9 @@ class _Runner:
         if isinstance(exc, asyncio.CancelledError) and self.signal_name:
             return self._signal_failure()
         failure = classify(exc)
+        lost = getattr(getattr(self.browser, "session", None), "lost", False)
+        if lost and failure.code != errors.BROWSER_UNAVAILABLE:  # the browser host went away
+            return Failure(errors.BROWSER_UNAVAILABLE, f"the browser host went away during the run ({failure.detail})")
         misses = self._replay_misses()
         if misses and failure.code != errors.REPLAY_MISS:  # the connector failed *because* of the miss
             return Failure(errors.REPLAY_MISS, misses[0] + f"\n(the connector then failed with {failure.code}: "
