@@ -130,6 +130,20 @@ def test_a_host_that_dies_mid_run_ends_the_run_with_a_retryable_code(tmp_path: P
         assert run.returncode == 1
         assert _critical(done) == errors.BROWSER_UNAVAILABLE
         assert errors.KonnectorError(errors.BROWSER_UNAVAILABLE).no_retry is False
+        # The retry (here on a new host) saves what the lost run did not, and nothing twice.
+        saved_before = sorted(p.name for p in (tmp_path / "store" / "files").rglob("*.pdf"))
+        with HostProcess(max_clients=2) as again:
+            retried = subprocess.run([*command[:command.index("--connect") + 1], again.endpoint,
+                                      *command[command.index("--connect") + 2:]],
+                                     capture_output=True, text=True, timeout=300)
+        assert retried.returncode == 0, retried.stdout[-3000:]
+        pdfs = sorted(p.name for p in (tmp_path / "store" / "files").rglob("*.pdf"))
+        assert len(pdfs) == len(set(pdfs)) == 40
+        assert set(saved_before) <= set(pdfs)
+        refs = [json.loads(line)["vendorRef"] for line in subprocess.run(
+            [sys.executable, "-m", "browserkonnector.cli", "store", "export", "--store", str(tmp_path / "store"),
+             "--doctype", "io.cozy.bills"], capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()]
+        assert len(refs) == len(set(refs)) == 40
 
 
 def test_bad_options_are_named() -> None:
