@@ -5,7 +5,9 @@
     browserkonnector run CONNECTOR [options]     run a connector (a folder, a .py file or module[:name])
     browserkonnector demo [--bills N] [--headed] run the demo connector against the bundled demo site
     browserkonnector demo-site [--port P]        serve the demo vendor site for a human
-    browserkonnector new NAME [--dir DIR]        scaffold a connector that passes its own test
+    browserkonnector bank-site [--port P]        serve the heavy local-first bank app for a human
+    browserkonnector shop-site [--port P] ...    serve the server-rendered shop site for a human
+    browserkonnector new NAME [--kind K]         scaffold a connector (api, html or spa) that passes its own test
     browserkonnector show-trace PATH             open a trace (or a failure bundle) in the trace viewer
     browserkonnector store ls|export|show        look into the embedded store
     browserkonnector browser-server [--port P]   serve one shared Chromium to runs (docs/scaling.md)
@@ -24,14 +26,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from browserkonnector.runtime.options import DEFAULT_STORE, RunOptions, add_run_arguments, options_from_args
+from browserkonnector.scaffold import KINDS
 
 if TYPE_CHECKING:
     from browserkonnector.runtime.konnector import Konnector
 
 __all__ = ["main"]
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEMO_CONNECTOR = REPO_ROOT / "connectors" / "demo_vendor"
+#: The demo connector, installed with the package (``connectors/demo_vendor`` in a clone).
+DEMO_CONNECTOR = "demo_vendor"
+SITES_EXTRA = "the demo sites need the 'sites' extra: pip install 'browserkonnector[sites]'"
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -74,18 +78,23 @@ def _warm_tls() -> None:
     default_ssl_context()
 
 
-def demo_connector_folder() -> Path:
-    if not (DEMO_CONNECTOR / "__init__.py").is_file():
-        raise SystemExit(f"the demo connector is not at {DEMO_CONNECTOR}: run from a clone of browserkonnector")
-    return DEMO_CONNECTOR
+def _missing_extra(exc: ModuleNotFoundError, command: str) -> int:
+    """A site command run where only the runtime is installed: say which extra brings it (exit 2)."""
+    if exc.name not in ("starlette", "uvicorn"):
+        raise exc
+    print(f"browserkonnector {command}: {SITES_EXTRA}", file=sys.stderr)
+    return 2
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from demo_vendor_site import DemoSite, SiteConfig
+    try:
+        from demo_vendor_site import DemoSite, SiteConfig
+    except ModuleNotFoundError as exc:
+        return _missing_extra(exc, "demo")
 
     from browserkonnector.runtime.loader import load_connector
 
-    konnector = load_connector(str(demo_connector_folder()))
+    konnector = load_connector(DEMO_CONNECTOR)
     site = DemoSite(SiteConfig(bills=args.bills, seed=args.seed, latency_ms=args.latency_ms))
     url = site.start()
     user = next(u for u in site.users if u.otp_secret is None)
@@ -122,17 +131,32 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return result.exit_status
 
 
-def _cmd_demo_site(args: argparse.Namespace) -> int:
-    from demo_vendor_site.__main__ import main as site_main
+#: Commands whose options belong to another program's parser: ``browserkonnector demo-site --port 8000``
+#: hands ``--port 8000`` to the demo site's own parser (argparse's ``REMAINDER`` in a subparser refuses
+#: options that come first, so these are dispatched before the main parser sees them).
+SITE_COMMANDS = {
+    "demo-site": ("demo_vendor_site.__main__", "serve the demo vendor site (prints URL and credentials)"),
+    "bank-site": ("bank_spa_site.__main__", "serve the heavy local-first bank app (prints URL and password)"),
+    "shop-site": ("shop_site.__main__", "serve the server-rendered shop site (prints URL and credentials)"),
+}
 
-    return site_main(args.site_args)
+
+def _serve_site(command: str, argv: Sequence[str]) -> int:
+    import importlib
+
+    try:
+        module = importlib.import_module(SITE_COMMANDS[command][0])
+    except ModuleNotFoundError as exc:
+        return _missing_extra(exc, command)
+    status: int = module.main(list(argv), prog=f"browserkonnector {command}")
+    return status
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
     from browserkonnector.scaffold import ScaffoldError, scaffold
 
     try:
-        folder = scaffold(args.name, args.dir)
+        folder = scaffold(args.name, args.dir, kind=args.kind)
     except ScaffoldError as exc:
         print(f"browserkonnector new: {exc}", file=sys.stderr)
         return 2
@@ -203,14 +227,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--log", choices=["json", "human"], default="human", dest="log_mode")
     demo.set_defaults(func=_cmd_demo)
 
-    site = sub.add_parser("demo-site", help="serve the demo vendor site (prints URL and credentials)",
-                          add_help=False)
-    site.add_argument("site_args", nargs=argparse.REMAINDER)
-    site.set_defaults(func=_cmd_demo_site)
+    for command, (_module, help_text) in SITE_COMMANDS.items():  # listed in --help; run by main()
+        sub.add_parser(command, help=help_text + f"; see {command} --help", add_help=False)
 
     new = sub.add_parser("new", help="scaffold a connector")
     new.add_argument("name", help="connector name, e.g. acme")
     new.add_argument("--dir", type=Path, default=Path("."), help="parent folder (default: .)")
+    new.add_argument("--kind", choices=KINDS, default="api",
+                     help="api: a JavaScript app with a JSON API (default); html: a server-rendered site; "
+                          "spa: a heavy local-first single-page app")
     new.set_defaults(func=_cmd_new)
 
     trace = sub.add_parser("show-trace", help="open a trace or failure bundle in Playwright's viewer")
@@ -240,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SITE_COMMANDS:
+        return _serve_site(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     status: int = args.func(args)
     return status
@@ -254,7 +282,15 @@ def entry() -> None:
     the process ends. ``BROWSERKONNECTOR_FAST_EXIT=0`` exits the usual way (for tools that hook the
     interpreter's teardown, such as coverage). An exception escaping :func:`main` exits the usual way too.
     """
-    status = main()
+    try:
+        status = main()
+    except BrokenPipeError:
+        # The reader went away (``store export ... | head -1``): what it wanted was written. Point stdout
+        # at /dev/null so the interpreter's own final flush cannot raise again, and exit as a process
+        # killed by SIGPIPE would (128 + 13), which is what shells expect of a cut pipe.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os._exit(141)
     if os.environ.get("BROWSERKONNECTOR_FAST_EXIT", "1") == "0":
         sys.exit(status)
     atexit._run_exitfuncs()

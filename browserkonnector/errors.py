@@ -1,4 +1,4 @@
-"""The error codes a connector run ends with, and the one exception that carries them.
+"""The error codes a connector run ends with, and the exceptions that carry them.
 
 These are the strings of cozy-konnector-libs' ``errors`` export, byte for byte: the Cozy stack stores the
 message of the last ``critical`` line as the job error, and the Home app, cozy-banks and the stack itself
@@ -11,19 +11,33 @@ A connector ends a run with one of them::
     raise KonnectorError(errors.VENDOR_DOWN, "the bills API answered 503 five times")
 
 The second argument is a detail for the logs; the critical line carries the code alone, as the stack
-expects. Any other exception that escapes a connector ends the run as ``UNKNOWN_ERROR``.
+expects. Any other exception that escapes a connector ends the run as ``UNKNOWN_ERROR``. Each family of
+codes also has its exception class (``LoginFailed``, ``VendorDown``, ``TwoFactorFailed``...: see
+:class:`KonnectorError`), so connectors can catch and raise types::
+
+    raise LoginFailed("the site said: unknown e-mail")
+    except VendorDown: ...
 
 This module is the bottom of the package: every layer may import it, it imports nothing of ours.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, ClassVar, Final
 
 __all__ = [
     "ACTIONABLE",
     "MEANINGS",
+    "AccountNotFound",
+    "CaptchaFailed",
+    "FileFailed",
+    "InvalidFields",
     "KonnectorError",
+    "LoginFailed",
+    "TwoFactorFailed",
+    "UnknownError",
+    "UserActionNeeded",
+    "VendorDown",
     "is_known_code",
 ]
 
@@ -138,6 +152,10 @@ def is_known_code(code: str) -> bool:
     return code in MEANINGS or code.split(".", 1)[0] in MEANINGS
 
 
+def _is_code(text: str) -> bool:
+    return bool(text) and all(part and part.replace("_", "").isalnum() and part.isupper() for part in text.split("."))
+
+
 class KonnectorError(Exception):
     """Ends a run with an error code of the Cozy contract.
 
@@ -147,21 +165,150 @@ class KonnectorError(Exception):
 
     An unknown code is accepted (connectors in the wild use their own sub-codes) but must be uppercase
     words joined by dots, like the contract's, so a typo such as ``"login failed"`` fails loudly.
+
+    **A tree of types.** Each family of codes has a subclass, so that connectors catch types instead of
+    comparing strings, and raise without importing a code::
+
+        KonnectorError                      any code
+        ├── LoginFailed                     LOGIN_FAILED, LOGIN_FAILED.*
+        ├── UserActionNeeded                USER_ACTION_NEEDED.*, CHALLENGE_ASKED, TERMS_VERSION_MISMATCH,
+        │   │                               TOS_NOT_ACCEPTED
+        │   ├── InvalidFields               USER_ACTION_NEEDED.INVALID_FIELDS
+        │   └── TwoFactorFailed             USER_ACTION_NEEDED.WRONG_TWOFA_CODE, .TWOFA_EXPIRED, CHALLENGE_ASKED
+        ├── VendorDown                      VENDOR_DOWN, VENDOR_DOWN.*, MAINTENANCE
+        ├── CaptchaFailed                   CAPTCHA_RESOLUTION_FAILED, .TIMEOUT
+        ├── FileFailed                      FILE_DOWNLOAD_FAILED, SAVE_FILE_FAILED, DISK_QUOTA_EXCEEDED,
+        │                                   NOT_EXISTING_DIRECTORY (and their sub-codes)
+        ├── AccountNotFound                 CANNOT_FIND_ACCOUNT
+        └── UnknownError                    UNKNOWN_ERROR, UNKNOWN_ERROR.* (site changed, time-out, replay miss)
+
+    ``KonnectorError(code)`` builds the subclass of that code's family (``KonnectorError(LOGIN_FAILED)``
+    *is* a ``LoginFailed``), so ``except LoginFailed`` catches both styles. A subclass takes its family's
+    main code by default and a detail as its first argument: ``raise LoginFailed("the site said: unknown
+    e-mail")``, ``raise VendorDown(errors.MAINTENANCE)``; a code of another family is refused.
     """
 
-    def __init__(self, code: str, detail: str | None = None, *, no_retry: bool | None = None) -> None:
-        if not code or not all(part and part.replace("_", "").isalnum() and part.isupper()
-                               for part in code.split(".")):
+    #: The code of ``Subclass()`` without arguments (None: a code must be given).
+    CODE: ClassVar[str | None] = None
+    #: The codes (and their sub-codes) this class stands for, for the dispatch of ``KonnectorError(code)``.
+    FAMILY: ClassVar[tuple[str, ...]] = ()
+
+    def __new__(cls, code: str | None = None, *args: Any, **kwargs: Any) -> KonnectorError:
+        chosen = _family_of(code) if cls is KonnectorError and isinstance(code, str) else cls
+        instance: KonnectorError = super().__new__(chosen)
+        return instance
+
+    def __init__(self, code: str | None = None, detail: str | None = None, *, no_retry: bool | None = None) -> None:
+        default = type(self).CODE
+        if code is None:
+            if default is None:
+                raise TypeError(f"{type(self).__name__}() needs an error code")
+            code = default
+        elif default is not None and detail is None and not _is_code(code):
+            code, detail = default, code  # LoginFailed("what the site said"): a detail, not a code
+        if not _is_code(code):
             raise ValueError(
                 f"{code!r} is not an error code: use one of browserkonnector.errors "
                 "(uppercase words joined by dots, e.g. 'LOGIN_FAILED')"
             )
+        family = type(self).FAMILY
+        if family and not _in_family(code, family):
+            raise ValueError(f"{type(self).__name__} stands for {', '.join(family)}, not {code!r}: "
+                             f"raise KonnectorError({code!r}) or the class of that code")
         super().__init__(code if detail is None else f"{code}: {detail}")
         self.code = code
         self.detail = detail
         self.no_retry = (code in ACTIONABLE) if no_retry is None else no_retry
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from (code, detail), not from the message: errors cross processes (task queues, pools).
+        return (_rebuild, (type(self), self.code, self.detail), self.__dict__)
+
     @property
     def meaning(self) -> str:
         """What the code means, for humans; a sub-code falls back to its parent's meaning."""
         return MEANINGS.get(self.code) or MEANINGS.get(self.code.split(".", 1)[0], "unknown code")
+
+
+def _rebuild(cls: type[KonnectorError], code: str, detail: str | None) -> KonnectorError:
+    error = KonnectorError.__new__(cls, code)
+    KonnectorError.__init__(error, code, detail)
+    return error
+
+
+def _in_family(code: str, family: tuple[str, ...]) -> bool:
+    return any(code == member or code.startswith(member + ".") for member in family)
+
+
+class LoginFailed(KonnectorError):
+    """The vendor refused the credentials (or blocked the account after too many attempts)."""
+
+    CODE = LOGIN_FAILED
+    FAMILY = (LOGIN_FAILED,)
+
+
+class UserActionNeeded(KonnectorError):
+    """The user must do something (on the vendor's site, in the Cozy, in the account's settings)."""
+
+    CODE: ClassVar[str | None] = USER_ACTION_NEEDED
+    FAMILY: ClassVar[tuple[str, ...]] = (USER_ACTION_NEEDED, CHALLENGE_ASKED, TERMS_VERSION_MISMATCH, TOS_NOT_ACCEPTED)
+
+
+class InvalidFields(UserActionNeeded):
+    """A field of the account or of the configuration is missing or invalid."""
+
+    CODE = INVALID_FIELDS
+    FAMILY = (INVALID_FIELDS,)
+
+
+class TwoFactorFailed(UserActionNeeded):
+    """The second factor failed: a wrong code, no code in time, or a challenge the connector cannot pass."""
+
+    CODE = USER_ACTION_NEEDED_WRONG_TWOFA_CODE
+    FAMILY = (USER_ACTION_NEEDED_WRONG_TWOFA_CODE, USER_ACTION_NEEDED_TWOFA_EXPIRED, CHALLENGE_ASKED)
+
+
+class VendorDown(KonnectorError):
+    """The vendor's site is unreachable, keeps failing, or is in maintenance: a later run may succeed."""
+
+    CODE = VENDOR_DOWN
+    FAMILY = (VENDOR_DOWN, MAINTENANCE)
+
+
+class CaptchaFailed(KonnectorError):
+    """A captcha could not be solved (in time)."""
+
+    CODE = CAPTCHA_RESOLUTION_FAILED
+    FAMILY = (CAPTCHA_RESOLUTION_FAILED,)
+
+
+class FileFailed(KonnectorError):
+    """A file could not be fetched from the vendor or stored into the Cozy (full, missing folder...)."""
+
+    CODE = FILE_DOWNLOAD_FAILED
+    FAMILY = (FILE_DOWNLOAD_FAILED, SAVE_FILE_FAILED, DISK_QUOTA_EXCEEDED, NOT_EXISTING_DIRECTORY)
+
+
+class AccountNotFound(KonnectorError):
+    """The io.cozy.accounts document the job names could not be read."""
+
+    CODE = CANNOT_FIND_ACCOUNT
+    FAMILY = (CANNOT_FIND_ACCOUNT,)
+
+
+class UnknownError(KonnectorError):
+    """Anything else: the site changed, the run timed out, a replay missed, or a plain bug."""
+
+    CODE = UNKNOWN_ERROR
+    FAMILY = (UNKNOWN_ERROR,)
+
+
+#: Most specific first: a family inside another (InvalidFields in UserActionNeeded) must win.
+_FAMILIES: tuple[type[KonnectorError], ...] = (
+    InvalidFields, TwoFactorFailed, LoginFailed, UserActionNeeded, VendorDown, CaptchaFailed, FileFailed,
+    AccountNotFound, UnknownError,
+)
+
+
+def _family_of(code: str) -> type[KonnectorError]:
+    return next((cls for cls in _FAMILIES if _in_family(code, cls.FAMILY)), KonnectorError)

@@ -14,7 +14,13 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from string import Template
 
-__all__ = ["ScaffoldError", "scaffold"]
+__all__ = ["KINDS", "ScaffoldError", "scaffold"]
+
+#: The kinds of site a new connector can start from, each a template folder under ``templates/``:
+#: ``api`` a JavaScript app whose JSON API the connector reads, ``html`` a server-rendered site whose pages
+#: it parses, ``spa`` a heavy local-first app whose rendered (virtualised) lists it collects.
+KINDS = ("api", "html", "spa")
+_TEMPLATES = {"api": "connector", "html": "connector-html", "spa": "connector-spa"}
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{1,40}$")
 
@@ -39,15 +45,19 @@ def _walk(node: Traversable, prefix: Path) -> list[tuple[Path, Traversable]]:
     return found
 
 
-def scaffold(name: str, parent: Path) -> Path:
-    """Create ``parent/<name>`` from the template; returns the folder."""
+def scaffold(name: str, parent: Path, *, kind: str = "api") -> Path:
+    """Create ``parent/<name>`` from the template of ``kind`` (one of :data:`KINDS`); returns the folder."""
+    if kind not in _TEMPLATES:
+        raise ScaffoldError(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
     if not NAME.match(name):
         raise ScaffoldError(f"{name!r}: use lowercase letters, digits, '-' or '_', starting with a letter")
     names = _names(name)
     folder = parent / names["slug_py"]
     if folder.exists():
         raise ScaffoldError(f"{folder} already exists")
-    template_root = files("browserkonnector").joinpath("templates", "connector")
+    template_root = files("browserkonnector").joinpath("templates", _TEMPLATES[kind])
+    if not template_root.is_dir():
+        raise ScaffoldError(f"--kind {kind}: this installation has no template for it ({_TEMPLATES[kind]})")
     for relative, source in _walk(template_root, Path()):
         target = folder / Template(str(relative)).substitute(names)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -194,6 +194,7 @@ def session_http(
     headers: Mapping[str, str] | None = None,
     redactor: Redactor | None = None,
     max_age: float = DEFAULT_MAX_AGE_S,
+    accept_language: str | None = None,
     **factory_args: Any,
 ) -> KonnectorClient:
     """An ``httpx.AsyncClient`` (a :class:`~browserkonnector.request.KonnectorClient`) that is logged in
@@ -201,13 +202,17 @@ def session_http(
 
     ``headers`` are sent with every request; the values of sensitive ones (``Authorization``,
     ``X-Api-Key``...) are registered with ``redactor``. Without a ``User-Agent`` of yours, the client
-    sends the browser's. Other keyword arguments go to ``request_factory`` (``base_url``, ``retries``...).
+    sends the browser's. ``accept_language`` is the context's locale (what Chromium sends as
+    ``Accept-Language``): sent too, unless ``headers`` has one, so that a site honouring it answers both
+    paths in one language. Other keyword arguments go to ``request_factory`` (``base_url``, ``retries``...).
     """
     if redactor is not None:
         for name, value in (headers or {}).items():
             if name.lower() in SENSITIVE_HEADERS:
                 redactor.add(value)
                 redactor.add(value.split(" ", 1)[-1])  # the token of "Bearer <token>"
+    if accept_language and not any(k.lower() == "accept-language" for k in headers or {}):
+        headers = {**(headers or {}), "Accept-Language": accept_language}
     own_agent = "user_agent" in factory_args or any(k.lower() == "user-agent" for k in headers or {})
     client = request_factory(headers=headers, **factory_args)
     sync = CookieSync(context, client, redactor, max_age=max_age, adopt_user_agent=not own_agent)

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from browserkonnector.redact import MIN_SECRET_LENGTH, PLACEHOLDER_RE
+
 __all__ = [
     "DEFAULT_VOLATILE_KEYS",
     "DEFAULT_VOLATILE_PARAMS",
@@ -64,7 +66,7 @@ DEFAULT_VOLATILE_PARAMS: frozenset[str] = frozenset({
 DEFAULT_VOLATILE_KEYS: frozenset[str] = frozenset({
     "_", "ts", "timestamp", "nonce", "_nonce", "csrf", "csrf_token", "csrftoken", "_csrf", "_csrf_token",
     "xsrf", "_xsrf", "xsrf_token", "authenticity_token", "_token", "request_id", "requestid",
-    "correlation_id", "cachebuster", "cache_buster",
+    "correlation_id", "cachebuster", "cache_buster", "csrfmiddlewaretoken", "__requestverificationtoken",
 })
 _MS_MIN, _MS_MAX = 946_684_800_000, 4_102_444_800_000  # 2000-01-01 .. 2100-01-01, in milliseconds
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}(-\d{2})?([T ][\d:.]+Z?)?$")
@@ -355,7 +357,33 @@ def differences(asked: Key, recorded: Key, limit: int = 120) -> tuple[str, ...]:
         if mine.get(name) != theirs.get(name):
             found.append(f"query {name}={mine.get(name, '<absent>')} (recorded {theirs.get(name, '<absent>')})")
     if asked.body != recorded.body:
-        found.append(f"body {asked.body[:limit] or '<empty>'} (recorded {recorded.body[:limit] or '<empty>'})")
+        mine_body, their_body = _around_difference(asked.body, recorded.body, limit)
+        found.append(f"body {mine_body} (recorded {their_body})")
+        missing = sorted(set(PLACEHOLDER_RE.findall(recorded.body)) - set(PLACEHOLDER_RE.findall(asked.body)))
+        if missing:
+            found.append(f"the recording has {', '.join(missing)} where this request has a value that is not a "
+                         f"known secret of this run (values shorter than {MIN_SECRET_LENGTH} characters never "
+                         "are): replay with the same kind of value, or re-record")
     if asked.headers != recorded.headers:
         found.append(f"headers {dict(asked.headers)} (recorded {dict(recorded.headers)})")
     return tuple(found)
+
+
+def _around_difference(mine: str, theirs: str, limit: int) -> tuple[str, str]:
+    """Both texts cut to ``limit`` characters *around their first difference*: a long form body that
+    differs in its last field must show that field, not the shared beginning (``…`` marks each cut)."""
+    if not mine or not theirs:
+        return (mine[:limit] + ("…" if len(mine) > limit else "")) or "<empty>", \
+            (theirs[:limit] + ("…" if len(theirs) > limit else "")) or "<empty>"
+    common = 0
+    for a, b in zip(mine, theirs, strict=False):
+        if a != b:
+            break
+        common += 1
+    start = max(0, common - limit // 4)
+
+    def cut(text: str) -> str:
+        part = text[start:start + limit]
+        return ("…" if start else "") + part + ("…" if start + limit < len(text) else "")
+
+    return cut(mine), cut(theirs)

@@ -18,11 +18,14 @@ Over an existing recording, it keeps the old matching rules and notes, and retur
 from __future__ import annotations
 
 import itertools
+import json
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 from loguru import logger
@@ -235,6 +238,15 @@ class Recorder:
                     else:
                         self.redactor.add(value, label=f"header:{lowered}")
 
+    def _label_form_tokens(self, exchanges: Iterable[Exchange]) -> None:
+        """Anti-forgery tokens a page puts in its forms (Django's ``csrfmiddlewaretoken``, Rails'
+        ``authenticity_token``...): named like the CSRF cookie is, so that the recording holds neither in
+        clear (the form's value is not the cookie's: Django masks it)."""
+        for exchange in exchanges:
+            for name, value in _body_fields(exchange):
+                if _CSRF_NAME.search(name) and value:
+                    self.redactor.add(value, label=f"csrf:{name}")
+
     @staticmethod
     def _mask_leftovers(exchange: Exchange) -> Exchange:
         """A sensitive header no placeholder covered (too short to register): masked whole."""
@@ -250,6 +262,7 @@ class Recorder:
         await self._label_browser_secrets()
         exchanges = self.exchanges
         self._label_traffic_secrets(exchanges)
+        self._label_form_tokens(exchanges)
         previous = self.previous
         meta: dict[str, Any] = {
             "recorded_at": now_iso(), "connector": self.connector, "fields": sorted(self.fields),
@@ -279,3 +292,25 @@ class Recorder:
         for path in sorted({f.path.split("!", 1)[0] for f in findings}):
             log.warning("a secret survived placeholders in {}: masked", path)
             scrub_file(path, self.redactor)
+
+
+_CSRF_NAME = re.compile(r"csrf|xsrf|authenticity_token|requestverificationtoken", re.IGNORECASE)
+
+
+def _body_fields(exchange: Exchange) -> list[tuple[str, str]]:
+    """The top-level fields of a request's form or JSON body (nothing for other bodies)."""
+    body = exchange.request_body
+    if not body:
+        return []
+    content_type = next((v for k, v in exchange.request_headers if k.lower() == "content-type"), "").lower()
+    text = body.decode("utf-8", "replace")
+    if "application/x-www-form-urlencoded" in content_type:
+        return parse_qsl(text, keep_blank_values=True)
+    if "json" in content_type:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return []
+        if isinstance(data, dict):
+            return [(str(k), v) for k, v in data.items() if isinstance(v, str)]
+    return []

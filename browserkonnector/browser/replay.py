@@ -45,7 +45,7 @@ from browserkonnector.browser._taps import (
 from browserkonnector.browser.matching import Matcher, RequestData, origin_of
 from browserkonnector.browser.record import label_fields
 from browserkonnector.browser.recording import Exchange, Recording
-from browserkonnector.errors import KonnectorError
+from browserkonnector.errors import UnknownError
 from browserkonnector.redact import Redactor
 
 __all__ = ["REPLAY_MISS", "ReplayMiss", "Replayer", "Served"]
@@ -56,7 +56,7 @@ REPLAY_MISS = errors.REPLAY_MISS
 _TEXTUAL = ("text/", "json", "javascript", "xml", "svg")
 
 
-class ReplayMiss(KonnectorError):
+class ReplayMiss(UnknownError):
     """A request the recording cannot answer (the message says which, and what came closest)."""
 
     def __init__(self, message: str) -> None:
@@ -109,6 +109,8 @@ class Replayer:
         self.served: Counter[str] = Counter()  # per path: "browser" / "http"
         self.repeats: list[str] = []
         self.blocked_count = 0
+        #: What was blocked, not only how many: "image GET https://…/logo.png" → times.
+        self.blocked_requests: Counter[str] = Counter()
         self.misses: list[ReplayMiss] = []
         self._missed: set[int] = set()
         self.started = time.monotonic()
@@ -176,6 +178,8 @@ class Replayer:
             if served is None:
                 if not continued and request.resource_type in self.blocked:
                     self.blocked_count += 1
+                    shown = self.redactor.redact(self.redactor.placeholder(request.url))
+                    self.blocked_requests[f"{request.resource_type} {request.method} {shown}"] += 1
                     await route.abort("blockedbyclient")
                     return
                 self.miss(data, "browser", _request_id(request))
@@ -212,6 +216,8 @@ class Replayer:
                        "total": sum(self.served.values())},
             "passed_to_network": 0,  # by construction: no handler here ever continues a request
             "blocked": self.blocked_count,
+            "blocked_requests": [f"{what} (×{n})" if n > 1 else what
+                                 for what, n in sorted(self.blocked_requests.items())],
             "repeats": list(self.repeats),
             "misses": [m.message for m in self.misses],
             "unserved": len(self.matcher.unserved()),

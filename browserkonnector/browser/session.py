@@ -3,8 +3,9 @@
 A connector never touches ``async_playwright`` itself: :class:`BrowserSession` starts the driver, picks
 the binary (:func:`~browserkonnector.browser.discovery.find_chromium`: the headless shell for headless
 runs — 4× faster to open a context — full Chromium for headed ones), and hands out contexts that already
-carry what every run wants: resource blocking, the default timeout, a French locale and time zone (the
-vendors are French, dates and amounts render as the connector expects), downloads allowed::
+carry what every run wants: resource blocking, the default timeout, the run's language and time zone when
+it chose them (none is forced: the runtime picks them from the run, the connector, the Cozy or the machine),
+downloads allowed::
 
     async with BrowserSession(BrowserOptions(headless=False)) as session:
         context = await session.new_context()
@@ -64,8 +65,8 @@ class BrowserOptions:
     offline_dns: bool = True
     extra_args: tuple[str, ...] | list[str] = ()
     block_resources: frozenset[str] = field(default_factory=lambda: DEFAULT_BLOCKED)
-    locale: str = "fr-FR"
-    timezone_id: str = "Europe/Paris"
+    locale: str | None = None
+    timezone_id: str | None = None
     user_agent: str | None = None
     default_timeout_ms: int = 30_000
     accept_downloads: bool = True
@@ -249,10 +250,11 @@ class BrowserSession:
         ``viewport=``...), after ours, so a caller can override any of them.
         """
         opts = self.options
-        args: dict[str, Any] = {
-            "locale": opts.locale, "timezone_id": opts.timezone_id,
-            "accept_downloads": opts.accept_downloads,
-        }
+        args: dict[str, Any] = {"accept_downloads": opts.accept_downloads}
+        if opts.locale:  # also the Accept-Language header Chromium sends (none without it)
+            args["locale"] = opts.locale
+        if opts.timezone_id:
+            args["timezone_id"] = opts.timezone_id
         if opts.user_agent:
             args["user_agent"] = opts.user_agent
         if record_har_path is not None:

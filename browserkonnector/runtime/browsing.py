@@ -24,6 +24,7 @@ from browserkonnector import errors
 from browserkonnector.errors import MEANINGS, KonnectorError
 from browserkonnector.redact import Redactor
 from browserkonnector.runtime.bundle import Bundle, bundle_dir_for
+from browserkonnector.runtime.locale import BrowserLocale
 from browserkonnector.runtime.options import RunOptions
 from browserkonnector.runtime.outcome import Failure
 
@@ -49,8 +50,9 @@ class Browsing:
     """Opens and closes the browser resources of a run on an ``AsyncExitStack``."""
 
     def __init__(self, konnector: Konnector[Any], options: RunOptions, redactor: Redactor, *,
-                 driver: Awaitable[Any] | None = None) -> None:
+                 driver: Awaitable[Any] | None = None, locale: BrowserLocale | None = None) -> None:
         self.konnector, self.options, self.redactor = konnector, options, redactor
+        self.locale = locale or BrowserLocale(None, "nowhere", None, "nowhere")
         self.driver = driver  # a Playwright driver started early by the CLI, or None
         self.session: BrowserSession | None = None
         self.context: BrowserContext | None = None
@@ -74,7 +76,8 @@ class Browsing:
                 self.driver = None
             from browserkonnector.request import request_factory
 
-            self.http = http = request_factory()
+            language = {"Accept-Language": self.locale.locale} if self.locale.locale else None
+            self.http = http = request_factory(headers=language)
             stack.push_async_callback(http.aclose)
             await self._attach_network()
             return
@@ -105,13 +108,18 @@ class Browsing:
             offline_dns=options.offline_dns,
             extra_args=tuple(options.chromium_args),
             block_resources=self.konnector.block_resources,
+            locale=self.locale.locale,
+            timezone_id=self.locale.timezone,
         ), driver=self.driver))
         assert session is not None
         self.session = session
         self.driver = None
         # The bundle's network log: every request and response, without bodies (a run of 200 PDFs would
         # otherwise keep them all, base64-encoded, in the driver's memory until the context closes).
-        context = await session.new_context(record_har_path=self.har_path, record_har_content="omit")
+        # A kept session (a worker's) was opened for no run in particular: this run's locale goes to its context.
+        own_locale = {k: v for k, v in (("locale", self.locale.locale), ("timezone_id", self.locale.timezone))
+                      if v} if kept is not None else {}
+        context = await session.new_context(record_har_path=self.har_path, record_har_content="omit", **own_locale)
         self.context = context
         stack.push_async_callback(self._close_context)
         self.page_log = PageLog(context, redactor=self.redactor)
@@ -126,10 +134,10 @@ class Browsing:
         stack.push_async_callback(self.printer.close)
         if isolated:  # its own context and page open while the connector logs in, not at the first print
             self.printer.warm()
-        self.http = http = session_http(context, redactor=self.redactor)
+        self.http = http = session_http(context, redactor=self.redactor, accept_language=self.locale.locale)
         stack.push_async_callback(http.aclose)
         await self._attach_network()
-        log.debug("Chromium {} ({})", session.version, session.executable or "connected")
+        log.debug("Chromium {} ({}); {}", session.version, session.executable or "connected", self.locale.describe())
 
     def check_not_lost(self) -> None:
         """A connected browser that went away ends the run with a retryable code, even when the connector

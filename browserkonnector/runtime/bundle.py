@@ -27,6 +27,8 @@ import platform
 import shutil
 import time
 import zipfile
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from playwright.async_api import Page
 
     from browserkonnector.browser import PageLog, Tracer
+    from browserkonnector.browser.scrub import Finding
 
 __all__ = ["Bundle", "bundle_dir_for"]
 
@@ -154,9 +157,18 @@ class Bundle:
         findings = find_secrets(self.directory, self.redactor)
         if not findings:
             return
-        log.warning("scrubbing {} more secret occurrence(s) in the bundle", len(findings))
+        log.warning("scrubbing {} more secret occurrence(s) in the bundle: {}", len(findings),
+                    describe_findings(findings, self.directory))
         for path in {Path(str(f.path).split("!")[0]) for f in findings}:
             (scrub_zip if path.suffix == ".zip" else scrub_file)(path, self.redactor)
+
+
+def describe_findings(findings: Sequence[Finding], root: Path) -> str:
+    """Where secrets were found, per file (``trace.zip!resources/x.json (2), page.html (1)``): the forms
+    and values are never named, the files are, so that the leak that needed scrubbing can be traced."""
+    counts = Counter(str(Path(str(f.path).split("!")[0]).resolve().relative_to(root.resolve()))
+                     + ("!" + str(f.path).split("!", 1)[1] if "!" in str(f.path) else "") for f in findings)
+    return ", ".join(f"{where} ({n})" for where, n in sorted(counts.items()))
 
 
 def _version(dist: str) -> str:

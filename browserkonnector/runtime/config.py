@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from browserkonnector import errors
-from browserkonnector.errors import KonnectorError
+from browserkonnector.errors import InvalidFields
 from browserkonnector.runtime.jsonc import JsoncError, load_file
 from browserkonnector.runtime.manifest import SECRET_NAME
 
@@ -42,7 +42,7 @@ __all__ = [
 DEV_CONFIG_NAME = "konnector-dev-config.json"
 
 
-class FieldsError(KonnectorError):
+class FieldsError(InvalidFields):
     """The fields are missing or invalid; ``detail`` names each field and where it was looked for.
 
     Its code tells the stack the user must act (fix the account) rather than retry.

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+
+from browserkonnector.runtime.locale import check_locale, check_timezone
 
 if TYPE_CHECKING:  # not at run time: the CLI parses its options before loguru loads
     from browserkonnector.runtime.log import LogMode
@@ -43,6 +45,9 @@ class RunOptions:
     chromium_args: tuple[str, ...] = ()
     #: Resolve no host name but localhost (the demo site, tests, replays). Off for real vendor sites.
     offline_dns: bool = False
+    #: The browser's language and time zone (``None``: the connector's, then the Cozy's, then the machine's).
+    locale: str | None = None
+    timezone: str | None = None
     record: Path | None = None
     replay: Path | None = None
     progress: bool = True
@@ -79,9 +84,26 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="extra Chromium command-line switch, e.g. --chromium-arg=--proxy-server=... (repeatable)")
     add("--offline-dns", action="store_true",
         help="resolve only localhost/127.0.0.1 (demo site, tests, replays)")
+    add("--locale", type=_checked(check_locale, "--locale"), default=None, metavar="TAG",
+        help="the browser's language, e.g. en-GB or de-DE (default: the connector's, then COZY_LOCALE in a "
+             "Cozy job, then the machine's LANG); ctx.http sends the same Accept-Language")
+    add("--timezone", type=_checked(check_timezone, "--timezone"), default=None, metavar="ZONE",
+        help="the browser's time zone, e.g. UTC or Europe/Berlin (default: the connector's, then the machine's)")
     add("--record", type=Path, default=None, metavar="DIR", help="record the run's network into DIR")
     add("--replay", type=Path, default=None, metavar="DIR", help="run offline against a recording")
     add("--no-progress", action="store_false", dest="progress", help="no progress counter")
+
+
+def _checked(check: Callable[[str, str], str], option: str) -> Callable[[str], str]:
+    """An argparse ``type=`` that turns the check's ``ValueError`` into argparse's own error (exit 2)."""
+
+    def convert(value: str) -> str:
+        try:
+            return check(value, option)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{option}: ")) from None
+
+    return convert
 
 
 def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> RunOptions:
@@ -101,6 +123,8 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | Non
         chromium=args.chromium,
         chromium_args=tuple(args.chromium_args),
         offline_dns=args.offline_dns or args.replay is not None,
+        locale=args.locale,
+        timezone=args.timezone,
         record=args.record,
         replay=args.replay,
         progress=args.progress,

@@ -29,10 +29,11 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from browserkonnector import errors
-from browserkonnector.errors import KonnectorError
+from browserkonnector.errors import KonnectorError, UnknownError
 from browserkonnector.redact import Redactor
 from browserkonnector.runtime.context import RunContext, RunStats
 from browserkonnector.runtime.job import JobEnv
+from browserkonnector.runtime.locale import resolve_browser_locale
 from browserkonnector.runtime.log import RunLog, critical, install, pick_mode
 from browserkonnector.runtime.options import RunOptions
 from browserkonnector.runtime.outcome import Failure, classify
@@ -65,7 +66,7 @@ class RunResult:
     detail: str = ""
 
 
-class SiteChanged(KonnectorError):
+class SiteChanged(UnknownError):
     def __init__(self, change: SiteChange) -> None:
         super().__init__(errors.SITE_CHANGED, change.report())
         self.change = change
@@ -197,7 +198,10 @@ class _Runner:
 
             # What the save phase imports on first use, imported now in a thread while the browser starts.
             asyncio.get_running_loop().run_in_executor(None, _warm_imports)
-            browsing = Browsing(konnector, options, self.redactor, driver=self.driver)
+            browsing = Browsing(konnector, options, self.redactor, driver=self.driver, locale=resolve_browser_locale(
+                option_locale=options.locale, option_timezone=options.timezone, declared_locale=konnector.locale,
+                declared_timezone=konnector.timezone, cozy_locale=self.job.locale if self.job.is_job else None,
+                environ=options.environ))
             self.driver = None  # the browser resources own it now
             self.browser = browsing
             try:
@@ -316,6 +320,8 @@ class _Runner:
         log.info("saved {} new bill(s), updated {}, {} unchanged; files: {} new, {} replaced, {} kept, "
                  "{} failed; {:.1f} s", stats.bills_created, stats.bills_updated, stats.bills_unchanged,
                  stats.files_created, stats.files_replaced, stats.files_kept, stats.files_failed, seconds)
+        if stats.doctypes:
+            log.info("saved documents: {}", stats.documents_summary())
         if trace is not None:
             log.info("trace: {} (open it with: browserkonnector show-trace {})", trace, trace)
         return RunResult(True, None, 0, stats, seconds, None, trace, None, self.store_description)

@@ -55,6 +55,8 @@ class SiteState:
     password: str = 'Hunter2 s€cret/+&"q'
     session_cookie: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     token: str = field(default_factory=lambda: secrets.token_hex(20))
+    #: The login form's hidden anti-forgery token (Django-style: not the value of any cookie).
+    form_csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     pdfs: dict[str, bytes] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=dict)
 
@@ -230,6 +232,8 @@ document.getElementById('login').addEventListener('submit', async (e) => {
 
     async def login_form_post(request: Request) -> Response:
         form = dict(parse_qsl((await request.body()).decode()))  # no python-multipart needed
+        if form.get("csrfmiddlewaretoken") != state.form_csrf:
+            return _page("forbidden (CSRF)", "Forbidden")
         if form.get("password") != state.password:
             return _page("refused", "Refused")
         response = RedirectResponse("/spa/done", status_code=303)
@@ -238,7 +242,9 @@ document.getElementById('login').addEventListener('submit', async (e) => {
 
     async def login_form(request: Request) -> Response:
         return _page(
-            "<form method=post action='/login-form'><input id=password name=password type=password>"
+            "<form method=post action='/login-form'>"
+            f"<input type=hidden name=csrfmiddlewaretoken value='{state.form_csrf}'>"
+            "<input id=password name=password type=password>"
             "<button type=submit>Go</button></form>", "Form login"
         )
 

@@ -193,6 +193,29 @@ def test_no_match_names_the_closest_candidate_and_the_difference() -> None:
     assert other.differences == ('body {"a":2} (recorded {"a":1})',)
 
 
+def test_a_short_password_shows_where_the_bodies_differ_and_why() -> None:
+    """A replay typed with the password ``x`` (too short to be a secret) used to end on a "differs by"
+    cut 120 characters into the body, before the difference; it now shows the difference and says why."""
+    recording_run = Redactor()
+    recording_run.add("Correct-Horse-42!", label="password")
+    long_form = {"email": "someone.with.a.long.address@example.org", "remember": "yes", "locale": "en",
+                 "device": "a browser with a rather long description of itself, as forms often send",
+                 "z_password": "Correct-Horse-42!"}
+    recorded = post("https://x.test/login", json.dumps(long_form))
+    stored = RequestData(recorded.method, recorded.url, recorded.headers,
+                         recording_run.placeholder_bytes(recorded.body or b""))
+    asked = post("https://x.test/login", json.dumps({**long_form, "z_password": "x"}))
+    replay_run = Redactor()
+    assert not replay_run.add("x", label="password")  # refused: too short to redact
+    candidate = Matcher([stored]).closest(asked, replay_run.placeholder)
+    assert candidate is not None
+    body, hint = candidate.differences
+    assert '"z_password":"x"' in body
+    assert '"z_password":"{{password}}"' in body
+    assert body.startswith("body …")
+    assert "the recording has {{password}} where this request has a value that is not a known secret" in hint
+
+
 def test_a_different_method_is_no_match() -> None:
     matcher = Matcher([get("https://x.test/a")])
     assert matcher.match(RequestData("DELETE", "https://x.test/a")) is None

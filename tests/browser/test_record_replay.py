@@ -155,7 +155,10 @@ async def test_both_paths_are_recorded_into_one_har(recorded: tuple[Path, dict[s
     assert ("browser", "/img/logo.png") in sources
     form = next(e for e in entries if e["request"]["method"] == "POST" and "/login-form" in e["request"]["url"])
     assert form["response"]["status"] == 303
-    assert form["request"]["postData"]["text"] == "password=%7B%7Bpassword%7D%7D"
+    # the form's anti-forgery token is a placeholder like the CSRF cookie (it used to stay in clear)
+    assert form["request"]["postData"]["text"] == (
+        "csrfmiddlewaretoken={{csrf:csrfmiddlewaretoken}}&password=%7B%7Bpassword%7D%7D")
+    assert site.state.form_csrf not in (folder / HAR_NAME).read_text()
     # big and binary bodies live beside the HAR, named by content; the recording reads back whole
     recording = Recording.load(folder)
     pdf = next(e for e in recording.exchanges if e.url.endswith("/files/attach.pdf"))
@@ -181,6 +184,30 @@ async def test_no_secret_of_the_recording_run_remains_in_any_form(
     assert "{{password}}" in text
     assert "{{cookie:session}}" in text
     assert "{{storage:token}}" in text
+
+
+@pytest.mark.browser
+async def test_the_replay_report_lists_what_it_blocked(
+        recorded: tuple[Path, dict[str, Any], Redactor], browser_session: BrowserSession, site: Site) -> None:
+    """An unrecorded image is blocked, not a miss; the report used to count such requests without naming
+    them."""
+    folder, _, _ = recorded
+    context = await browser_session.new_context()
+    try:
+        page = await context.new_page()
+        replayer = Replayer(folder, Redactor(), block_resources=DEFAULT_BLOCKED)
+        await replayer.attach(context, session_http(context))
+        await page.goto(site.url + "/login")
+        failed = asyncio.get_running_loop().create_future()
+        page.on("requestfailed", lambda r: failed.done() or failed.set_result(r.url))
+        await page.evaluate("url => { new Image().src = url }", site.url + "/img/never-recorded.png")
+        assert await asyncio.wait_for(failed, 10) == site.url + "/img/never-recorded.png"
+    finally:
+        await context.close()
+    report = replayer.report()
+    assert report["misses"] == []
+    assert report["blocked"] == 1
+    assert report["blocked_requests"] == [f"image GET {site.url}/img/never-recorded.png"]
 
 
 @pytest.mark.browser

@@ -70,3 +70,29 @@ def test_the_module_serves_until_a_signal(stop_with: signal.Signals) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_the_cli_command_takes_the_sites_own_options() -> None:
+    """``browserkonnector demo-site --port N`` as the README writes it (argparse's REMAINDER refused
+    options placed first: "unrecognized arguments: --port"), and ``--help`` shows the site's options."""
+    cli = [sys.executable, "-m", "browserkonnector.cli", "demo-site"]
+    helped = subprocess.run([*cli, "--help"], capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0, helped.stderr
+    assert "usage: browserkonnector demo-site" in helped.stdout
+    assert "--port" in helped.stdout
+    process = subprocess.Popen([*cli, "--port", "0", "--bills", "2"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        match = re.search(r"serving on (http://127\.0\.0\.1:\d+)", process.stdout.readline())
+        assert match
+        assert httpx.get(match.group(1) + "/__demo__/config", timeout=10).json()["bills"] == 2
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    refused = subprocess.run([*cli, "--bills", "-3"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2
+    assert "bills" in refused.stderr

@@ -83,3 +83,26 @@ def test_the_fast_exit_changes_neither_output_nor_status(tmp_path: Path) -> None
         assert fast.returncode == usual.returncode == status
         assert (fast.stdout, fast.stderr) == (usual.stdout, usual.stderr)
         assert fast.stderr.strip()  # the message made it out of the buffer
+
+
+def test_store_export_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """``store export ... | head -1`` ended in a BrokenPipeError traceback; it now stops as a process
+    killed by SIGPIPE would (status 141), with nothing on stderr."""
+    import asyncio
+
+    from browserkonnector.store.local import LocalStore
+
+    async def fill() -> None:
+        async with LocalStore(tmp_path / "store") as store:
+            await store.bulk_save("io.cozy.bills", [{"vendor": "Acme", "n": n, "label": "x" * 200}
+                                                    for n in range(3000)])
+
+    asyncio.run(fill())
+    command = " ".join([*CLI, "store", "export", "--store", str(tmp_path / "store"), "--doctype", "io.cozy.bills"])
+    done = subprocess.run(["bash", "-c", f"set -o pipefail; {command} | head -1"], capture_output=True,
+                          text=True, timeout=120)
+    assert len(done.stdout.splitlines()) == 1
+    assert json.loads(done.stdout)["vendor"] == "Acme"
+    assert "Traceback" not in done.stderr
+    assert done.stderr == ""
+    assert done.returncode == 141

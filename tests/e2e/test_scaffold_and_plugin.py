@@ -42,6 +42,13 @@ def test_new_refuses_a_bad_name(tmp_path: Path) -> None:
     assert "use lowercase letters" in made.stderr
 
 
+def test_new_refuses_an_unknown_kind(tmp_path: Path) -> None:
+    made = run_cli(["new", "acme", "--kind", "soap", "--dir", str(tmp_path)])
+    assert made.returncode == 2
+    assert "invalid choice: 'soap'" in made.stderr
+    assert not (tmp_path / "acme").exists()
+
+
 @pytest.mark.headed
 @pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="headed needs a display: run under xvfb-run -a")
 def test_connector_tests_run_headed_with_the_plugin(tmp_path: Path) -> None:
