@@ -243,11 +243,12 @@ class BrowserSession:
             logger.warning("the browser at {} went away during the run", _where(self.options.connect or ""))
 
     async def new_context(self, *, record_har_path: str | os.PathLike[str] | None = None,
-                          **context_args: Any) -> BrowserContext:
+                          block_resources: frozenset[str] | None = None, **context_args: Any) -> BrowserContext:
         """A fresh, isolated context with the run's settings applied.
 
         ``context_args`` go to Playwright's ``new_context`` as they are (``storage_state=``,
-        ``viewport=``...), after ours, so a caller can override any of them.
+        ``viewport=``...), after ours, so a caller can override any of them; ``block_resources`` replaces
+        the session's set for this context.
         """
         opts = self.options
         args: dict[str, Any] = {"accept_downloads": opts.accept_downloads}
@@ -263,8 +264,9 @@ class BrowserSession:
         context = await self.browser.new_context(**args)
         context.set_default_timeout(opts.default_timeout_ms)
         context.set_default_navigation_timeout(opts.default_timeout_ms)
-        if opts.block_resources:
-            await install_blocking(context, opts.block_resources)
+        blocked = opts.block_resources if block_resources is None else block_resources  # a run's own, in a kept session
+        if blocked:
+            await install_blocking(context, blocked)
         return context
 
     async def close(self) -> None:

@@ -116,10 +116,13 @@ class Browsing:
         self.driver = None
         # The bundle's network log: every request and response, without bodies (a run of 200 PDFs would
         # otherwise keep them all, base64-encoded, in the driver's memory until the context closes).
-        # A kept session (a worker's) was opened for no run in particular: this run's locale goes to its context.
-        own_locale = {k: v for k, v in (("locale", self.locale.locale), ("timezone_id", self.locale.timezone))
-                      if v} if kept is not None else {}
-        context = await session.new_context(record_har_path=self.har_path, record_har_content="omit", **own_locale)
+        # A kept session (a worker's) was opened for no run in particular: this run's locale, time zone and
+        # blocked resource types go to its context.
+        own: dict[str, Any] = {}
+        if kept is not None:
+            own = {k: v for k, v in (("locale", self.locale.locale), ("timezone_id", self.locale.timezone)) if v}
+            own["block_resources"] = self.konnector.block_resources
+        context = await session.new_context(record_har_path=self.har_path, record_har_content="omit", **own)
         self.context = context
         stack.push_async_callback(self._close_context)
         self.page_log = PageLog(context, redactor=self.redactor)
