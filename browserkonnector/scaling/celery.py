@@ -86,7 +86,8 @@ def make_app(broker: str | None = None, backend: str | None = None, **conf: Any)
         task_serializer="json", result_serializer="json", accept_content=["json"],
         task_time_limit=run_timeout + 120,  # the run stops itself at run_timeout (UNKNOWN_ERROR.TIMEOUT) first
         # A message reserved by a worker that vanished comes back after this; longer than any run.
-        broker_transport_options={"visibility_timeout": max(3600, int(run_timeout * 2))},
+        broker_transport_options={"visibility_timeout": int(_env_float(
+            "BROWSERKONNECTOR_VISIBILITY_TIMEOUT", max(3600.0, run_timeout * 2)))},
         result_expires=7 * 24 * 3600,
         broker_connection_retry_on_startup=True,
     )

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -156,3 +157,68 @@ def test_the_beat_example_schedules_runs(cluster: Cluster, site: DemoSite) -> No
         time.sleep(0.5)
     cluster.stop()
     assert len(_bills(cluster.store("alice-home"))) == 8  # the second run added nothing twice
+
+
+def _redis_server(port: int, folder: Path) -> subprocess.Popen[bytes]:
+    """A redis-server with an append-only file, as a broker should run, so that a restart keeps the queue."""
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--appendonly", "yes",
+                                "--appendfsync", "always", "--save", "", "--dir", str(folder)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+    for _ in range(150):
+        try:
+            client.ping()
+            return process
+        except redis.ConnectionError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("redis-server did not start")
+
+
+def test_the_broker_down_mid_run_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> None:
+    port = _free_port()
+    broker = _redis_server(port, tmp_path)
+    cluster = Cluster(f"redis://127.0.0.1:{port}/0", tmp_path)
+    cluster.env = {k: v for k, v in os.environ.items() if not k.startswith(("COZY_", "BROWSERKONNECTOR_"))}
+    cluster.env.update({"BROWSERKONNECTOR_BROKER": cluster.redis_url,
+                        "BROWSERKONNECTOR_ACCOUNTS_DIR": str(tmp_path / "accounts"),
+                        "BROWSERKONNECTOR_STORES_DIR": str(tmp_path / "stores"),
+                        "BROWSERKONNECTOR_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+                        "BROWSERKONNECTOR_OFFLINE_DNS": "1"})
+    try:
+        with DemoSite(SiteConfig(bills=30, latency_ms=120)) as slow:
+            cluster.add_account("broker-down", alice_fields(slow))
+            cluster.start_worker("w1")
+            pending = _submit(cluster, "broker-down")
+            store = cluster.store("broker-down")
+            deadline = time.monotonic() + 240
+            while len(_pdfs(store)) < 3:
+                assert time.monotonic() < deadline, cluster.log("w1")[-3000:]
+                time.sleep(0.1)
+            broker.kill()  # the broker (and result backend) dies mid-run
+            broker.wait()
+            while len(_pdfs(store)) < 30:  # the run does not need the broker: it goes on and saves
+                assert time.monotonic() < deadline, cluster.log("w1")[-3000:]
+                time.sleep(0.2)
+            time.sleep(2)
+            broker = _redis_server(port, tmp_path)  # back, with its queue (append-only file)
+            client = make_app(broker=cluster.redis_url)
+            state = client.AsyncResult(pending.id).state
+            for _ in range(120):  # the worker reconnects and records how the task ended
+                state = client.AsyncResult(pending.id).state
+                if state in ("SUCCESS", "FAILURE"):
+                    break
+                time.sleep(0.5)
+            assert state in ("SUCCESS", "FAILURE"), state  # FAILURE: the result could not be stored in time
+            assert len(_pdfs(store)) == 30
+            refs = [bill["vendorRef"] for bill in _bills(store)]
+            assert len(refs) == len(set(refs)) == 30  # everything saved, once
+            again = _submit(cluster, "broker-down").get(timeout=240)  # the next run (a retry, the schedule)
+            assert again["ok"], again
+            assert again["saved"]["bills_created"] == 0
+            assert again["saved"]["files_created"] == 0
+            assert len(_bills(store)) == 30
+    finally:
+        cluster.stop()
+        broker.terminate()
+        broker.wait(10)
