@@ -28,6 +28,7 @@ from loguru import logger
 from browserkonnector.redact import Redactor
 from browserkonnector.runtime.job import Account, JobEnv
 from browserkonnector.runtime.manifest import Manifest
+from browserkonnector.runtime.missing import MissingFiles
 from browserkonnector.runtime.progress import Progress
 from browserkonnector.runtime.sitechange import ShapeRecorder
 from browserkonnector.save import (
@@ -130,6 +131,7 @@ class RunContext(Generic[F]):
         self._printer = printer
         self.log = logger.bind(namespace=app.slug)
         self.stats = RunStats()
+        self.missing = MissingFiles()  # files the save helpers could not save: the run then fails
         self.account_data: dict[str, Any] = account.data
 
     # -- the browser ----------------------------------------------------------------------------------
@@ -222,7 +224,8 @@ class RunContext(Generic[F]):
 
     async def act_and_wait(self, action: Action, *, response: UrlPattern | None = None,
                            url: UrlPattern | None = None, element: str | Locator | None = None,
-                           alert: str | Locator | None = None, timeout: float = 30.0) -> Waited:
+                           alert: str | Locator | None = None, unavailable: str | Locator | None = None,
+                           timeout: float = 30.0) -> Waited:
         """Run ``action`` (a locator or selector to click, or an async callable), then return the first
         of: an answer matching ``response``, a navigation to ``url``, a new ``element`` or ``alert``, or
         the page answered 5xx (``kind="server_error"``) — within ``timeout`` seconds, else
@@ -230,13 +233,14 @@ class RunContext(Generic[F]):
         from browserkonnector.browser import act_and_wait
 
         return await act_and_wait(self.page, action, response=response, url=url, element=element, alert=alert,
-                                  timeout=timeout)
+                                  unavailable=unavailable, timeout=timeout)
 
     async def form_login(self, values: Mapping[str, Any], *, url: str | None = None,
                          form: str | Locator | None = None, submit: str | Locator | None = None,
                          success_url: UrlPattern | None = None, success_element: str | Locator | None = None,
                          alert: str | Locator | None = None, api: UrlPattern | None = None,
-                         timeout: float = 30.0, retries: int = 2) -> Waited:
+                         unavailable: str | Locator | None = None, timeout: float = 30.0,
+                         retries: int = 2) -> Waited:
         """Fill and submit the login form (scoped to the form holding the password field), then judge the
         outcome: a refusal ``alert`` or a 4xx ``api`` answer → ``LOGIN_FAILED``; 5xx, retried ``retries``
         times → ``VENDOR_DOWN``. ``SecretStr`` values and password fields are typed as secrets."""
@@ -244,7 +248,7 @@ class RunContext(Generic[F]):
 
         return await form_login(self.page, values, redactor=self.redactor, url=url, form=form, submit=submit,
                                 success_url=success_url, success_element=success_element, alert=alert, api=api,
-                                timeout=timeout, retries=retries)
+                                unavailable=unavailable, timeout=timeout, retries=retries)
 
     @property
     def printer(self) -> PdfPrinter:
@@ -305,6 +309,7 @@ class RunContext(Generic[F]):
         result = await save_bills(bills, folder_path or self.folder_path, store=self.store, app=self.app,
                                   **options)
         self.stats.add(result)
+        self.missing.note(result.saved_files)
         return result
 
     async def save_files(self, entries: Iterable[Any], *, folder_path: str | None = None,
@@ -317,6 +322,7 @@ class RunContext(Generic[F]):
         saved = await save_files(entries, folder_path or self.folder_path, store=self.store, app=self.app,
                                  **options)
         self.stats.add_files(saved)
+        self.missing.note(saved)
         return saved
 
     async def add_data(self, entries: Iterable[Any], doctype: str, **options: Unpack[DocumentOptions]) -> list[Doc]:
@@ -351,7 +357,7 @@ class RunContext(Generic[F]):
     # -- lists and local data -----------------------------------------------------------------------
     async def collect_rows(self, container: str | Locator, rows: str, fields: Mapping[str, str], *, key: str,
                            keep: Callable[[dict[str, Any]], bool] | None = None, timeout: float = 60.0,
-                           settle: float = 0.4, max_rows: int = 100_000) -> list[dict[str, Any]]:
+                           settle: float = 0.3, max_rows: int = 100_000) -> list[dict[str, Any]]:
         """Every row of a virtualised or infinite list, scrolled and read until stable, once each by
         ``key``; rows failing ``keep`` (stale ones) are waited out. See docs/guide-local-first-spa.md."""
         from browserkonnector.browser.lists import collect_rows
