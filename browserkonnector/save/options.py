@@ -45,6 +45,7 @@ class FileOptions(DocumentOptions, total=False):
     progress: Progress | None
     backoff: float
     attempt_timeout: float | None
+    file_timeout: float | None
 
 
 class BillOptions(FileOptions, total=False):
