@@ -2,7 +2,7 @@
 what a failure leaves behind (the bundle) or a success keeps (a trace, with ``--trace on``).
 
 One context and one page per run: every extra context costs ~60–130 MiB and a few hundred milliseconds
-here (env.md), and connectors run one account at a time. A connector declared ``browser=False`` gets a
+here (measured), and connectors run one account at a time. A connector declared ``browser=False`` gets a
 plain HTTP client and no Chromium at all.
 """
 
@@ -61,6 +61,8 @@ class Browsing:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.network: Recorder | Replayer | None = None  # --record / --replay
         self.watch: SecretWatch | None = None
+        #: A kept session's Playwright storage state (docs/sessions.md), given to the context when set.
+        self.storage_state: dict[str, Any] | None = None
 
     async def open(self, stack: AsyncExitStack) -> None:
         if not self.konnector.browser:
@@ -103,13 +105,16 @@ class Browsing:
         self.driver = None
         # The bundle's network log: every request and response, without bodies (a run of 200 PDFs would
         # otherwise keep them all, base64-encoded, in the driver's memory until the context closes).
-        context = await self.session.new_context(record_har_path=self.har_path, record_har_content="omit")
+        kept: dict[str, Any] = {"storage_state": self.storage_state} if self.storage_state else {}
+        context = await self.session.new_context(record_har_path=self.har_path, record_har_content="omit", **kept)
         self.context = context
         stack.push_async_callback(self._close_context)
         self.page_log = PageLog(context, redactor=self.redactor)
-        self.tracer = Tracer(context, options.trace, self.redactor)
         from browserkonnector.browser.secretwatch import SecretWatch
+        from browserkonnector.browser.tracing import TRACE_PARTS_ENV, trace_parts
 
+        self.tracer = Tracer(context, options.trace, self.redactor,
+                             parts=trace_parts(options.environ.get(TRACE_PARTS_ENV)))
         # Cookies and declared storage values become secrets as the site sets them (before any log line).
         self.watch = SecretWatch(context, self.redactor, self.konnector.secret_storage_keys)
         # All at once: starting the trace (screencast, snapshotter) is a round trip of its own.

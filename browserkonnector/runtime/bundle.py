@@ -1,7 +1,7 @@
 """The failure bundle: one folder (and a zip of it) that explains a failed run without re-running it.
 
-Nobody in the field keeps a complete record of a *real* failed run (anchors §0.2): Playwright does it for
-tests only, crawlee keeps one screenshot per error group. A bundle holds:
+Nobody in the field keeps a complete record of a *real* failed run (tools keep traces of test runs, not of production
+runs): Playwright does it for tests only, crawlee keeps one screenshot per error group. A bundle holds:
 
 ==================  =====================================================================================
 ``trace.zip``       the Playwright trace (screenshots + DOM snapshots): ``browserkonnector show-trace``

@@ -8,7 +8,8 @@ Precedence, highest first (a field is taken from the first source that has it):
 3. ``konnector-dev-config.json`` in the connector's folder (``fields``; its ``COZY_PARAMETERS`` too).
 
 ``COZY_PARAMETERS`` (the manifest's parameters, with ``secret`` from the account type) comes from the
-environment, else from the dev config. A field that is missing or invalid stops the run *before* the
+environment, else from the dev config; the stack sends ``null`` for a manifest without parameters,
+read as ``{}``. A field that is missing or invalid stops the run *before* the
 browser starts, with an error naming the field and every place it was looked for.
 """
 
@@ -113,6 +114,11 @@ def _load_json_object(path: Path, what: str) -> dict[str, Any]:
 
 
 def _env_json(environ: Mapping[str, str], name: str) -> dict[str, Any] | None:
+    """``name`` parsed as a JSON object; ``None`` when it is absent or empty.
+
+    The stack's konnector worker marshals the manifest's ``parameters`` as they are, so a manifest
+    without any sends the JSON ``null``: that means "no parameters", the empty object, not an error.
+    """
     raw = environ.get(name)
     if raw is None or not raw.strip():
         return None
@@ -120,6 +126,8 @@ def _env_json(environ: Mapping[str, str], name: str) -> dict[str, Any] | None:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise FieldsError(f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if data is None:
+        return {}
     if not isinstance(data, dict):
         raise FieldsError(f"{name}: expected a JSON object, found {type(data).__name__}")
     return data

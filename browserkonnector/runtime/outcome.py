@@ -1,6 +1,6 @@
 """From whatever ended a run to the error code the stack records.
 
-The contract (konnector-libs-spec §3, §5): a connector ends with ``KonnectorError(code)``; anything else
+The contract of cozy-konnector-libs: a connector ends with ``KonnectorError(code)``; anything else
 is ``UNKNOWN_ERROR``. A few failures have an obvious code though, and saying it is kinder than
 "unknown": the vendor unreachable or answering 5xx after retries is ``VENDOR_DOWN``; a full Cozy, or a full
 disk under the embedded store (SQLite's "database or disk is full", ENOSPC), is

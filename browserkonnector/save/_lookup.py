@@ -1,6 +1,6 @@
 """Where a file goes (folders, sub-folders, contract folders) and whether it is already there.
 
-Destination (spec §8 steps 1–3): ``sub = entry.contract.name or contract.name or entry.sub_path or
+Destination (JS ``saveFiles``' first steps): ``sub = entry.contract.name or contract.name or entry.sub_path or
 sub_path``; the file goes to ``folder_path/sub``. A contract folder already referenced by
 ``io.cozy.accounts.contracts/<id>`` (and by this account) is reused even if the user renamed it;
 otherwise the folder is created (``mkdir_p``) and, with a ``source_account_identifier``, referenced

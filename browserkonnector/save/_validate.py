@@ -1,7 +1,7 @@
 """Checks on downloaded bytes *before* they are stored, and on files already in the Cozy.
 
 konnector-libs stored whatever came back and validated afterwards (size and extension only): with a
-forced content type an HTML error page was kept as the ``.pdf`` of a bill (spec §8, "Vendor 404").
+forced content type an HTML error page was kept as the ``.pdf`` of a bill (the JS library's "vendor answers 404" case).
 Here a download is refused before it reaches the store when:
 
 - the HTTP status is not 2xx, or the body is empty;

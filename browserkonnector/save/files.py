@@ -5,11 +5,11 @@ values at the sorted attribute names joined by ``####``, stored in ``metadata.fi
 metadata mode then path mode, the replace rules, sub-folders and contract folders, ``DISK_QUOTA_EXCEEDED``
 on a full Cozy, the log line ``saveFiles created X files for Y entries``.
 
-Fixed (spec §14.5): every existing file is looked up **before** any download (one indexed query for
-all keys); downloads run ``concurrency`` at a time; a download is checked (status, emptiness, HTML,
-PDF parse) **before** it is stored and retried with backoff; ``timeout`` counts from the call; results
-come back in input order as :class:`SavedFile` values (the entries are never mutated); entries that
-share a file are downloaded once; nothing waits forever (each attempt has ``attempt_timeout``).
+Fixed (the JS library downloaded first, then looked): every existing file is looked up **before** any download (one
+indexed query for all keys); downloads run ``concurrency`` at a time; a download is checked (status, emptiness, HTML,
+PDF parse) **before** it is stored and retried with backoff; ``timeout`` counts from the call; results come back in
+input order as :class:`SavedFile` values (the entries are never mutated); entries that share a file are downloaded
+once; nothing waits forever (each attempt has ``attempt_timeout``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Typed errors of the store layer, the same for the embedded store and a real Cozy.
 
-Each one mirrors an HTTP status of the cozy-stack API (see ``cozy-stack-api.md`` §2–3), so code written
+Each one mirrors an HTTP status of the cozy-stack API (docs/stack-conformance.md), so code written
 against :class:`~browserkonnector.store.base.Store` handles a conflict the same way whether it came from
 SQLite or from a remote ``409``::
 

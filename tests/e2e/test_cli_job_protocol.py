@@ -1,5 +1,5 @@
 """The CLI's stdout in job mode, read for real: one JSON object per line, a failure ends with one
-critical line carrying the error code, exit status 1 — the Cozy stack's protocol (konnector-libs §1–3)."""
+critical line carrying the error code, exit status 1 — the Cozy stack's protocol."""
 
 from __future__ import annotations
 
