@@ -80,15 +80,33 @@ def _guess_type(filename: str | None) -> str | None:
 
 
 async def _from_download(item: Download) -> Fetched:
-    path = await item.path()  # waits for the end of the download; raises if it failed
-    size, cap = await asyncio.to_thread(os.path.getsize, path), max_file_bytes()
-    if size > cap:  # never read a file over the cap into memory
-        await item.delete()
-        raise FileTooLarge(size, cap, item.url.split("?", 1)[0])
-    data = await asyncio.to_thread(Path(path).read_bytes)
+    cap = max_file_bytes()
+    try:
+        path = await item.path()  # waits for the end of the download; raises if it failed
+        size = await asyncio.to_thread(os.path.getsize, path)
+        if size > cap:  # never read a file over the cap into memory
+            await item.delete()
+            raise FileTooLarge(size, cap, item.url.split("?", 1)[0])
+        data = await asyncio.to_thread(Path(path).read_bytes)
+    except PlaywrightError as exc:
+        if "connecting remotely" not in exc.message:
+            raise
+        data = await _remote_download_bytes(item)  # a browser host: the file is on its disk, streamed here
+        if len(data) > cap:
+            await item.delete()
+            raise FileTooLarge(len(data), cap, item.url.split("?", 1)[0]) from None
     await item.delete()  # the bytes are in memory: the temporary file is no longer needed
     name = item.suggested_filename
     return Fetched(data=data, url=item.url, content_type=_guess_type(name), filename=name, how="download")
+
+
+async def _remote_download_bytes(item: Download) -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bk-download-") as tmp:
+        target = Path(tmp) / "download"
+        await item.save_as(target)
+        return await asyncio.to_thread(target.read_bytes)
 
 
 async def download(page: Page, trigger: Trigger, *, timeout: float = 30.0) -> Fetched:

@@ -82,7 +82,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="log format (default: json in a Cozy job or when stdout is not a terminal)")
     add("--log-level", default=None, help="debug|info|warning|error (default LOG_LEVEL, else debug/info)")
     add("--connect", default=None, metavar="URL",
-        help="drive a running browser: ws://... (Playwright server) or http://... (CDP) instead of launching")
+        help="drive a running browser: ws://... (Playwright server, e.g. `browserkonnector browser-server`) or "
+             "http://... (CDP) instead of launching (default: BROWSERKONNECTOR_CONNECT)")
     add("--chromium", default=None, metavar="PATH", help="Chromium binary to launch")
     add("--chromium-arg", action="append", default=[], dest="chromium_args", metavar="ARG",
         help="extra Chromium command-line switch, e.g. --chromium-arg=--proxy-server=... (repeatable)")
@@ -125,7 +126,7 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | Non
         pause_on_failure=args.pause_on_failure,
         log_mode=args.log_mode,
         log_level=args.log_level,
-        connect=args.connect,
+        connect=args.connect or (os.environ if environ is None else environ).get("BROWSERKONNECTOR_CONNECT") or None,
         chromium=args.chromium,
         chromium_args=tuple(args.chromium_args),
         offline_dns=args.offline_dns or args.replay is not None,

@@ -225,6 +225,7 @@ class _Runner:
                 ctx = self._context(store, prepared, browsing, shapes)
                 await session.attach(ctx)
                 await self._run_main(ctx, session)
+                browsing.check_not_lost()
                 missing = ctx.missing.error()
                 if missing is not None:  # everything that could be saved is: still not a success
                     raise missing
@@ -289,6 +290,9 @@ class _Runner:
         if isinstance(exc, asyncio.CancelledError) and self.signal_name:
             return self._signal_failure()
         failure = classify(exc)
+        lost = getattr(getattr(self.browser, "session", None), "lost", False)
+        if lost and failure.code != errors.BROWSER_UNAVAILABLE:  # the browser host went away
+            return Failure(errors.BROWSER_UNAVAILABLE, f"the browser host went away during the run ({failure.detail})")
         misses = self._replay_misses()
         if misses and failure.code != errors.REPLAY_MISS:  # the connector failed *because* of the miss
             return Failure(errors.REPLAY_MISS, misses[0] + f"\n(the connector then failed with {failure.code}: "
