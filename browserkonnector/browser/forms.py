@@ -33,9 +33,10 @@ from browserkonnector import errors
 from browserkonnector.browser._scrub_rules import mask_url_query
 from browserkonnector.browser.capture import UrlPattern
 from browserkonnector.browser.secrets import fill_secret
-from browserkonnector.browser.waits import Waited, act_and_wait
+from browserkonnector.browser.waits import NothingHappened, Waited, act_and_wait
 from browserkonnector.errors import KonnectorError
 from browserkonnector.redact import Redactor
+from browserkonnector.request import parse_retry_after
 
 __all__ = ["form_login"]
 
@@ -44,6 +45,31 @@ log = logger.bind(namespace="form_login")
 BACKOFF_S = 1.0
 PASSWORD_FORM = "form:has(input[type=password])"
 SUBMIT = "button[type=submit], input[type=submit], button:not([type])"
+#: After a 429 of the login api: how many of the page's own retries to wait for, and how long each.
+PAGE_RETRIES = 3
+MAX_PAGE_RETRY_WAIT_S = 10.0
+PAGE_RETRY_GRACE_S = 5.0
+
+
+async def _nothing() -> None:
+    """The action of a wait for what the page does by itself."""
+
+
+async def _after_rate_limit(page: Page, waited: Waited, outcomes: dict[str, Any]) -> Waited:
+    """The login ``api`` answered 429: many single-page apps retry that themselves after its
+    ``Retry-After`` (and never read the 429's body). Wait for the outcome of the page's own retry (a few
+    times, each bounded) before submitting again: a second submission would find the form gone once the
+    page's retry logged in."""
+    for _ in range(PAGE_RETRIES):
+        response = waited.response
+        if waited.kind != "response" or response is None or response.status != 429:
+            break
+        pause = min(parse_retry_after(response.headers.get("retry-after")) or 1.0, MAX_PAGE_RETRY_WAIT_S)
+        try:
+            waited = await act_and_wait(page, _nothing, timeout=pause + PAGE_RETRY_GRACE_S, **outcomes)
+        except NothingHappened:
+            break  # the page does not retry: submitting again is the only way
+    return waited
 
 
 async def _scope(page: Page, form: str | Locator | None) -> Locator | Page:
@@ -137,8 +163,10 @@ async def form_login(
             action = scope.locator(SUBMIT).first
         else:
             action = _press_enter(last_field)  # no form: Enter in the last field sends it, as a person would
-        waited = await act_and_wait(page, action, response=api, url=success_url, element=success_element,
-                                    alert=alert, unavailable=unavailable, timeout=timeout)
+        outcomes: dict[str, Any] = {"response": api, "url": success_url, "element": success_element,
+                                    "alert": alert, "unavailable": unavailable}
+        waited = await act_and_wait(page, action, timeout=timeout, **outcomes)
+        waited = await _after_rate_limit(page, waited, outcomes)
         status = waited.response.status if waited.response is not None else 0
         if waited.kind in ("url", "element") or (waited.kind == "response" and status < 400):
             return waited
