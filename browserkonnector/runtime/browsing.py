@@ -108,7 +108,7 @@ class Browsing:
         from browserkonnector.browser.tracing import TRACE_PARTS_ENV, trace_parts
 
         self.tracer = Tracer(context, options.trace, self.redactor,
-                             parts=trace_parts(options.environ.get(TRACE_PARTS_ENV)))
+                             parts=trace_parts(options.environ.get(TRACE_PARTS_ENV), options.trace))
         # Both at once: starting the trace (screencast, snapshotter) is a round trip of its own.
         self.page, _ = await asyncio.gather(context.new_page(), self.tracer.start())
         # One printer per context, shared with html_to_pdf(); when traced, it prints in a context of its
