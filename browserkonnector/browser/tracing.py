@@ -3,11 +3,11 @@
 pytest-playwright's ``--tracing retain-on-failure`` exists for tests only; a connector run wants the
 same: record while the run goes, keep the trace when the run fails (or always, with ``on``), drop it
 otherwise. What is recorded besides actions, console and network depends on the mode (see
-:data:`DEFAULT_TRACE_PARTS`; ``BROWSERKONNECTOR_TRACE_PARTS`` overrides it). A kept trace holds the run's secrets in many shapes
-(typed password, ``Set-Cookie``, bearer token, login body), so :meth:`Tracer.stop` registers the
-context's cookies with the redactor and passes the zip through :func:`~browserkonnector.browser.scrub.
-scrub_zip` before returning its path. Sources are not recorded: they would put the connector's code,
-and whatever literal it holds, into a file meant to be shared.
+:data:`DEFAULT_TRACE_PARTS`; ``BROWSERKONNECTOR_TRACE_PARTS`` overrides it). A kept trace holds the
+run's secrets in many shapes (typed password, ``Set-Cookie``, bearer token, login body), so
+:meth:`Tracer.stop` registers the context's cookies with the redactor and passes the zip through
+:func:`~browserkonnector.browser.scrub.scrub_zip` before returning its path. Sources are not recorded:
+they would put the connector's code, and whatever literal it holds, into a file meant to be shared.
 
 Dropping costs what Playwright allows: ``tracing.stop()`` without a path discards the chunk in the
 driver, nothing is written or sent to Python. The recording itself is paid by every traced run (the
