@@ -29,7 +29,10 @@ from browserkonnector.errors import (
 from browserkonnector.redact import Redactor
 
 if TYPE_CHECKING:
+    from browserkonnector.browser.html import SessionLost
     from browserkonnector.browser.lists import ListNotStable, collect_rows, read_indexeddb
+    from browserkonnector.browser.waits import NothingHappened, Waited
+    from browserkonnector.parsing import Amount, html_of, parse_amount, parse_date
     from browserkonnector.request import request_factory
     from browserkonnector.runtime.context import RunContext
     from browserkonnector.runtime.konnector import Konnector
@@ -56,6 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AccountNotFound",
+    "Amount",
     "AppInfo",
     "BankAccount",
     "BankOperation",
@@ -73,20 +77,26 @@ __all__ = [
     "ListNotStable",
     "LocalStore",
     "LoginFailed",
+    "NothingHappened",
     "Redactor",
     "RunContext",
     "RunOptions",
     "RunResult",
+    "SessionLost",
     "Store",
     "TwoFactorFailed",
     "UnknownError",
     "UserActionNeeded",
     "VendorDown",
+    "Waited",
     "add_data",
     "collect_rows",
     "errors",
+    "html_of",
     "hydrate_and_filter",
     "link_bank_operations",
+    "parse_amount",
+    "parse_date",
     "read_indexeddb",
     "request_factory",
     "save_bank_data",
@@ -122,6 +132,13 @@ _LAZY = {
     "CozyStackStore": "browserkonnector.store.cozy",
     "LocalStore": "browserkonnector.store.local",
     "request_factory": "browserkonnector.request",
+    "Amount": "browserkonnector.parsing",
+    "html_of": "browserkonnector.parsing",
+    "parse_amount": "browserkonnector.parsing",
+    "parse_date": "browserkonnector.parsing",
+    "SessionLost": "browserkonnector.browser.html",
+    "NothingHappened": "browserkonnector.browser.waits",
+    "Waited": "browserkonnector.browser.waits",
 }
 
 

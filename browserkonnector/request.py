@@ -51,6 +51,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from browserkonnector import limits
 from browserkonnector._cookies import CookiesInput, as_cookies, cookies_from_playwright
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ __all__ = [
     "get_parsed",
     "parse_response",
     "parse_retry_after",
+    "read_capped",
     "request_factory",
     "retry_extension",
 ]
@@ -168,7 +170,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
         retries: int = 3,
         backoff: float = 0.5,
         max_backoff: float = 10.0,
-        max_retry_after: float = 60.0,
+        max_retry_after: float | None = None,
         idempotent_methods: Iterable[str] = IDEMPOTENT_METHODS,
         on_retry: Callable[[RetryEvent], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
@@ -177,7 +179,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
             raise ValueError(f"retries must be >= 0, got {retries}")
         self.inner = inner if inner is not None else httpx.AsyncHTTPTransport(verify=default_ssl_context())
         self.retries = retries
-        self.max_retry_after = max_retry_after
+        self.max_retry_after = limits.max_retry_after() if max_retry_after is None else max_retry_after
         self.idempotent_methods = frozenset(m.upper() for m in idempotent_methods)
         self._backoff = wait_exponential_jitter(multiplier=backoff, max=max_backoff, jitter=backoff)
         self._on_retry = on_retry
@@ -216,6 +218,13 @@ class RetryTransport(httpx.AsyncBaseTransport):
             return min(exc.retry_after, self.max_retry_after)
         return float(self._backoff(state))
 
+    def _can_wait(self, retry_after: float | None) -> bool:
+        """Whether a ``Retry-After`` wait (capped) fits in the run's remaining time."""
+        left = limits.remaining()
+        if retry_after is None or left is None:
+            return left is None or left > 0
+        return min(retry_after, self.max_retry_after) < left - 1.0
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         policy = self.policy_for(request)
         replayable = isinstance(request.stream, httpx.ByteStream)
@@ -252,6 +261,9 @@ class RetryTransport(httpx.AsyncBaseTransport):
                 retryable = self._retryable_status(response.status_code, policy, replayable)
                 if retryable and number <= self.retries:
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                    if not self._can_wait(retry_after):
+                        response.extensions["bk_attempts"] = number
+                        return response  # asked to wait past the run's end: the answer is the vendor's
                     await response.aclose()
                     raise _RetryableStatus(response.status_code, retry_after)
                 response.extensions["bk_attempts"] = number
@@ -260,6 +272,27 @@ class RetryTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+async def read_capped(response: httpx.Response, cap: int | None = None) -> bytes:
+    """The body of a *streamed* response (``client.stream(...)``), refused past ``cap`` bytes (default:
+    :func:`browserkonnector.limits.max_file_bytes`): a ``Content-Length`` over the cap stops before the
+    first byte, a body that keeps coming stops at the cap (:class:`~browserkonnector.limits.FileTooLarge`),
+    so a 400 MB answer never holds more than the cap in memory."""
+    cap = limits.max_file_bytes() if cap is None else cap
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise limits.FileTooLarge(int(declared), cap, _no_query(response.url))
+    buffer = bytearray()
+    async for chunk in response.aiter_bytes():
+        buffer += chunk
+        if len(buffer) > cap:
+            raise limits.FileTooLarge(len(buffer), cap, _no_query(response.url))
+    return bytes(buffer)
+
+
+def _no_query(url: httpx.URL) -> str:
+    return str(url.copy_with(query=None, fragment=None))
 
 
 # -- parsing ------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 what a failure leaves behind (the bundle) or a success keeps (a trace, with ``--trace on``).
 
 One context and one page per run: every extra context costs ~60–130 MiB and a few hundred milliseconds
-here (env.md), and connectors run one account at a time. A connector declared ``browser=False`` gets a
+here (measured), and connectors run one account at a time. A connector declared ``browser=False`` gets a
 plain HTTP client and no Chromium at all.
 """
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page
 
     from browserkonnector.browser import BrowserSession, PageLog, PdfPrinter, Recorder, Replayer, Tracer
+    from browserkonnector.browser.secretwatch import SecretWatch
     from browserkonnector.runtime.konnector import Konnector
     from browserkonnector.runtime.log import RunLog
     from browserkonnector.runtime.sitechange import SiteChange
@@ -59,6 +60,7 @@ class Browsing:
         self._run_log: RunLog | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.network: Recorder | Replayer | None = None  # --record / --replay
+        self.watch: SecretWatch | None = None
 
     async def open(self, stack: AsyncExitStack) -> None:
         if not self.konnector.browser:
@@ -105,12 +107,15 @@ class Browsing:
         self.context = context
         stack.push_async_callback(self._close_context)
         self.page_log = PageLog(context, redactor=self.redactor)
+        from browserkonnector.browser.secretwatch import SecretWatch
         from browserkonnector.browser.tracing import TRACE_PARTS_ENV, trace_parts
 
         self.tracer = Tracer(context, options.trace, self.redactor,
                              parts=trace_parts(options.environ.get(TRACE_PARTS_ENV), options.trace))
-        # Both at once: starting the trace (screencast, snapshotter) is a round trip of its own.
-        self.page, _ = await asyncio.gather(context.new_page(), self.tracer.start())
+        # Cookies and declared storage values become secrets as the site sets them (before any log line).
+        self.watch = SecretWatch(context, self.redactor, self.konnector.secret_storage_keys)
+        # All at once: starting the trace (screencast, snapshotter) is a round trip of its own.
+        self.page, _, _ = await asyncio.gather(context.new_page(), self.tracer.start(), self.watch.start())
         # One printer per context, shared with html_to_pdf(); when traced, it prints in a context of its
         # own so that bills printed by the hundred do not fill the trace (and halve the print rate) —
         # unless the run's network is recorded or replayed, which covers this context only.
@@ -175,6 +180,8 @@ class Browsing:
         from browserkonnector.browser import register_cookie_secrets, register_storage_secrets
 
         try:
+            if self.watch is not None:
+                await self.watch.settle()
             await register_cookie_secrets(self.context, self.redactor)
             if self.page is not None and self.konnector.secret_storage_keys and not self.page.is_closed():
                 for storage in ("sessionStorage", "localStorage"):

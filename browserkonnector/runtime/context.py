@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
 import httpx
 from loguru import logger
@@ -28,6 +28,7 @@ from loguru import logger
 from browserkonnector.redact import Redactor
 from browserkonnector.runtime.job import Account, JobEnv
 from browserkonnector.runtime.manifest import Manifest
+from browserkonnector.runtime.missing import MissingFiles
 from browserkonnector.runtime.progress import Progress
 from browserkonnector.runtime.sitechange import ShapeRecorder
 from browserkonnector.save import (
@@ -43,16 +44,21 @@ from browserkonnector.save import (
     save_files,
     upsert,
 )
+from browserkonnector.save.options import BillOptions, DocumentOptions, FileOptions, HydrateOptions
 from browserkonnector.store.base import AppInfo, Doc, Store
 
 if TYPE_CHECKING:
+    from parsel import Selector
     from playwright.async_api import BrowserContext, Locator, Page
 
-    from browserkonnector.browser import JsonCapture, PdfPrinter
+    from browserkonnector.browser import Action, JsonCapture, PdfPrinter, Waited
+    from browserkonnector.browser.capture import CapturedResponse, UrlPattern
+    from browserkonnector.browser.files import Trigger
 
 __all__ = ["RunContext", "RunStats"]
 
 F = TypeVar("F")
+_Contracted = TypeVar("_Contracted", BillOptions, FileOptions, DocumentOptions)
 
 
 @dataclass
@@ -125,6 +131,7 @@ class RunContext(Generic[F]):
         self._printer = printer
         self.log = logger.bind(namespace=app.slug)
         self.stats = RunStats()
+        self.missing = MissingFiles()  # files the save helpers could not save: the run then fails
         self.account_data: dict[str, Any] = account.data
 
     # -- the browser ----------------------------------------------------------------------------------
@@ -160,8 +167,8 @@ class RunContext(Generic[F]):
         return await register_storage_secrets(self.page, list(keys), self.redactor, storage=storage)
 
     @asynccontextmanager
-    async def capture_json(self, url_pattern: Any, *, step: str | None = None,
-                           predicate: Callable[..., bool] | None = None,
+    async def capture_json(self, url_pattern: UrlPattern, *, step: str | None = None,
+                           predicate: Callable[[CapturedResponse], bool] | None = None,
                            give_up_after: int = 3) -> AsyncIterator[JsonCapture]:
         """Collect the JSON answers of the site's own API while the block runs (bodies read at once).
 
@@ -180,7 +187,8 @@ class RunContext(Generic[F]):
                     for value in capture.values:
                         self.shapes.observe(step, value)
 
-    async def get_file(self, *, click: Any = None, url: str | None = None, timeout: float = 30.0) -> Fetched:
+    async def get_file(self, *, click: Trigger | None = None, url: str | None = None,
+                       timeout: float = 30.0) -> Fetched:
         """A file however the site hands it over: download, inline PDF, ``blob:`` URL, or plain URL."""
         from browserkonnector.browser import get_file
 
@@ -191,6 +199,56 @@ class RunContext(Generic[F]):
         from browserkonnector.browser import fetch_file
 
         return await fetch_file(self.http, url)
+
+    # -- server-rendered pages (docs/guide-html-sites.md) ----------------------------------------------
+    async def page_html(self) -> Selector:
+        """The current page's DOM as a :class:`parsel.Selector` (CSS and XPath)."""
+        from browserkonnector.browser import page_html
+
+        return await page_html(self.page)
+
+    def parse_html(self, source: str | bytes | httpx.Response) -> Selector:
+        """Page source or a ``ctx.http`` answer as a :class:`parsel.Selector`."""
+        from browserkonnector.parsing import html_of
+
+        return html_of(source)
+
+    async def get_html(self, url: str, *, params: Mapping[str, Any] | None = None,
+                       login_url: UrlPattern | None = None) -> Selector:
+        """GET a page through the logged-in session and parse it. ``ctx.http`` follows redirects: with
+        ``login_url``, an answer that landed on the login page raises ``SessionLost`` (``VENDOR_DOWN``)
+        instead of being parsed as an empty page."""
+        from browserkonnector.browser import get_html
+
+        return await get_html(self.http, url, params=params, login_url=login_url)
+
+    async def act_and_wait(self, action: Action, *, response: UrlPattern | None = None,
+                           url: UrlPattern | None = None, element: str | Locator | None = None,
+                           alert: str | Locator | None = None, unavailable: str | Locator | None = None,
+                           timeout: float = 30.0) -> Waited:
+        """Run ``action`` (a locator or selector to click, or an async callable), then return the first
+        of: an answer matching ``response``, a navigation to ``url``, a new ``element`` or ``alert``, or
+        the page answered 5xx (``kind="server_error"``) — within ``timeout`` seconds, else
+        ``NothingHappened``."""
+        from browserkonnector.browser import act_and_wait
+
+        return await act_and_wait(self.page, action, response=response, url=url, element=element, alert=alert,
+                                  unavailable=unavailable, timeout=timeout)
+
+    async def form_login(self, values: Mapping[str, Any], *, url: str | None = None,
+                         form: str | Locator | None = None, submit: str | Locator | None = None,
+                         success_url: UrlPattern | None = None, success_element: str | Locator | None = None,
+                         alert: str | Locator | None = None, api: UrlPattern | None = None,
+                         unavailable: str | Locator | None = None, timeout: float = 30.0,
+                         retries: int = 2) -> Waited:
+        """Fill and submit the login form (scoped to the form holding the password field), then judge the
+        outcome: a refusal ``alert`` or a 4xx ``api`` answer → ``LOGIN_FAILED``; 5xx, retried ``retries``
+        times → ``VENDOR_DOWN``. ``SecretStr`` values and password fields are typed as secrets."""
+        from browserkonnector.browser import form_login
+
+        return await form_login(self.page, values, redactor=self.redactor, url=url, form=form, submit=submit,
+                                success_url=success_url, success_element=success_element, alert=alert, api=api,
+                                unavailable=unavailable, timeout=timeout, retries=retries)
 
     @property
     def printer(self) -> PdfPrinter:
@@ -231,7 +289,7 @@ class RunContext(Generic[F]):
         return Fetched(data=data, url=source_url, content_type="application/pdf", how="print")
 
     # -- saving ---------------------------------------------------------------------------------------
-    def _contract(self, options: dict[str, Any]) -> dict[str, Any]:
+    def _contract(self, options: _Contracted) -> _Contracted:
         options.setdefault("source_account", self.account.id)
         options.setdefault("source_account_identifier", self.identifier)
         return options
@@ -240,7 +298,7 @@ class RunContext(Generic[F]):
         return await self.fetch(url)
 
     async def save_bills(self, bills: Iterable[Any], *, folder_path: str | None = None,
-                         **options: Any) -> SaveBillsResult:
+                         **options: Unpack[BillOptions]) -> SaveBillsResult:
         """``saveBills`` bound to this run (folder, store, account, session downloader, progress)."""
         options = self._contract(options)
         if self.manifest is not None and self.manifest.banks_transaction_regexp:
@@ -251,10 +309,11 @@ class RunContext(Generic[F]):
         result = await save_bills(bills, folder_path or self.folder_path, store=self.store, app=self.app,
                                   **options)
         self.stats.add(result)
+        self.missing.note(result.saved_files)
         return result
 
     async def save_files(self, entries: Iterable[Any], *, folder_path: str | None = None,
-                         **options: Any) -> list[SavedFile]:
+                         **options: Unpack[FileOptions]) -> list[SavedFile]:
         """``saveFiles`` bound to this run."""
         options = self._contract(options)
         options.setdefault("fetch", self._fetch_url)
@@ -263,19 +322,21 @@ class RunContext(Generic[F]):
         saved = await save_files(entries, folder_path or self.folder_path, store=self.store, app=self.app,
                                  **options)
         self.stats.add_files(saved)
+        self.missing.note(saved)
         return saved
 
-    async def add_data(self, entries: Iterable[Any], doctype: str, **options: Any) -> list[Doc]:
+    async def add_data(self, entries: Iterable[Any], doctype: str, **options: Unpack[DocumentOptions]) -> list[Doc]:
         docs = await add_data(list(entries), doctype, store=self.store, app=self.app, **self._contract(options))
         self.stats.documents_saved += len(docs)
         self.stats.count_documents(doctype, "saved", len(docs))
         return docs
 
-    async def hydrate_and_filter(self, documents: Iterable[Any], doctype: str, **options: Any) -> list[Any]:
+    async def hydrate_and_filter(self, documents: Iterable[Any], doctype: str,
+                                 **options: Unpack[HydrateOptions]) -> list[Any]:
         return await hydrate_and_filter(list(documents), doctype, store=self.store, **options)
 
     async def update_or_create(self, entries: Iterable[Any], doctype: str, matching_attributes: Sequence[str],
-                               **options: Any) -> list[Doc]:
+                               **options: Unpack[DocumentOptions]) -> list[Doc]:
         done = await upsert(list(entries), doctype, matching_attributes, store=self.store, app=self.app,
                             **self._contract(options))
         for _, outcome in done:
@@ -287,7 +348,7 @@ class RunContext(Generic[F]):
         records: deduplicated on ``vendorId``, each operation linked to its account's ``_id``, nothing
         rewritten when unchanged; counted in the run's summary."""
         result = await save_bank_data(accounts, operations, store=self.store, app=self.app,
-                                      **self._contract({}))
+                                      **self._contract(DocumentOptions()))
         for doctype, per in result.counts.items():
             for outcome, n in per.items():
                 self.stats.count_documents(doctype, outcome, n)
@@ -310,6 +371,15 @@ class RunContext(Generic[F]):
         from browserkonnector.browser.lists import read_indexeddb
 
         return await read_indexeddb(self.page, database, store)
+
+    async def saved_values(self, doctype: str, attribute: str, *,
+                           where: Mapping[str, Any] | None = None) -> set[str]:
+        """The values of ``attribute`` already saved in ``doctype`` (one indexed query), to skip known
+        items before fetching anything for them: ``known = await ctx.saved_values("io.cozy.bills",
+        "vendorRef", where={"vendor": VENDOR})``."""
+        from browserkonnector.save import saved_values
+
+        return await saved_values(self.store, doctype, attribute, where=where)
 
     # -- account ----------------------------------------------------------------------------------------
     def get_account_data(self) -> dict[str, Any]:

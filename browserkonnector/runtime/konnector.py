@@ -29,7 +29,7 @@ import inspect
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, overload
 
 from pydantic import BaseModel
 
@@ -38,12 +38,14 @@ from browserkonnector.runtime.manifest import Manifest, load_manifest
 from browserkonnector.runtime.options import RunOptions, parse_run_args
 
 if TYPE_CHECKING:
+    from browserkonnector.runtime.config import Fields
     from browserkonnector.runtime.context import RunContext
     from browserkonnector.runtime.run import RunResult
 
 __all__ = ["DEFAULT_BLOCKED", "Konnector", "MainFn"]
 
 F = TypeVar("F")
+M = TypeVar("M", bound=BaseModel)
 MainFn = Callable[["RunContext[Any]"], Coroutine[Any, Any, None]]
 #: Resource types a connector does not need to read bills: blocking them makes pages load faster.
 DEFAULT_BLOCKED: frozenset[str] = frozenset({"image", "media", "font"})
@@ -63,15 +65,53 @@ class Konnector(Generic[F]):
     without them the Cozy's language, then the machine's apply (:mod:`browserkonnector.runtime.locale`).
     """
 
+    # The overloads bind the type parameter: ``Konnector(fields=MyFields)`` is a ``Konnector[MyFields]``
+    # whose main must take a ``RunContext[MyFields]``; without a model, fields are a ``Fields`` dict.
+    @overload
     def __init__(
-        self,
-        main: MainFn | None = None,
+        self: Konnector[Fields],
+        main: Callable[[RunContext[Fields]], Coroutine[Any, Any, None]] | None = None,
         *,
+        fields: None = None,
         slug: str | None = None,
         name: str | None = None,
         vendor: str | None = None,
         version: str | None = None,
+        browser: bool = True,
+        block_resources: frozenset[str] | set[str] = DEFAULT_BLOCKED,
+        secret_storage_keys: Sequence[str] = (),
+        folder: str | Path | None = None,
+        locale: str | None = None,
+        timezone: str | None = None,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: Konnector[M],
+        main: Callable[[RunContext[M]], Coroutine[Any, Any, None]] | None = None,
+        *,
+        fields: type[M],
+        slug: str | None = None,
+        name: str | None = None,
+        vendor: str | None = None,
+        version: str | None = None,
+        browser: bool = True,
+        block_resources: frozenset[str] | set[str] = DEFAULT_BLOCKED,
+        secret_storage_keys: Sequence[str] = (),
+        folder: str | Path | None = None,
+        locale: str | None = None,
+        timezone: str | None = None,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        main: Callable[[RunContext[Any]], Coroutine[Any, Any, None]] | None = None,
+        *,
         fields: type[BaseModel] | None = None,
+        slug: str | None = None,
+        name: str | None = None,
+        vendor: str | None = None,
+        version: str | None = None,
         browser: bool = True,
         block_resources: frozenset[str] | set[str] = DEFAULT_BLOCKED,
         secret_storage_keys: Sequence[str] = (),
@@ -93,8 +133,11 @@ class Konnector(Generic[F]):
         if main is not None:
             self.main(main)
 
-    def main(self, fn: MainFn) -> MainFn:
-        """Declare the connector's main coroutine (usable as a decorator)."""
+    def main(
+        self, fn: Callable[[RunContext[F]], Coroutine[Any, Any, None]],
+    ) -> Callable[[RunContext[F]], Coroutine[Any, Any, None]]:
+        """Declare the connector's main coroutine (usable as a decorator); it takes a ``RunContext`` of
+        this connector's fields model, which mypy checks."""
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"{getattr(fn, '__name__', fn)!r} must be an async function (async def)")
         self._main = fn

@@ -70,7 +70,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add("--artifacts", type=Path, default=DEFAULT_ARTIFACTS, dest="artifacts_dir", metavar="DIR",
         help="where traces and failure bundles go (default ./bk-artifacts)")
     add("--timeout", type=float, default=None, metavar="S",
-        help="stop cleanly after S seconds (default: COZY_TIME_LIMIT minus a margin, else none)")
+        help="stop cleanly after S seconds, 0 for no limit (default: COZY_TIME_LIMIT minus a margin in a "
+        "Cozy job, else BROWSERKONNECTOR_TIMEOUT, else 1800)")
     add("--pause-on-failure", action="store_true",
         help="with --headed, keep the browser open on the failing page until Enter is pressed")
     add("--log", choices=["json", "human"], default=None, dest="log_mode",

@@ -21,6 +21,7 @@ callable returning :class:`Fetched`).
 
 from __future__ import annotations
 
+from browserkonnector.save._lookup import sanitize_file_name
 from browserkonnector.save.bank import (
     BANK_ACCOUNTS_DOCTYPE,
     BANK_OPERATIONS_DOCTYPE,
@@ -34,6 +35,7 @@ from browserkonnector.save.documents import Upserted, add_data, update_or_create
 from browserkonnector.save.fetched import Fetched, FetchFile
 from browserkonnector.save.files import Outcome, SavedFile, save_files
 from browserkonnector.save.hydrate import hydrate_and_filter
+from browserkonnector.save.known import saved_values
 from browserkonnector.save.linker import BillLink, LinkResult, link_bank_operations
 from browserkonnector.save.metadata import get_cozy_metadata
 from browserkonnector.save.models import (
@@ -43,6 +45,7 @@ from browserkonnector.save.models import (
     FileEntry,
     normalize_currency,
 )
+from browserkonnector.save.options import BillOptions, DocumentOptions, FileOptions, HydrateOptions
 from browserkonnector.save.qualification import qualification_for, qualification_labels
 
 __all__ = [
@@ -54,11 +57,15 @@ __all__ = [
     "BankSaveResult",
     "Bill",
     "BillLink",
+    "BillOptions",
     "BillValidationError",
     "Contract",
+    "DocumentOptions",
     "FetchFile",
     "Fetched",
     "FileEntry",
+    "FileOptions",
+    "HydrateOptions",
     "LinkResult",
     "Outcome",
     "SaveBillsResult",
@@ -72,9 +79,11 @@ __all__ = [
     "normalize_currency",
     "qualification_for",
     "qualification_labels",
+    "sanitize_file_name",
     "save_bank_data",
     "save_bills",
     "save_files",
+    "saved_values",
     "update_or_create",
     "upsert",
 ]

@@ -52,6 +52,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--js-c1", action="store_true",
                         help="with --with-js, also run konnector-libs at its default concurrency 1 (slow)")
     parser.add_argument("--js-runs", type=int, default=1, help="rounds of the JS side of workload 3 (default 1)")
+    parser.add_argument("--vendor-latency-ms", type=float, default=None,
+                        help="workload 3: the PDF server's delay per answer (default 30; 0 exposes a "
+                             "konnector-libs race, see benchlib/w_save.py)")
     parser.add_argument("--no-naive", action="store_true", help="skip baseline (c), the slowest")
     parser.add_argument("--bills", type=int, default=None, help="bills of workloads 1, 2, 6, 7 (default 200)")
     parser.add_argument("--save-bills", type=int, default=None, help="bills of workload 3 (default 1000)")
@@ -95,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     jobs: list[tuple[set[str], str, Callable[[], list[Row]]]] = [
         ({"1", "2", "6", "7"}, "1, 2, 6, 7", lambda: full_runs(sizes, _log, which)),
         ({"3"}, "3", lambda: save_vs_js(save_bills_n, min(runs, 2), args.with_js, _log, args.js_c1,
-                                       args.js_runs)),
+                                       args.js_runs, *([] if args.vendor_latency_ms is None
+                                                       else [args.vendor_latency_ms]))),
         ({"4"}, "4", lambda: dedup(dedup_sizes, dedup_incoming, dedup_repeat, _log)),
         ({"5"}, "5", lambda: printing(print_bills, runs, _log)),
         ({"8"}, "8", lambda: growth_runs(sizes, _log)),

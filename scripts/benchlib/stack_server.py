@@ -7,8 +7,8 @@ emulator served so far (and how many per method and route shape), which each sid
 right after its save call.
 
 It prepares what a konnector job finds on a Cozy: the destination folder and the account document.
-Its HTTP server is ``BackgroundServer``'s uvicorn, which drops a connection left idle for 5 s: that is what
-ends konnector-libs' uploads that never send their request (see :mod:`benchlib.w_save`).
+Its HTTP server is ``BackgroundServer``'s uvicorn, which drops a connection left idle for ``--idle-timeout``
+seconds: that is what ends konnector-libs' uploads that never send their request (see :mod:`benchlib.w_save`).
 Prints ``stack http://127.0.0.1:P``, ``control http://127.0.0.1:Q`` and ``folder <dir id>``, then ``ready``.
 
 ``python -m benchlib.stack_server --root DIR --slug SLUG --token TOKEN``
@@ -57,8 +57,11 @@ def main() -> None:
     parser.add_argument("--root", required=True)
     parser.add_argument("--slug", required=True)
     parser.add_argument("--token", required=True)
+    parser.add_argument("--idle-timeout", type=float, default=None,
+                        help="seconds before an idle connection is closed (default: the emulator's)")
     args = parser.parse_args()
-    emulator = StackEmulator(args.root, slug=args.slug, token=args.token)
+    extra = {} if args.idle_timeout is None else {"idle_timeout": args.idle_timeout}
+    emulator = StackEmulator(args.root, slug=args.slug, token=args.token, **extra)
     emulator.start()
 
     async def prepare(store: LocalStore) -> Any:

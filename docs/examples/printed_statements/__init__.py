@@ -10,6 +10,8 @@ at ``url`` (with the session's cookies) under a headline and a link to where it 
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, SecretStr
 
 from browserkonnector import FileEntry, Konnector, KonnectorError, RunContext, errors
@@ -42,7 +44,7 @@ async def start(ctx: RunContext[Fields]) -> None:
     printable = [item for item in first["items"] if item["kind"] == "html"]
     ctx.shapes.count("printable bills", len(printable))
 
-    def statement(item: dict[str, str]) -> FileEntry:
+    def statement(item: dict[str, Any]) -> FileEntry:
         source = base + item["links"]["print"]
         return FileEntry(
             filename=f"statement_{item['vendorRef']}.pdf",
