@@ -10,6 +10,7 @@
     browserkonnector new NAME [--kind K]         scaffold a connector (api, html or spa) that passes its own test
     browserkonnector show-trace PATH             open a trace (or a failure bundle) in the trace viewer
     browserkonnector store ls|export|show        look into the embedded store
+    browserkonnector browser-server [--port P]   serve one shared Chromium to runs (docs/scaling.md)
 """
 
 from __future__ import annotations
@@ -264,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
         action.add_argument("--doctype", default=None,
                             help="e.g. io.cozy.bills" + (" (default)" if name == "show" else ""))
         action.set_defaults(func=_cmd_store)
+
+    from browserkonnector.server.command import register as register_browser_server
+
+    register_browser_server(sub)
     return parser
 
 

@@ -94,6 +94,10 @@ STOPPED: Final = "UNKNOWN_ERROR.STOPPED"
 FILE_TOO_LARGE: Final = "FILE_DOWNLOAD_FAILED.TOO_LARGE"
 #: A file could not be downloaded within its time limit (``file_timeout``, retries included).
 FILE_DOWNLOAD_TIMEOUT: Final = "FILE_DOWNLOAD_FAILED.TIMEOUT"
+#: The browser host (``--connect``, ``browserkonnector browser-server``) could not be reached, was full,
+#: or went away during the run. Nobody's fault the user can fix, and not the vendor's: retry later (a task
+#: queue retries it). A sub-code of UNKNOWN_ERROR so that Cozy's apps still understand it.
+BROWSER_UNAVAILABLE: Final = "UNKNOWN_ERROR.BROWSER_UNAVAILABLE"
 #: A field is missing or invalid (checked before the browser starts). A USER_ACTION_NEEDED sub-code: the
 #: stack then stops scheduling the konnector until the user fixes the account and runs it by hand.
 INVALID_FIELDS: Final = "USER_ACTION_NEEDED.INVALID_FIELDS"
@@ -135,6 +139,7 @@ MEANINGS: Final[dict[str, str]] = {
     FILE_TOO_LARGE: "a file was larger than the file-size cap and was not saved",
     FILE_DOWNLOAD_TIMEOUT: "a file could not be downloaded within its time limit",
     REPLAY_MISS: "a replayed run asked for a request its recording does not hold",
+    BROWSER_UNAVAILABLE: "the browser host could not be reached, was full, or went away during the run (retry)",
 }
 
 #: Codes the user can fix (cozy-banks' list): a UI may offer an action instead of "try later".

@@ -70,6 +70,9 @@ class BrowserOptions:
     user_agent: str | None = None
     default_timeout_ms: int = 30_000
     accept_downloads: bool = True
+    #: How long ``connect`` may wait for the browser host: above ``browser-server``'s default queue (60 s),
+    #: so a full host answers (503) before the run gives up.
+    connect_timeout_ms: int = 90_000
 
     def __post_init__(self) -> None:
         if self.connect is not None and not self.connect.startswith(_CONNECT_SCHEMES):
@@ -141,6 +144,11 @@ async def stop_driver(driver: Awaitable[Playwright]) -> None:
         await (await driver).stop()
 
 
+def _where(endpoint: str) -> str:
+    """An endpoint's host and port: its path may be the host's secret (``browser-server``'s is)."""
+    return endpoint.split("://", 1)[-1].split("/", 1)[0]
+
+
 class BrowserSession:
     """Async context manager owning the Playwright driver and one browser (launched or connected)."""
 
@@ -153,6 +161,8 @@ class BrowserSession:
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._executable: Path | None = None
+        #: A connected browser went away while the session was open (the host died or dropped us).
+        self.lost = False
 
     @property
     def browser(self) -> Browser:
@@ -183,7 +193,7 @@ class BrowserSession:
             raise
         logger.debug(
             "browser {} {} ({})", "connected" if opts.connect else "launched", self._browser.version,
-            opts.connect or self._executable,
+            _where(opts.connect) if opts.connect else self._executable,
         )
         return self
 
@@ -205,16 +215,40 @@ class BrowserSession:
         assert self._playwright is not None
         assert self.options.connect is not None
         endpoint, slow_mo = self.options.connect, self.options.slow_mo_ms or None
-        if endpoint.startswith(("ws://", "wss://")):
-            return await self._playwright.chromium.connect(endpoint, slow_mo=slow_mo)
-        return await self._playwright.chromium.connect_over_cdp(endpoint, slow_mo=slow_mo)
+        timeout = self.options.connect_timeout_ms
+        try:
+            if endpoint.startswith(("ws://", "wss://")):
+                browser = await self._playwright.chromium.connect(endpoint, slow_mo=slow_mo, timeout=timeout)
+            else:
+                browser = await self._playwright.chromium.connect_over_cdp(endpoint, slow_mo=slow_mo,
+                                                                           timeout=timeout)
+        except PlaywrightError as exc:
+            from browserkonnector.errors import BROWSER_UNAVAILABLE, KonnectorError
+
+            where = _where(endpoint)
+            reason = next((line.strip() for line in exc.message.splitlines()
+                           if "503" in line or "full" in line or "ECONNREFUSED" in line), "")
+            if "503" in reason:  # browser-server's answer past its cap (Playwright drops the body)
+                reason = "the host is full (503): every slot stayed taken past its queue time"
+            if not reason:
+                reason = exc.message.strip().splitlines()[0] if exc.message.strip() else "no answer"
+            raise KonnectorError(BROWSER_UNAVAILABLE, f"could not connect to the browser at {where}: "
+                                 f"{reason.replace(endpoint, where)}"[:500]) from None
+        browser.on("disconnected", self._on_disconnected)
+        return browser
+
+    def _on_disconnected(self, _browser: Browser) -> None:
+        if self._browser is not None:  # not our own close()
+            self.lost = True
+            logger.warning("the browser at {} went away during the run", _where(self.options.connect or ""))
 
     async def new_context(self, *, record_har_path: str | os.PathLike[str] | None = None,
-                          **context_args: Any) -> BrowserContext:
+                          block_resources: frozenset[str] | None = None, **context_args: Any) -> BrowserContext:
         """A fresh, isolated context with the run's settings applied.
 
         ``context_args`` go to Playwright's ``new_context`` as they are (``storage_state=``,
-        ``viewport=``...), after ours, so a caller can override any of them.
+        ``viewport=``...), after ours, so a caller can override any of them; ``block_resources`` replaces
+        the session's set for this context.
         """
         opts = self.options
         args: dict[str, Any] = {"accept_downloads": opts.accept_downloads}
@@ -230,8 +264,9 @@ class BrowserSession:
         context = await self.browser.new_context(**args)
         context.set_default_timeout(opts.default_timeout_ms)
         context.set_default_navigation_timeout(opts.default_timeout_ms)
-        if opts.block_resources:
-            await install_blocking(context, opts.block_resources)
+        blocked = opts.block_resources if block_resources is None else block_resources  # a run's own, in a kept session
+        if blocked:
+            await install_blocking(context, blocked)
         return context
 
     async def close(self) -> None:

@@ -13,13 +13,15 @@ import sys
 import tempfile
 from collections.abc import Awaitable
 from contextlib import AsyncExitStack
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from loguru import logger
 
-from browserkonnector.errors import MEANINGS
+from browserkonnector import errors
+from browserkonnector.errors import MEANINGS, KonnectorError
 from browserkonnector.redact import Redactor
 from browserkonnector.runtime.bundle import Bundle, bundle_dir_for
 from browserkonnector.runtime.locale import BrowserLocale
@@ -35,9 +37,14 @@ if TYPE_CHECKING:
     from browserkonnector.runtime.log import RunLog
     from browserkonnector.runtime.sitechange import SiteChange
 
-__all__ = ["Browsing"]
+__all__ = ["Browsing", "shared_session"]
 
 log = logger.bind(namespace="browser")
+
+#: A browser session that a long-lived process (a Celery worker, see ``browserkonnector.scaling``) keeps
+#: across runs. When set, a run opens its fresh context in it — no driver or browser start of its own —
+#: and leaves the session open at its end; the context is still the run's alone, closed whatever happens.
+shared_session: ContextVar[BrowserSession | None] = ContextVar("browserkonnector_shared_session", default=None)
 
 
 class Browsing:
@@ -61,6 +68,8 @@ class Browsing:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.network: Recorder | Replayer | None = None  # --record / --replay
         self.watch: SecretWatch | None = None
+        #: A kept session's Playwright storage state (docs/sessions.md), given to the context when set.
+        self.storage_state: dict[str, Any] | None = None
 
     async def open(self, stack: AsyncExitStack) -> None:
         if not self.konnector.browser:
@@ -89,7 +98,13 @@ class Browsing:
         # Not on the stack: the HAR is written when the context closes, and read after that.
         self._tmp = tempfile.TemporaryDirectory(prefix="bk-run-")
         self.har_path = Path(self._tmp.name) / "network.har"
-        self.session = await stack.enter_async_context(BrowserSession(BrowserOptions(
+        kept = shared_session.get()
+        if kept is not None and self.driver is not None:
+            from browserkonnector.browser.session import stop_driver
+
+            await stop_driver(self.driver)
+            self.driver = None
+        session = kept or await stack.enter_async_context(BrowserSession(BrowserOptions(
             headless=not options.headed,
             slow_mo_ms=options.slow_mo_ms,
             executable_path=options.chromium,
@@ -100,10 +115,18 @@ class Browsing:
             locale=self.locale.locale,
             timezone_id=self.locale.timezone,
         ), driver=self.driver))
+        assert session is not None
+        self.session = session
         self.driver = None
         # The bundle's network log: every request and response, without bodies (a run of 200 PDFs would
         # otherwise keep them all, base64-encoded, in the driver's memory until the context closes).
-        context = await self.session.new_context(record_har_path=self.har_path, record_har_content="omit")
+        # A kept session (a worker's) was opened for no run in particular: this run's locale, time zone and
+        # blocked resource types go to its context; a kept login (docs/sessions.md) is its storage state.
+        own: dict[str, Any] = {"storage_state": self.storage_state} if self.storage_state else {}
+        if kept is not None:
+            own.update({k: v for k, v in (("locale", self.locale.locale), ("timezone_id", self.locale.timezone)) if v})
+            own["block_resources"] = self.konnector.block_resources
+        context = await session.new_context(record_har_path=self.har_path, record_har_content="omit", **own)
         self.context = context
         stack.push_async_callback(self._close_context)
         self.page_log = PageLog(context, redactor=self.redactor)
@@ -127,8 +150,13 @@ class Browsing:
         self.http = http = session_http(context, redactor=self.redactor, accept_language=self.locale.locale)
         stack.push_async_callback(http.aclose)
         await self._attach_network()
-        log.debug("Chromium {} ({}); {}", self.session.version, self.session.executable or "connected",
-                  self.locale.describe())
+        log.debug("Chromium {} ({}); {}", session.version, session.executable or "connected", self.locale.describe())
+
+    def check_not_lost(self) -> None:
+        """A connected browser that went away ends the run with a retryable code, even when the connector
+        carried on (its saves of the last files failed, and nothing past them is trustworthy)."""
+        if self.session is not None and self.session.lost:
+            raise KonnectorError(errors.BROWSER_UNAVAILABLE, "the browser host went away during the run")
 
     async def _attach_network(self) -> None:
         """``--record`` / ``--replay``: one recorder or replayer on both network paths (the browser context

@@ -51,6 +51,10 @@ class RunOptions:
     record: Path | None = None
     replay: Path | None = None
     progress: bool = True
+    #: Discard the kept session (docs/sessions.md) and log in.
+    fresh_session: bool = False
+    #: ``ctx.should_full_sync()`` answers True whatever the account's history.
+    full_sync: bool = False
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
@@ -78,7 +82,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="log format (default: json in a Cozy job or when stdout is not a terminal)")
     add("--log-level", default=None, help="debug|info|warning|error (default LOG_LEVEL, else debug/info)")
     add("--connect", default=None, metavar="URL",
-        help="drive a running browser: ws://... (Playwright server) or http://... (CDP) instead of launching")
+        help="drive a running browser: ws://... (Playwright server, e.g. `browserkonnector browser-server`) or "
+             "http://... (CDP) instead of launching (default: BROWSERKONNECTOR_CONNECT)")
     add("--chromium", default=None, metavar="PATH", help="Chromium binary to launch")
     add("--chromium-arg", action="append", default=[], dest="chromium_args", metavar="ARG",
         help="extra Chromium command-line switch, e.g. --chromium-arg=--proxy-server=... (repeatable)")
@@ -92,6 +97,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add("--record", type=Path, default=None, metavar="DIR", help="record the run's network into DIR")
     add("--replay", type=Path, default=None, metavar="DIR", help="run offline against a recording")
     add("--no-progress", action="store_false", dest="progress", help="no progress counter")
+    add("--fresh-session", action="store_true", help="discard the kept session of the account and log in")
+    add("--full-sync", action="store_true", help="ctx.should_full_sync() says yes: look at everything again")
 
 
 def _checked(check: Callable[[str, str], str], option: str) -> Callable[[str], str]:
@@ -119,7 +126,7 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | Non
         pause_on_failure=args.pause_on_failure,
         log_mode=args.log_mode,
         log_level=args.log_level,
-        connect=args.connect,
+        connect=args.connect or (os.environ if environ is None else environ).get("BROWSERKONNECTOR_CONNECT") or None,
         chromium=args.chromium,
         chromium_args=tuple(args.chromium_args),
         offline_dns=args.offline_dns or args.replay is not None,
@@ -128,6 +135,8 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | Non
         record=args.record,
         replay=args.replay,
         progress=args.progress,
+        fresh_session=getattr(args, "fresh_session", False),
+        full_sync=getattr(args, "full_sync", False),
         environ=dict(os.environ if environ is None else environ),
     )
 
