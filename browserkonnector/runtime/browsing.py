@@ -134,7 +134,7 @@ class Browsing:
         from browserkonnector.browser.tracing import TRACE_PARTS_ENV, trace_parts
 
         self.tracer = Tracer(context, options.trace, self.redactor,
-                             parts=trace_parts(options.environ.get(TRACE_PARTS_ENV)))
+                             parts=trace_parts(options.environ.get(TRACE_PARTS_ENV), options.trace))
         # Cookies and declared storage values become secrets as the site sets them (before any log line).
         self.watch = SecretWatch(context, self.redactor, self.konnector.secret_storage_keys)
         # All at once: starting the trace (screencast, snapshotter) is a round trip of its own.

@@ -17,6 +17,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from browserkonnector.browser import Tracer, fill_secret, find_secrets
+from browserkonnector.browser.tracing import TRACE_PARTS, trace_parts
 from browserkonnector.redact import Redactor
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
@@ -40,14 +41,15 @@ def members(path: Path) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def assert_trace_parses(files: dict[str, bytes]) -> list[dict[str, Any]]:
-    """Every line of every *.trace / *.network member is JSON, and every resource they cite exists."""
+def assert_trace_parses(files: dict[str, bytes], *, bodies: bool = True) -> list[dict[str, Any]]:
+    """Every line of every *.trace / *.network member is JSON, and every resource they cite exists (a
+    trace without snapshots keeps no response bodies: it cites none)."""
     events: list[dict[str, Any]] = []
     for name, data in files.items():
         if name.endswith((".trace", ".network")):
             events += [json.loads(line) for line in data.decode().splitlines() if line.strip()]
     cited = set(re.findall(r'"(resources/[0-9a-f]{40}\.\w+)"', json.dumps(events)))
-    assert cited
+    assert bool(cited) == bodies
     assert cited <= files.keys()
     return events
 
@@ -60,11 +62,14 @@ async def login(tab: Any, site: Any, redactor: Redactor) -> None:
     await tab.wait_for_selector("text=Welcome Alice")
 
 
-async def test_failed_login_trace_is_kept_without_a_single_secret(tab: Any, site: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("parts", [None, frozenset(TRACE_PARTS)], ids=["default", "screenshots+snapshots"])
+async def test_failed_login_trace_is_kept_without_a_single_secret(tab: Any, site: Any, tmp_path: Path,
+                                                                  parts: frozenset[str] | None) -> None:
     """Password (form → JSON POST body), session cookie (Set-Cookie / Cookie), bearer token (in
-    sessionStorage, then an Authorization header): none survives, in any form, in any member."""
+    sessionStorage, then an Authorization header): none survives, in any form, in any member. The default
+    of ``retain-on-failure`` records the actions and the network, not the screencast nor DOM snapshots."""
     redactor = Redactor()  # the run's: it only learns the password, through fill_secret
-    tracer = Tracer(tab.context, "retain-on-failure", redactor)
+    tracer = Tracer(tab.context, "retain-on-failure", redactor, parts=parts)
     await tracer.start()
     await login(tab, site, redactor)
     kept = await tracer.stop(failed=True, path=tmp_path / "bundle" / "trace.zip")
@@ -72,16 +77,19 @@ async def test_failed_login_trace_is_kept_without_a_single_secret(tab: Any, site
     assert kept.is_file()
 
     files = members(kept)
-    events = assert_trace_parses(files)
-    # the flow really is in there: the fill, the masked headers, screenshots, snapshots
+    events = assert_trace_parses(files, bodies=parts is not None)
+    # the flow really is in there: the fill, the masked headers, (with those parts) screenshots, snapshots
     fills = [e for e in events if e.get("method") == "fill" and e.get("type") == "before"]
     assert [f["params"]["value"] for f in fills] == [site.state.username, "***"]
     headers = [h for e in events if e.get("type") == "resource-snapshot"
                for h in e["snapshot"]["request"]["headers"] if h["name"] in ("Authorization", "Cookie")]
-    assert len(headers) >= 2
-    assert {h["value"] for h in headers} == {"***"}
-    assert any(name.startswith("screencast/") for name in files)
-    assert any(e.get("type") == "frame-snapshot" for e in events)
+    if parts is not None:  # without snapshots the trace has no network part: the bundle's HAR has it
+        assert len(headers) >= 2
+        assert {h["value"] for h in headers} == {"***"}
+    else:
+        assert headers == []
+    assert any(name.startswith("screencast/") for name in files) == (parts is not None)
+    assert any(e.get("type") == "frame-snapshot" for e in events) == (parts is not None)
 
     truth = {"password": site.state.password, "cookie": site.state.session_cookie, "token": site.state.token}
     for secret_name, secret in truth.items():
@@ -149,3 +157,12 @@ async def test_the_scrubbed_trace_opens_in_the_trace_viewer(browser_session: Any
         await context.close()
         os.killpg(viewer.pid, signal.SIGTERM)  # the CLI wrapper leaves its node child otherwise
         await asyncio.wait_for(viewer.wait(), 10)
+
+
+def test_trace_parts_from_the_environment() -> None:
+    assert trace_parts(None, "retain-on-failure") == frozenset()
+    assert trace_parts("", "on") == frozenset(TRACE_PARTS)
+    assert trace_parts("screenshots, snapshots", "retain-on-failure") == frozenset(TRACE_PARTS)
+    assert trace_parts("none", "on") == frozenset()
+    with pytest.raises(ValueError, match="BROWSERKONNECTOR_TRACE_PARTS='video': unknown part"):
+        trace_parts("video")
