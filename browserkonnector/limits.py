@@ -38,6 +38,10 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "BODY_TIMEOUT_S",
@@ -51,6 +55,7 @@ __all__ = [
     "file_timeout",
     "max_file_bytes",
     "max_retry_after",
+    "read_capped",
     "remaining",
     "run_timeout_from_env",
 ]
@@ -142,3 +147,21 @@ def deadline_scope(seconds: float | None) -> Iterator[None]:
         yield
     finally:
         _deadline.reset(token)
+
+
+async def read_capped(response: httpx.Response, cap: int | None = None) -> bytes:
+    """The body of a *streamed* httpx response (``client.stream(...)``), refused past ``cap`` bytes
+    (default :func:`max_file_bytes`): a ``Content-Length`` over the cap stops before the first byte, a
+    body that keeps coming stops at the cap (:class:`FileTooLarge`), so a 400 MB answer never holds more
+    than the cap in memory."""
+    cap = max_file_bytes() if cap is None else cap
+    url = str(response.url.copy_with(query=None, fragment=None))
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise FileTooLarge(int(declared), cap, url)
+    buffer = bytearray()
+    async for chunk in response.aiter_bytes():
+        buffer += chunk
+        if len(buffer) > cap:
+            raise FileTooLarge(len(buffer), cap, url)
+    return bytes(buffer)

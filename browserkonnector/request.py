@@ -71,7 +71,6 @@ __all__ = [
     "get_parsed",
     "parse_response",
     "parse_retry_after",
-    "read_capped",
     "request_factory",
     "retry_extension",
 ]
@@ -272,27 +271,6 @@ class RetryTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-
-async def read_capped(response: httpx.Response, cap: int | None = None) -> bytes:
-    """The body of a *streamed* response (``client.stream(...)``), refused past ``cap`` bytes (default:
-    :func:`browserkonnector.limits.max_file_bytes`): a ``Content-Length`` over the cap stops before the
-    first byte, a body that keeps coming stops at the cap (:class:`~browserkonnector.limits.FileTooLarge`),
-    so a 400 MB answer never holds more than the cap in memory."""
-    cap = limits.max_file_bytes() if cap is None else cap
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > cap:
-        raise limits.FileTooLarge(int(declared), cap, _no_query(response.url))
-    buffer = bytearray()
-    async for chunk in response.aiter_bytes():
-        buffer += chunk
-        if len(buffer) > cap:
-            raise limits.FileTooLarge(len(buffer), cap, _no_query(response.url))
-    return bytes(buffer)
-
-
-def _no_query(url: httpx.URL) -> str:
-    return str(url.copy_with(query=None, fragment=None))
 
 
 # -- parsing ------------------------------------------------------------------------------------------

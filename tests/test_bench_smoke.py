@@ -48,6 +48,8 @@ EXPECTED_ROWS = [
     ("9", "traced with screenshots only"),
     ("9", "traced with snapshots only"),
     ("9", "traced with neither"),
+    ("10", "kept session restored vs a cold login"),
+    ("10", "cold start to logged in"),
 ]
 #: Rows whose baseline only exists with --with-js (never run in CI: it needs npm).
 JS_ONLY = {("3", "save_bills of 20 bills"), ("3", "stack requests per bill"), ("3", "default concurrency")}

@@ -32,8 +32,9 @@ from playwright.async_api import BrowserContext, Response
 from playwright.async_api import Error as PlaywrightError
 
 from browserkonnector.browser.secrets import register_cookie_values
+from browserkonnector.limits import read_capped
 from browserkonnector.redact import SENSITIVE_HEADERS, Redactor
-from browserkonnector.request import KonnectorClient, cookies_from_playwright, read_capped, request_factory
+from browserkonnector.request import KonnectorClient, cookies_from_playwright, request_factory
 from browserkonnector.save.fetched import Fetched, How
 
 __all__ = [

@@ -68,6 +68,8 @@ class Browsing:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.network: Recorder | Replayer | None = None  # --record / --replay
         self.watch: SecretWatch | None = None
+        #: A kept session's Playwright storage state (docs/sessions.md), given to the context when set.
+        self.storage_state: dict[str, Any] | None = None
 
     async def open(self, stack: AsyncExitStack) -> None:
         if not self.konnector.browser:
@@ -119,10 +121,10 @@ class Browsing:
         # The bundle's network log: every request and response, without bodies (a run of 200 PDFs would
         # otherwise keep them all, base64-encoded, in the driver's memory until the context closes).
         # A kept session (a worker's) was opened for no run in particular: this run's locale, time zone and
-        # blocked resource types go to its context.
-        own: dict[str, Any] = {}
+        # blocked resource types go to its context; a kept login (docs/sessions.md) is its storage state.
+        own: dict[str, Any] = {"storage_state": self.storage_state} if self.storage_state else {}
         if kept is not None:
-            own = {k: v for k, v in (("locale", self.locale.locale), ("timezone_id", self.locale.timezone)) if v}
+            own.update({k: v for k, v in (("locale", self.locale.locale), ("timezone_id", self.locale.timezone)) if v})
             own["block_resources"] = self.konnector.block_resources
         context = await session.new_context(record_har_path=self.har_path, record_har_content="omit", **own)
         self.context = context

@@ -48,12 +48,16 @@ from browserkonnector.save.options import BillOptions, DocumentOptions, FileOpti
 from browserkonnector.store.base import AppInfo, Doc, Store
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from parsel import Selector
-    from playwright.async_api import BrowserContext, Locator, Page
+    from playwright.async_api import BrowserContext, Locator, Page, Response
 
     from browserkonnector.browser import Action, JsonCapture, PdfPrinter, Waited
     from browserkonnector.browser.capture import CapturedResponse, UrlPattern
     from browserkonnector.browser.files import Trigger
+    from browserkonnector.runtime.login import SessionKeeper
+    from browserkonnector.runtime.sync import SyncMemory
 
 __all__ = ["RunContext", "RunStats"]
 
@@ -133,6 +137,11 @@ class RunContext(Generic[F]):
         self.stats = RunStats()
         self.missing = MissingFiles()  # files the save helpers could not save: the run then fails
         self.account_data: dict[str, Any] = account.data
+        #: The login keeper and the sync memory of the run (docs/sessions.md), set by the runtime.
+        self.session: SessionKeeper | None = None
+        self.sync: SyncMemory | None = None
+        #: ``time.monotonic()`` by which the connector must be done (the run's time limit), or None.
+        self.deadline: float | None = None
 
     # -- the browser ----------------------------------------------------------------------------------
     @property
@@ -146,6 +155,10 @@ class RunContext(Generic[F]):
     def browser_context(self) -> BrowserContext:
         if self._context is None:
             raise RuntimeError("this connector runs without a browser (Konnector(..., browser=False))")
+        return self._context
+
+    @property
+    def browser_context_or_none(self) -> BrowserContext | None:
         return self._context
 
     def secret(self, *values: str | None) -> None:
@@ -401,7 +414,43 @@ class RunContext(Generic[F]):
 
     async def wait_for_two_fa_code(self, *, type: str = "email", timeout: float = 180.0,
                                    heartbeat: float = 5.0, retry: bool = False) -> str:
-        """``waitForTwoFaCode``: ask the user for a code through the Home app (manual runs only)."""
-        return await self.account.wait_for_two_fa_code(
-            manual_execution=self.job.manual_execution, type=type, timeout=timeout, heartbeat=heartbeat,
-            retry=retry)
+        """``waitForTwoFaCode``: a code from the Home app in a Cozy job (manual runs only), from a prompt
+        in a terminal run; bounded by the run's time limit (docs/sessions.md)."""
+        from browserkonnector.runtime.twofa import ask_code
+
+        return await ask_code(account=self.account, job=self.job, type=type, timeout=timeout, heartbeat=heartbeat,
+                              retry=retry, deadline=self.deadline)
+
+    async def second_factor(self, submit: Callable[[str], Any], *, totp_secret: Any = None, type: str = "app_code",
+                            tries: int = 3, timeout: float = 180.0) -> None:
+        """Get a code (from ``totp_secret``, the Home app or a terminal prompt), ``await submit(code)``
+        (``True``: accepted), ask again on a refusal; ``USER_ACTION_NEEDED.WRONG_TWOFA_CODE`` at last."""
+        from browserkonnector.runtime.twofa import second_factor
+
+        await second_factor(submit, account=self.account, job=self.job, redactor=self.redactor,
+                            totp_secret=totp_secret, type=type, tries=tries, timeout=timeout, deadline=self.deadline)
+
+    def totp(self, secret: Any) -> str:
+        """The current TOTP code of a base32 seed (the seed is declared secret first)."""
+        from browserkonnector.runtime.twofa import totp
+
+        return totp(secret, redactor=self.redactor)
+
+    # -- sessions and incremental runs ------------------------------------------------------------------
+    def should_full_sync(self, max_age: timedelta | float | None = None) -> bool:
+        """Whether to look at everything (first run, last run failed, ``--full-sync``, last full sync
+        older than ``max_age``) or only at what is new; remembered in the account data."""
+        from browserkonnector.runtime.sync import SyncMemory
+
+        if self.sync is None:
+            self.sync = SyncMemory(self.account_data)
+        answer = self.sync.should_full_sync(max_age)
+        self.log.info("full sync: {}", self.sync.reason if answer else "no, " + self.sync.reason)
+        return answer
+
+    async def goto(self, url: str, **kwargs: Any) -> Response | None:
+        """``page.goto(url)`` that logs in again, once, when it lands on the login page or gets 401/403
+        (with a declared ``@konnector.login``)."""
+        if self.session is None:
+            return await self.page.goto(url, **kwargs)
+        return await self.session.goto(self.page, url, **kwargs)

@@ -44,6 +44,7 @@ from browserkonnector.runtime.sitechange import FINGERPRINT_KEY, ShapeRecorder, 
 from browserkonnector.runtime.streams import redacted_std_streams
 
 if TYPE_CHECKING:
+    from browserkonnector.runtime.account_session import RunSession
     from browserkonnector.runtime.konnector import Konnector
 
 __all__ = ["RunResult", "deadline_for", "execute"]
@@ -215,10 +216,15 @@ class _Runner:
                 environ=options.environ))
             self.driver = None  # the browser resources own it now
             self.browser = browsing
+            from browserkonnector.runtime.account_session import RunSession
+
+            session = RunSession(konnector, options, self.job, prepared.account, self.redactor)
             try:
+                browsing.storage_state = await session.prepare()  # the kept session, if any
                 await browsing.open(stack)
                 ctx = self._context(store, prepared, browsing, shapes)
-                await self._run_main(ctx)
+                await session.attach(ctx)
+                await self._run_main(ctx, session)
                 browsing.check_not_lost()
                 missing = ctx.missing.error()
                 if missing is not None:  # everything that could be saved is: still not a success
@@ -232,11 +238,13 @@ class _Runner:
                 failure = self._classify(exc, shapes)
                 change = exc.change if isinstance(exc, SiteChanged) else shapes.compare()
                 self._log_failure(failure, exc)
+                await session.finish(ok=False, code=failure.code)
                 bundle_path = await browsing.fail(failure, exc, change, self._metadata(prepared), self.run_log)
                 await stack.aclose()  # close the browser now: the HAR is written at context close
                 bundle_path = browsing.finish_bundle() or bundle_path
                 result = self._end(failure, started, bundle_path, None, change)
                 return result
+            await session.finish(ok=True)
             trace_path = await browsing.succeed()
             await prepared.account.save_data({FINGERPRINT_KEY: shapes.fingerprint()})
         return self._success(started, trace_path)
@@ -254,10 +262,16 @@ class _Runner:
         self.ctx = ctx
         return ctx
 
-    async def _run_main(self, ctx: RunContext[Any]) -> None:
+    async def _run_main(self, ctx: RunContext[Any], session: RunSession) -> None:
         deadline = deadline_for(self.options, self.job)
+        ctx.deadline = None if deadline is None else time.monotonic() + deadline
+
+        async def main() -> None:  # the login (or the logged-in check) counts in the run's time limit
+            await session.before_main(ctx)
+            await self.konnector.main_fn(ctx)
+
         with deadline_scope(deadline):  # the task copies the context: every wait inside sees the deadline
-            self.main_task = asyncio.create_task(self.konnector.main_fn(ctx), name=f"{self.konnector.slug}.main")
+            self.main_task = asyncio.create_task(main(), name=f"{self.konnector.slug}.main")
         try:
             if deadline is None:
                 await self.main_task

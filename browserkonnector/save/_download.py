@@ -35,12 +35,12 @@ Fetch: TypeAlias = Callable[[str, FileEntry], Awaitable[Fetched]]
 @contextlib.asynccontextmanager
 async def default_fetcher(timeout: float = 60.0) -> AsyncIterator[Fetch]:
     """A plain HTTP GET (no retries of its own: the entry-level retries also cover bad content)."""
-    from browserkonnector.request import read_capped, request_factory
+    from browserkonnector.request import request_factory
 
     async with request_factory(retries=0, timeout=timeout) as client:
         async def fetch(url: str, entry: FileEntry) -> Fetched:
             async with client.stream("GET", url) as response:
-                data = await read_capped(response)
+                data = await limits.read_capped(response)
             return Fetched(data=data, url=url, status=response.status_code,
                            content_type=response.headers.get("content-type"), how="http")
 

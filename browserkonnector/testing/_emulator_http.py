@@ -125,6 +125,8 @@ class LoggedRequest:
     json: Any = None
     dropped: bool = False
     fault: str | None = None
+    #: seconds from reading the request to handing the answer to the server (not the time on the wire)
+    duration: float | None = None
     #: set while a ``drop`` fault is armed on this request: cut the connection after that many bytes
     drop_after: int | None = field(default=None, repr=False)
 

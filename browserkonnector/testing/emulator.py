@@ -71,6 +71,7 @@ from browserkonnector.testing._emulator_http import (
     permission_refusal,
     split_raw_path,
 )
+from browserkonnector.testing._emulator_job import job_environment
 from browserkonnector.testing.server import BackgroundServer
 
 __all__ = ["IDLE_TIMEOUT", "METADATA_TTL", "EmulatedCozyStore", "Fault", "LoggedRequest", "StackEmulator",
@@ -229,6 +230,11 @@ class StackEmulator:
     def clear_faults(self) -> None:
         self._faults.clear()
 
+    def job_environment(self, message: Mapping[str, Any], **options: Any) -> dict[str, str]:
+        """The ``COZY_*`` environment the stack would give a konnector job of this instance (and nothing
+        else: run the command under ``env -i``); options as :func:`._emulator_job.job_environment`."""
+        return job_environment(self.url, self.token, {"konnector": self.app_info.slug, **message}, **options)
+
     def expire_token(self) -> None:
         """From now on the current token is refused with 401 ``The access token expired``."""
         self._expired = True
@@ -273,6 +279,7 @@ class StackEmulator:
                 await asyncio.sleep(0)  # let uvicorn notice the aborted transport before we return
             return Response(status_code=499)
         entry.status = response.status_code
+        entry.duration = time.time() - entry.timestamp
         if entry.drop_after == -1:  # drop after acting: the answer is lost
             entry.dropped = True
             self.abort_connection(request)

@@ -7,6 +7,7 @@
     scripts/bench --with-js            # workload 3 against cozy-konnector-libs too (npm, cached)
     scripts/bench --smoke              # every workload at a tiny size, 1 round (the test suite runs it)
     scripts/bench --only 9             # the heavy local-first SPA: framework vs raw Playwright, trace costs
+    scripts/bench --only 10            # a run restoring its kept session vs a cold login (second factor)
 
 Every figure is a median over rounds; every ratio compares two medians measured in the same bench run,
 variants interleaved, so the noise of a shared machine hits both sides. Nothing here asserts a time:
@@ -30,9 +31,10 @@ from benchlib.w_dedup import dedup
 from benchlib.w_print import printing
 from benchlib.w_runs import Sizes, full_runs, growth_runs
 from benchlib.w_save import save_vs_js
+from benchlib.w_session import session_restore
 from benchlib.w_spa import SpaSizes, heavy_spa
 
-WORKLOADS = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
+WORKLOADS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")
 DEFAULT_OUT = REPO / "docs" / "performance.md"
 
 
@@ -104,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         ({"5"}, "5", lambda: printing(print_bills, runs, _log)),
         ({"8"}, "8", lambda: growth_runs(sizes, _log)),
         ({"9"}, "9", lambda: heavy_spa(spa, _log)),
+        ({"10"}, "10", lambda: session_restore(sizes.bills, runs, _log)),
     ]
     rows: list[Row] = []
     failed = False

@@ -121,8 +121,9 @@ def _js_side(root: Path, pdf_url: str, bills: int, concurrency: int | None) -> d
         result["hung_uploads"] = outcome.stdout.count("socket hang up") + outcome.stderr.count("socket hang up")
         import httpx
 
-        by_route = httpx.get(f"{stack.urls[1]}/requests", timeout=30).json()["by_route"]
-        result["bills_created"] = by_route.get("POST /data/io.cozy.bills/", 0)
+        control = httpx.get(f"{stack.urls[1]}/requests", timeout=30).json()
+        result["bills_created"] = control["by_route"].get("POST /data/io.cozy.bills/", 0)
+        result["metadata_ms"] = control["service_ms"].get("POST /files/upload/metadata")
     return result
 
 
@@ -155,7 +156,9 @@ def save_vs_js(bills: int, runs: int, with_js: bool, log: Callable[[str], None],
                 results[name].append(result)
                 log(f"  round {number + 1}/{runs} {name:<11} save {result['save_s']:7.2f} s, "
                     f"{result['requests']} requests, {result.get('bills_created')} bills"
-                    + (f", {result['hung_uploads']} uploads hung" if "hung_uploads" in result else ""))
+                    + (f", {result['hung_uploads']} uploads hung" if "hung_uploads" in result else "")
+                    + (" (upload/metadata served in p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max:.1f} ms)".format(
+                        **result["metadata_ms"]) if result.get("metadata_ms") else ""))
     py = results["python"]
     py_s = [r["save_s"] for r in py]
     py_req = [r["requests"] / bills for r in py]

@@ -69,8 +69,13 @@ def test_a_bare_environment_job_saves_its_bills_emulator(
     artifacts = tmp_path / "artifacts"
     script = install(tmp_path, BROWSERKONNECTOR_ARTIFACTS=str(artifacts))
     folder = make_folder(emulator, "/Administratif/Demo Énergie")
-    env = job_env(emulator, site, folder, COZY_PARAMETERS="null", COZY_LANGUAGE="python", COZY_LOCALE="en",
-                  COZY_PAYLOAD="", COZY_JOB_ID="job-1", COZY_TRIGGER_ID="trigger-1")
+    job_env(emulator, site, folder)  # the account
+    manifest = json.loads((DEMO_CONNECTOR / "manifest.konnector").read_text())
+    env = emulator.job_environment({"account": ACCOUNT, "folder_to_save": folder},
+                                   parameters=manifest.get("parameters"), language=manifest["language"],
+                                   seconds_left=600, trigger_id="trigger-1")
+    assert env["COZY_PARAMETERS"] == "null"  # the demo manifest has no parameters
+    assert env["COZY_URL"].endswith("/")
     job = stack_run(script, work_directory(tmp_path), env)
     assert job.returncode == 0, (job.stdout[-3000:], job.stderr[-3000:])
     lines = [json.loads(line) for line in job.stdout.splitlines()]  # every stdout line is one JSON object

@@ -16,7 +16,10 @@ from typing import Any
 import pytest
 from demo_vendor_site import DemoSite, SiteConfig
 
-from tests.faults.conftest import run_demo
+from browserkonnector.browser.scrub import find_secrets
+from browserkonnector.redact import Redactor
+from tests.e2e.conftest import alice
+from tests.faults.conftest import Outcome, run_demo
 from tests.faults.invariants import check_store
 
 pytestmark = pytest.mark.browser
@@ -76,6 +79,7 @@ def test_fault(fault: Fault, tmp_path: Path) -> None:
                     assert ref in missing  # each lost bill is named
         if fault.site.get("file_fault") == "huge":  # cut at the cap, never downloaded again
             assert site.stats()["file_faults"] == len(from_files)
+        assert_no_secret(site, tmp_path, first)
         for key in fault.site:
             setattr(site.config, key, getattr(SiteConfig(), key))
         again = run_demo(site, tmp_path)
@@ -86,3 +90,12 @@ def test_fault(fault: Fault, tmp_path: Path) -> None:
         assert len(report.bills) == BILLS
     finally:
         site.stop()
+
+
+def assert_no_secret(site: DemoSite, tmp_path: Path, out: Outcome) -> None:
+    """The password, and every session id and API token the site handed out, in no output and no file."""
+    sessions = list(site._state.auth._sessions.values())  # test-only look at what the site issued
+    redactor = Redactor([alice(site)[1], *(s.id for s in sessions), *(s.token for s in sessions)])
+    assert not redactor.contains_secret(out.run.stdout)
+    assert not redactor.contains_secret(out.run.stderr)
+    assert find_secrets(tmp_path, redactor) == []
