@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -36,13 +37,31 @@ from benchlib.procs import MIB, SAMPLE_EVERY_S, Outcome, pss_bytes, tree
 __all__ = ["main", "measure_round"]
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of one process so far; None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class GroupSampler:
-    """Peak of the summed PSS of several process trees (roots given by a callable, read at each sample)."""
+    """Peak of the summed PSS of several process trees (roots given by a callable, read at each sample), and
+    the CPU time they used while sampled (each process's last reading minus its first: a process that
+    lives less than a sample interval is missed, in both variants alike)."""
 
     def __init__(self, roots: Callable[[], list[int]]) -> None:
         self.roots, self.peak_bytes = roots, 0
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(last - self._first[pid] for pid, last in self._last.items())
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -50,6 +69,11 @@ class GroupSampler:
             for root in self.roots():
                 pids.update(tree(root))
             self.peak_bytes = max(self.peak_bytes, sum(pss_bytes(p) for p in pids))
+            for pid in pids:
+                used = cpu_seconds(pid)
+                if used is not None:
+                    self._first.setdefault(pid, used)
+                    self._last[pid] = used
             self._stop.wait(SAMPLE_EVERY_S)
 
     def __enter__(self) -> GroupSampler:
@@ -62,7 +86,8 @@ class GroupSampler:
 
 
 def measure_round(url: str, scratch: Path, n: int, connect: str | None, host_pid: int | None) -> dict[str, float]:
-    """N runs at once; returns wall seconds and total peak PSS in MiB. Every run must save its bills."""
+    """N runs at once; returns wall seconds, total peak PSS in MiB and the CPU seconds used (runs + host).
+    Every run must save its bills."""
     folders = [scratch / f"run-{i}" for i in range(n)]
     procs: list[subprocess.Popen[str]] = []
     extra = ["--connect", connect] if connect else []
@@ -83,7 +108,7 @@ def measure_round(url: str, scratch: Path, n: int, connect: str | None, host_pid
         summary_of(Outcome(proc.args, 0.0, proc.returncode, out, err))  # raises unless the run saved its bills
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
-    return {"wall_s": wall, "peak_pss_mib": sampler.peak_bytes / MIB}
+    return {"wall_s": wall, "peak_pss_mib": sampler.peak_bytes / MIB, "cpu_s": sampler.cpu_s}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,14 +144,16 @@ def main(argv: list[str] | None = None) -> int:
                         result = measure_round(site.url, scratch, args.concurrency, host.endpoint, host.pid)
                 results[name].append(result)
                 print(f"round {number + 1}/{args.rounds} {name:<22} wall {result['wall_s']:6.2f} s  total peak "
-                      f"PSS {result['peak_pss_mib']:7.0f} MiB  (load {machine.load_now()})", file=sys.stderr,
-                      flush=True)
-    summary = {name: {key: statistics.median(r[key] for r in rows) for key in ("wall_s", "peak_pss_mib")}
+                      f"PSS {result['peak_pss_mib']:7.0f} MiB  CPU {result['cpu_s']:6.1f} s  "
+                      f"(load {machine.load_now()})",
+                      file=sys.stderr, flush=True)
+    summary = {name: {key: statistics.median(r[key] for r in rows) for key in ("wall_s", "peak_pss_mib", "cpu_s")}
                for name, rows in results.items()}
     base = summary["own_chromium"]
     for name, med in summary.items():
         print(f"{name:<22} median wall {med['wall_s']:6.2f} s ({med['wall_s'] / base['wall_s']:.2f}×)  median total "
-              f"peak PSS {med['peak_pss_mib']:7.0f} MiB ({med['peak_pss_mib'] / base['peak_pss_mib']:.2f}×)")
+              f"peak PSS {med['peak_pss_mib']:7.0f} MiB ({med['peak_pss_mib'] / base['peak_pss_mib']:.2f}×)  "
+              f"median CPU {med['cpu_s']:6.1f} s ({med['cpu_s'] / base['cpu_s']:.2f}×)")
     print(json.dumps({"concurrency": args.concurrency, "rounds": args.rounds, "summary": summary,
                       "samples": results, "load_end": machine.load_now()}))
     return 0
