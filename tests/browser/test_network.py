@@ -42,7 +42,8 @@ async def test_a_session_context_has_one_owner_holding_its_client_and_printer(ct
     http = session_http(ctx)
     try:
         inner = http.retry_transport.inner
-        assert isinstance(inner, NetworkTransport) and inner.network is network  # given at construction
+        assert isinstance(inner, NetworkTransport)  # given at construction
+        assert inner.network is network
         assert cookie_sync_of(http) is network.cookie_sync is not None
         assert printer_for(ctx) is network.printer()
     finally:
