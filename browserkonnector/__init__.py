@@ -29,18 +29,26 @@ from browserkonnector.errors import (
 from browserkonnector.redact import Redactor
 
 if TYPE_CHECKING:
+    from browserkonnector.browser.html import SessionLost
+    from browserkonnector.browser.lists import ListNotStable, collect_rows, read_indexeddb
+    from browserkonnector.browser.waits import NothingHappened, Waited
+    from browserkonnector.parsing import Amount, html_of, parse_amount, parse_date
     from browserkonnector.request import request_factory
     from browserkonnector.runtime.context import RunContext
     from browserkonnector.runtime.konnector import Konnector
     from browserkonnector.runtime.options import RunOptions
     from browserkonnector.runtime.run import RunResult
     from browserkonnector.save import (
+        BankAccount,
+        BankOperation,
+        BankSaveResult,
         Bill,
         Fetched,
         FileEntry,
         add_data,
         hydrate_and_filter,
         link_bank_operations,
+        save_bank_data,
         save_bills,
         save_files,
         update_or_create,
@@ -51,7 +59,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AccountNotFound",
+    "Amount",
     "AppInfo",
+    "BankAccount",
+    "BankOperation",
+    "BankSaveResult",
     "Bill",
     "CaptchaFailed",
     "CozyStackStore",
@@ -62,22 +74,32 @@ __all__ = [
     "InvalidFields",
     "Konnector",
     "KonnectorError",
+    "ListNotStable",
     "LocalStore",
     "LoginFailed",
+    "NothingHappened",
     "Redactor",
     "RunContext",
     "RunOptions",
     "RunResult",
+    "SessionLost",
     "Store",
     "TwoFactorFailed",
     "UnknownError",
     "UserActionNeeded",
     "VendorDown",
+    "Waited",
     "add_data",
+    "collect_rows",
     "errors",
+    "html_of",
     "hydrate_and_filter",
     "link_bank_operations",
+    "parse_amount",
+    "parse_date",
+    "read_indexeddb",
     "request_factory",
+    "save_bank_data",
     "save_bills",
     "save_files",
     "update_or_create",
@@ -89,6 +111,13 @@ _LAZY = {
     "RunOptions": "browserkonnector.runtime.options",
     "RunResult": "browserkonnector.runtime.run",
     "Bill": "browserkonnector.save",
+    "BankAccount": "browserkonnector.save",
+    "BankOperation": "browserkonnector.save",
+    "BankSaveResult": "browserkonnector.save",
+    "save_bank_data": "browserkonnector.save",
+    "ListNotStable": "browserkonnector.browser.lists",
+    "collect_rows": "browserkonnector.browser.lists",
+    "read_indexeddb": "browserkonnector.browser.lists",
     "FileEntry": "browserkonnector.save",
     "Fetched": "browserkonnector.save",
     "add_data": "browserkonnector.save",
@@ -103,6 +132,13 @@ _LAZY = {
     "CozyStackStore": "browserkonnector.store.cozy",
     "LocalStore": "browserkonnector.store.local",
     "request_factory": "browserkonnector.request",
+    "Amount": "browserkonnector.parsing",
+    "html_of": "browserkonnector.parsing",
+    "parse_amount": "browserkonnector.parsing",
+    "parse_date": "browserkonnector.parsing",
+    "SessionLost": "browserkonnector.browser.html",
+    "NothingHappened": "browserkonnector.browser.waits",
+    "Waited": "browserkonnector.browser.waits",
 }
 
 

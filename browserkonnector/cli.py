@@ -5,6 +5,8 @@
     browserkonnector run CONNECTOR [options]     run a connector (a folder, a .py file or module[:name])
     browserkonnector demo [--bills N] [--headed] run the demo connector against the bundled demo site
     browserkonnector demo-site [--port P]        serve the demo vendor site for a human
+    browserkonnector bank-site [--port P]        serve the heavy local-first bank app for a human
+    browserkonnector shop-site [--port P] ...    serve the server-rendered shop site for a human
     browserkonnector new NAME [--kind K]         scaffold a connector (api, html or spa) that passes its own test
     browserkonnector show-trace PATH             open a trace (or a failure bundle) in the trace viewer
     browserkonnector store ls|export|show        look into the embedded store
@@ -30,8 +32,9 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEMO_CONNECTOR = REPO_ROOT / "connectors" / "demo_vendor"
+#: The demo connector, installed with the package (``connectors/demo_vendor`` in a clone).
+DEMO_CONNECTOR = "demo_vendor"
+SITES_EXTRA = "the demo sites need the 'sites' extra: pip install 'browserkonnector[sites]'"
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -74,18 +77,23 @@ def _warm_tls() -> None:
     default_ssl_context()
 
 
-def demo_connector_folder() -> Path:
-    if not (DEMO_CONNECTOR / "__init__.py").is_file():
-        raise SystemExit(f"the demo connector is not at {DEMO_CONNECTOR}: run from a clone of browserkonnector")
-    return DEMO_CONNECTOR
+def _missing_extra(exc: ModuleNotFoundError, command: str) -> int:
+    """A site command run where only the runtime is installed: say which extra brings it (exit 2)."""
+    if exc.name not in ("starlette", "uvicorn"):
+        raise exc
+    print(f"browserkonnector {command}: {SITES_EXTRA}", file=sys.stderr)
+    return 2
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from demo_vendor_site import DemoSite, SiteConfig
+    try:
+        from demo_vendor_site import DemoSite, SiteConfig
+    except ModuleNotFoundError as exc:
+        return _missing_extra(exc, "demo")
 
     from browserkonnector.runtime.loader import load_connector
 
-    konnector = load_connector(str(demo_connector_folder()))
+    konnector = load_connector(DEMO_CONNECTOR)
     site = DemoSite(SiteConfig(bills=args.bills, seed=args.seed, latency_ms=args.latency_ms))
     url = site.start()
     user = next(u for u in site.users if u.otp_secret is None)
@@ -127,13 +135,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 #: options that come first, so these are dispatched before the main parser sees them).
 SITE_COMMANDS = {
     "demo-site": ("demo_vendor_site.__main__", "serve the demo vendor site (prints URL and credentials)"),
+    "bank-site": ("bank_spa_site.__main__", "serve the heavy local-first bank app (prints URL and password)"),
+    "shop-site": ("shop_site.__main__", "serve the server-rendered shop site (prints URL and credentials)"),
 }
 
 
 def _serve_site(command: str, argv: Sequence[str]) -> int:
     import importlib
 
-    module = importlib.import_module(SITE_COMMANDS[command][0])
+    try:
+        module = importlib.import_module(SITE_COMMANDS[command][0])
+    except ModuleNotFoundError as exc:
+        return _missing_extra(exc, command)
     status: int = module.main(list(argv), prog=f"browserkonnector {command}")
     return status
 

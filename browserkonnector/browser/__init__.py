@@ -6,6 +6,9 @@
 - :func:`get_file` and friends — a file however it arrives, as a ``Fetched`` (:mod:`.files`);
 - :func:`session_http` / :func:`fetch_file` — HTTP sharing the browser's cookies (:mod:`.http`);
 - :class:`PdfPrinter`, :func:`html_to_pdf`, :func:`cozy_pdf_document` — print-to-PDF (:mod:`.pdf`);
+- :func:`act_and_wait` — act, then the first of an API answer, a navigation, a new element (:mod:`.waits`);
+- :func:`form_login` — a scoped form login mapped to ``LOGIN_FAILED``/``VENDOR_DOWN`` (:mod:`.forms`);
+- :func:`page_html`, :func:`get_html`, :class:`SessionLost` — server-rendered pages as selectors (:mod:`.html`);
 - :func:`fill_secret` and the ``register_*_secrets`` helpers (:mod:`.secrets`);
 - :class:`Tracer`, the scrubbers and :func:`find_secrets` (:mod:`.tracing`, :mod:`.scrub`);
 - :class:`PageLog` — console, page errors and failing requests (:mod:`.observe`);
@@ -35,6 +38,8 @@ if TYPE_CHECKING:
     )
     from browserkonnector.browser.discovery import LAUNCH_ARGS, ChromiumNotFound, find_chromium
     from browserkonnector.browser.files import Trigger, download, fetch_blob, fetch_inline, get_file
+    from browserkonnector.browser.forms import form_login
+    from browserkonnector.browser.html import SessionLost, get_html, landed_on, page_html
     from browserkonnector.browser.http import (
         CookieSync,
         cookie_sync_of,
@@ -57,6 +62,7 @@ if TYPE_CHECKING:
     )
     from browserkonnector.browser.session import BrowserOptions, BrowserSession, HeadedWithoutDisplay
     from browserkonnector.browser.tracing import TraceMode, Tracer
+    from browserkonnector.browser.waits import Action, NothingHappened, Waited, WaitKind, act_and_wait
 
 _EXPORTS: dict[str, str] = {  # name -> the submodule defining it
     "DEFAULT_BLOCKED": ".blocking",
@@ -76,6 +82,11 @@ _EXPORTS: dict[str, str] = {  # name -> the submodule defining it
     "fetch_blob": ".files",
     "fetch_inline": ".files",
     "get_file": ".files",
+    "form_login": ".forms",
+    "SessionLost": ".html",
+    "get_html": ".html",
+    "landed_on": ".html",
+    "page_html": ".html",
     "CookieSync": ".http",
     "cookie_sync_of": ".http",
     "fetch_file": ".http",
@@ -112,6 +123,11 @@ _EXPORTS: dict[str, str] = {  # name -> the submodule defining it
     "HeadedWithoutDisplay": ".session",
     "TraceMode": ".tracing",
     "Tracer": ".tracing",
+    "Action": ".waits",
+    "NothingHappened": ".waits",
+    "WaitKind": ".waits",
+    "Waited": ".waits",
+    "act_and_wait": ".waits",
 }
 
 
@@ -122,6 +138,7 @@ __all__ = [
     "LAUNCH_ARGS",
     "NEVER_BLOCKED",
     "REPLAY_MISS",
+    "Action",
     "BrowserOptions",
     "BrowserSession",
     "CaptureMode",
@@ -134,6 +151,7 @@ __all__ = [
     "JsonCapture",
     "MatchRules",
     "Matcher",
+    "NothingHappened",
     "PageEvent",
     "PageLog",
     "PdfPrinter",
@@ -143,10 +161,14 @@ __all__ = [
     "RecordingError",
     "ReplayMiss",
     "Replayer",
+    "SessionLost",
     "TraceMode",
     "Tracer",
     "Trigger",
     "UrlPattern",
+    "WaitKind",
+    "Waited",
+    "act_and_wait",
     "capture_json",
     "cookie_sync_of",
     "cozy_pdf_document",
@@ -159,9 +181,13 @@ __all__ = [
     "fill_secret",
     "find_chromium",
     "find_secrets",
+    "form_login",
     "get_file",
+    "get_html",
     "html_to_pdf",
     "install_blocking",
+    "landed_on",
+    "page_html",
     "printer_for",
     "register_cookie_secrets",
     "register_storage_secrets",

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
 import httpx
 from loguru import logger
@@ -31,34 +31,61 @@ from browserkonnector.runtime.manifest import Manifest
 from browserkonnector.runtime.progress import Progress
 from browserkonnector.runtime.sitechange import ShapeRecorder
 from browserkonnector.save import (
+    BankSaveResult,
     Fetched,
     SaveBillsResult,
     SaveCounts,
     SavedFile,
     add_data,
     hydrate_and_filter,
+    save_bank_data,
     save_bills,
     save_files,
-    update_or_create,
+    upsert,
 )
+from browserkonnector.save.options import BillOptions, DocumentOptions, FileOptions, HydrateOptions
 from browserkonnector.store.base import AppInfo, Doc, Store
 
 if TYPE_CHECKING:
+    from parsel import Selector
     from playwright.async_api import BrowserContext, Locator, Page
 
-    from browserkonnector.browser import JsonCapture, PdfPrinter
+    from browserkonnector.browser import Action, JsonCapture, PdfPrinter, Waited
+    from browserkonnector.browser.capture import CapturedResponse, UrlPattern
+    from browserkonnector.browser.files import Trigger
 
 __all__ = ["RunContext", "RunStats"]
 
 F = TypeVar("F")
+_Contracted = TypeVar("_Contracted", BillOptions, FileOptions, DocumentOptions)
 
 
 @dataclass
 class RunStats(SaveCounts):
-    """What the run saved, for the summary line and the result."""
+    """What the run saved, for the summary line and the result.
+
+    ``doctypes`` counts the documents of every other doctype (bank accounts, operations, anything saved
+    with ``add_data`` / ``update_or_create``) by outcome: ``created``, ``updated``, ``unchanged``,
+    ``saved`` (written without telling which). A summary naming only bills said "saved 0 new bill(s)"
+    after a run that saved 159 operations.
+    """
 
     documents_saved: int = 0
     extra: dict[str, int] = field(default_factory=dict)
+    doctypes: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count_documents(self, doctype: str, outcome: str, n: int = 1) -> None:
+        per = self.doctypes.setdefault(doctype, {})
+        per[outcome] = per.get(outcome, 0) + n
+
+    def documents_summary(self) -> str:
+        """``io.cozy.bank.operations: 150 new, 0 updated, 0 unchanged; ...`` (empty when none)."""
+        names = {"created": "new", "updated": "updated", "unchanged": "unchanged", "saved": "saved"}
+        parts = []
+        for doctype, per in sorted(self.doctypes.items()):
+            parts.append(f"{doctype}: " + ", ".join(f"{per[k]} {label}" for k, label in names.items()
+                                                     if k in per))
+        return "; ".join(parts)
 
 
 class RunContext(Generic[F]):
@@ -138,8 +165,8 @@ class RunContext(Generic[F]):
         return await register_storage_secrets(self.page, list(keys), self.redactor, storage=storage)
 
     @asynccontextmanager
-    async def capture_json(self, url_pattern: Any, *, step: str | None = None,
-                           predicate: Callable[..., bool] | None = None,
+    async def capture_json(self, url_pattern: UrlPattern, *, step: str | None = None,
+                           predicate: Callable[[CapturedResponse], bool] | None = None,
                            give_up_after: int = 3) -> AsyncIterator[JsonCapture]:
         """Collect the JSON answers of the site's own API while the block runs (bodies read at once).
 
@@ -158,7 +185,8 @@ class RunContext(Generic[F]):
                     for value in capture.values:
                         self.shapes.observe(step, value)
 
-    async def get_file(self, *, click: Any = None, url: str | None = None, timeout: float = 30.0) -> Fetched:
+    async def get_file(self, *, click: Trigger | None = None, url: str | None = None,
+                       timeout: float = 30.0) -> Fetched:
         """A file however the site hands it over: download, inline PDF, ``blob:`` URL, or plain URL."""
         from browserkonnector.browser import get_file
 
@@ -169,6 +197,54 @@ class RunContext(Generic[F]):
         from browserkonnector.browser import fetch_file
 
         return await fetch_file(self.http, url)
+
+    # -- server-rendered pages (docs/guide-html-sites.md) ----------------------------------------------
+    async def page_html(self) -> Selector:
+        """The current page's DOM as a :class:`parsel.Selector` (CSS and XPath)."""
+        from browserkonnector.browser import page_html
+
+        return await page_html(self.page)
+
+    def parse_html(self, source: str | bytes | httpx.Response) -> Selector:
+        """Page source or a ``ctx.http`` answer as a :class:`parsel.Selector`."""
+        from browserkonnector.parsing import html_of
+
+        return html_of(source)
+
+    async def get_html(self, url: str, *, params: Mapping[str, Any] | None = None,
+                       login_url: UrlPattern | None = None) -> Selector:
+        """GET a page through the logged-in session and parse it. ``ctx.http`` follows redirects: with
+        ``login_url``, an answer that landed on the login page raises ``SessionLost`` (``VENDOR_DOWN``)
+        instead of being parsed as an empty page."""
+        from browserkonnector.browser import get_html
+
+        return await get_html(self.http, url, params=params, login_url=login_url)
+
+    async def act_and_wait(self, action: Action, *, response: UrlPattern | None = None,
+                           url: UrlPattern | None = None, element: str | Locator | None = None,
+                           alert: str | Locator | None = None, timeout: float = 30.0) -> Waited:
+        """Run ``action`` (a locator or selector to click, or an async callable), then return the first
+        of: an answer matching ``response``, a navigation to ``url``, a new ``element`` or ``alert``, or
+        the page answered 5xx (``kind="server_error"``) — within ``timeout`` seconds, else
+        ``NothingHappened``."""
+        from browserkonnector.browser import act_and_wait
+
+        return await act_and_wait(self.page, action, response=response, url=url, element=element, alert=alert,
+                                  timeout=timeout)
+
+    async def form_login(self, values: Mapping[str, Any], *, url: str | None = None,
+                         form: str | Locator | None = None, submit: str | Locator | None = None,
+                         success_url: UrlPattern | None = None, success_element: str | Locator | None = None,
+                         alert: str | Locator | None = None, api: UrlPattern | None = None,
+                         timeout: float = 30.0, retries: int = 2) -> Waited:
+        """Fill and submit the login form (scoped to the form holding the password field), then judge the
+        outcome: a refusal ``alert`` or a 4xx ``api`` answer → ``LOGIN_FAILED``; 5xx, retried ``retries``
+        times → ``VENDOR_DOWN``. ``SecretStr`` values and password fields are typed as secrets."""
+        from browserkonnector.browser import form_login
+
+        return await form_login(self.page, values, redactor=self.redactor, url=url, form=form, submit=submit,
+                                success_url=success_url, success_element=success_element, alert=alert, api=api,
+                                timeout=timeout, retries=retries)
 
     @property
     def printer(self) -> PdfPrinter:
@@ -209,7 +285,7 @@ class RunContext(Generic[F]):
         return Fetched(data=data, url=source_url, content_type="application/pdf", how="print")
 
     # -- saving ---------------------------------------------------------------------------------------
-    def _contract(self, options: dict[str, Any]) -> dict[str, Any]:
+    def _contract(self, options: _Contracted) -> _Contracted:
         options.setdefault("source_account", self.account.id)
         options.setdefault("source_account_identifier", self.identifier)
         return options
@@ -218,7 +294,7 @@ class RunContext(Generic[F]):
         return await self.fetch(url)
 
     async def save_bills(self, bills: Iterable[Any], *, folder_path: str | None = None,
-                         **options: Any) -> SaveBillsResult:
+                         **options: Unpack[BillOptions]) -> SaveBillsResult:
         """``saveBills`` bound to this run (folder, store, account, session downloader, progress)."""
         options = self._contract(options)
         if self.manifest is not None and self.manifest.banks_transaction_regexp:
@@ -232,7 +308,7 @@ class RunContext(Generic[F]):
         return result
 
     async def save_files(self, entries: Iterable[Any], *, folder_path: str | None = None,
-                         **options: Any) -> list[SavedFile]:
+                         **options: Unpack[FileOptions]) -> list[SavedFile]:
         """``saveFiles`` bound to this run."""
         options = self._contract(options)
         options.setdefault("fetch", self._fetch_url)
@@ -243,18 +319,61 @@ class RunContext(Generic[F]):
         self.stats.add_files(saved)
         return saved
 
-    async def add_data(self, entries: Iterable[Any], doctype: str, **options: Any) -> list[Doc]:
+    async def add_data(self, entries: Iterable[Any], doctype: str, **options: Unpack[DocumentOptions]) -> list[Doc]:
         docs = await add_data(list(entries), doctype, store=self.store, app=self.app, **self._contract(options))
         self.stats.documents_saved += len(docs)
+        self.stats.count_documents(doctype, "saved", len(docs))
         return docs
 
-    async def hydrate_and_filter(self, documents: Iterable[Any], doctype: str, **options: Any) -> list[Any]:
+    async def hydrate_and_filter(self, documents: Iterable[Any], doctype: str,
+                                 **options: Unpack[HydrateOptions]) -> list[Any]:
         return await hydrate_and_filter(list(documents), doctype, store=self.store, **options)
 
     async def update_or_create(self, entries: Iterable[Any], doctype: str, matching_attributes: Sequence[str],
-                               **options: Any) -> list[Doc]:
-        return await update_or_create(list(entries), doctype, matching_attributes, store=self.store,
-                                      app=self.app, **self._contract(options))
+                               **options: Unpack[DocumentOptions]) -> list[Doc]:
+        done = await upsert(list(entries), doctype, matching_attributes, store=self.store, app=self.app,
+                            **self._contract(options))
+        for _, outcome in done:
+            self.stats.count_documents(doctype, outcome)
+        return [doc for doc, _ in done]
+
+    async def save_bank_data(self, accounts: Iterable[Any], operations: Iterable[Any]) -> BankSaveResult:
+        """Save :class:`~browserkonnector.BankAccount` and :class:`~browserkonnector.BankOperation`
+        records: deduplicated on ``vendorId``, each operation linked to its account's ``_id``, nothing
+        rewritten when unchanged; counted in the run's summary."""
+        result = await save_bank_data(accounts, operations, store=self.store, app=self.app,
+                                      **self._contract(DocumentOptions()))
+        for doctype, per in result.counts.items():
+            for outcome, n in per.items():
+                self.stats.count_documents(doctype, outcome, n)
+        return result
+
+    # -- lists and local data -----------------------------------------------------------------------
+    async def collect_rows(self, container: str | Locator, rows: str, fields: Mapping[str, str], *, key: str,
+                           keep: Callable[[dict[str, Any]], bool] | None = None, timeout: float = 60.0,
+                           settle: float = 0.4, max_rows: int = 100_000) -> list[dict[str, Any]]:
+        """Every row of a virtualised or infinite list, scrolled and read until stable, once each by
+        ``key``; rows failing ``keep`` (stale ones) are waited out. See docs/guide-local-first-spa.md."""
+        from browserkonnector.browser.lists import collect_rows
+
+        box = self.page.locator(container) if isinstance(container, str) else container
+        return await collect_rows(box, rows, fields, key=key, keep=keep, timeout=timeout, settle=settle,
+                                  max_rows=max_rows)
+
+    async def read_indexeddb(self, database: str, store: str) -> list[Any]:
+        """Every record of an object store the page keeps in IndexedDB (the page's origin)."""
+        from browserkonnector.browser.lists import read_indexeddb
+
+        return await read_indexeddb(self.page, database, store)
+
+    async def saved_values(self, doctype: str, attribute: str, *,
+                           where: Mapping[str, Any] | None = None) -> set[str]:
+        """The values of ``attribute`` already saved in ``doctype`` (one indexed query), to skip known
+        items before fetching anything for them: ``known = await ctx.saved_values("io.cozy.bills",
+        "vendorRef", where={"vendor": VENDOR})``."""
+        from browserkonnector.save import saved_values
+
+        return await saved_values(self.store, doctype, attribute, where=where)
 
     # -- account ----------------------------------------------------------------------------------------
     def get_account_data(self) -> dict[str, Any]:

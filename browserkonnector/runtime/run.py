@@ -316,6 +316,8 @@ class _Runner:
         log.info("saved {} new bill(s), updated {}, {} unchanged; files: {} new, {} replaced, {} kept, "
                  "{} failed; {:.1f} s", stats.bills_created, stats.bills_updated, stats.bills_unchanged,
                  stats.files_created, stats.files_replaced, stats.files_kept, stats.files_failed, seconds)
+        if stats.doctypes:
+            log.info("saved documents: {}", stats.documents_summary())
         if trace is not None:
             log.info("trace: {} (open it with: browserkonnector show-trace {})", trace, trace)
         return RunResult(True, None, 0, stats, seconds, None, trace, None, self.store_description)

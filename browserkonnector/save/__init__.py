@@ -5,7 +5,8 @@ Python names, documented against the JS ones:
 =========================  ====================================================================
 ``hydrate_and_filter``     ``hydrateAndFilter`` — skip what is already saved (indexed query)
 ``add_data``               ``addData`` — write documents with ``cozyMetadata``
-``update_or_create``       ``updateOrCreate`` — match on attributes, update or create
+``update_or_create``       ``updateOrCreate`` — match on attributes, update or create (``upsert`` tells which)
+``save_bank_data``         bank accounts and operations, linked and deduplicated on ``vendorId``
 ``save_files``             ``saveFiles`` — files with dedup keys, validation, retries
 ``save_bills``             ``saveBills`` — files, bills, then bank links
 ``link_bank_operations``   ``linkBankOperations`` — bills ↔ io.cozy.bank.operations
@@ -20,11 +21,20 @@ callable returning :class:`Fetched`).
 
 from __future__ import annotations
 
+from browserkonnector.save.bank import (
+    BANK_ACCOUNTS_DOCTYPE,
+    BANK_OPERATIONS_DOCTYPE,
+    BankAccount,
+    BankOperation,
+    BankSaveResult,
+    save_bank_data,
+)
 from browserkonnector.save.bills import BILLS_DOCTYPE, SaveBillsResult, SaveCounts, save_bills
-from browserkonnector.save.documents import add_data, update_or_create
+from browserkonnector.save.documents import Upserted, add_data, update_or_create, upsert
 from browserkonnector.save.fetched import Fetched, FetchFile
 from browserkonnector.save.files import Outcome, SavedFile, save_files
 from browserkonnector.save.hydrate import hydrate_and_filter
+from browserkonnector.save.known import saved_values
 from browserkonnector.save.linker import BillLink, LinkResult, link_bank_operations
 from browserkonnector.save.metadata import get_cozy_metadata
 from browserkonnector.save.models import (
@@ -34,22 +44,33 @@ from browserkonnector.save.models import (
     FileEntry,
     normalize_currency,
 )
+from browserkonnector.save.options import BillOptions, DocumentOptions, FileOptions, HydrateOptions
 from browserkonnector.save.qualification import qualification_for, qualification_labels
 
 __all__ = [
+    "BANK_ACCOUNTS_DOCTYPE",
+    "BANK_OPERATIONS_DOCTYPE",
     "BILLS_DOCTYPE",
+    "BankAccount",
+    "BankOperation",
+    "BankSaveResult",
     "Bill",
     "BillLink",
+    "BillOptions",
     "BillValidationError",
     "Contract",
+    "DocumentOptions",
     "FetchFile",
     "Fetched",
     "FileEntry",
+    "FileOptions",
+    "HydrateOptions",
     "LinkResult",
     "Outcome",
     "SaveBillsResult",
     "SaveCounts",
     "SavedFile",
+    "Upserted",
     "add_data",
     "get_cozy_metadata",
     "hydrate_and_filter",
@@ -57,7 +78,10 @@ __all__ = [
     "normalize_currency",
     "qualification_for",
     "qualification_labels",
+    "save_bank_data",
     "save_bills",
     "save_files",
+    "saved_values",
     "update_or_create",
+    "upsert",
 ]

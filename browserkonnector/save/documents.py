@@ -9,14 +9,16 @@ Deliberate differences from konnector-libs (§7 of the spec), each a fix of a do
 - ``update_or_create`` finds the existing documents through an index on one of ``matching_attributes``
   (``$in`` of the incoming values, the others compared in Python) instead of ``findAll`` of the doctype; an empty
   ``matching_attributes`` is an error (the JS version matched the first document of the doctype); a
-  document created earlier in the same call is found by later entries (no duplicate).
+  document created earlier in the same call is found by later entries (no duplicate); a stored document
+  the entry would not change is left alone (no write, same ``_rev``, same ``updatedAt``): the JS version
+  rewrote every matched document on every run.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, MutableMapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from typing import Any, Literal
 
 from loguru import logger
 from pydantic import BaseModel
@@ -27,7 +29,12 @@ from browserkonnector.save.metadata import get_cozy_metadata
 from browserkonnector.store.base import AppInfo, Doc, Store
 from browserkonnector.store.errors import Conflict, NotFound
 
-__all__ = ["add_data", "update_or_create"]
+__all__ = ["Upserted", "add_data", "update_or_create", "upsert"]
+
+#: What :func:`upsert` did with an entry.
+Upserted = Literal["created", "updated", "unchanged"]
+#: Bookkeeping, not content: never a reason to rewrite a document.
+_NOT_CONTENT = frozenset({"_id", "_rev", "_type", "cozyMetadata"})
 
 #: Keys a client may not send (the store refuses ``_``-fields other than these).
 _ALLOWED_UNDERSCORE = {"_id", "_rev", "_deleted"}
@@ -94,6 +101,11 @@ def _same(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def _changes(found: Mapping[str, Any], doc: Mapping[str, Any]) -> bool:
+    """Whether merging ``doc`` over ``found`` changes any content (``1`` and ``1.0`` are the same)."""
+    return any(k not in _NOT_CONTENT and (k not in found or _same(found[k]) != _same(v)) for k, v in doc.items())
+
+
 async def update_or_create(
     entries: Sequence[Any],
     doctype: str,
@@ -105,7 +117,26 @@ async def update_or_create(
     source_account_identifier: str | None = None,
 ) -> list[Doc]:
     """JS ``updateOrCreate``: update the stored document whose ``matching_attributes`` all equal the
-    entry's (merging the entry over it, keeping ``createdAt``), else create one. In series, in order."""
+    entry's (merging the entry over it, keeping ``createdAt``), else create one. In series, in order.
+    A stored document the entry would not change is returned as stored, without a write."""
+    done = await upsert(entries, doctype, matching_attributes, store=store, app=app, source_account=source_account,
+                        source_account_identifier=source_account_identifier)
+    return [doc for doc, _ in done]
+
+
+async def upsert(
+    entries: Sequence[Any],
+    doctype: str,
+    matching_attributes: Sequence[str],
+    *,
+    store: Store,
+    app: AppInfo,
+    source_account: str | None = None,
+    source_account_identifier: str | None = None,
+    on_create: Callable[[dict[str, Any]], None] | None = None,
+) -> list[tuple[Doc, Upserted]]:
+    """:func:`update_or_create`, telling for each entry what it did. ``on_create`` completes a document
+    about to be created (a first-import date that a later run must not change)."""
     if not matching_attributes:
         raise ValueError("update_or_create needs at least one matching attribute (matching_attributes is empty)")
     log = logger.bind(namespace="updateOrCreate")
@@ -137,10 +168,13 @@ async def update_or_create(
                     existing[k] = stored
         except NotFound:
             pass
-    saved: list[Doc] = []
+    saved: list[tuple[Doc, Upserted]] = []
     for doc in docs:
         found = existing.get(key(doc))
-        if found is not None:
+        outcome: Upserted
+        if found is not None and not _changes(found, doc):
+            stored, outcome = found, "unchanged"
+        elif found is not None:
             log.debug(f"updating {doctype} {found['_id']}")
             merged = {**found, **doc, "_id": found["_id"], "_rev": found["_rev"]}
             merged["cozyMetadata"] = get_cozy_metadata(
@@ -148,14 +182,16 @@ async def update_or_create(
                 existing=found.get("cozyMetadata"),
             )
             merged.pop("_type", None)
-            stored = await store.update(doctype, merged)
+            stored, outcome = await store.update(doctype, merged), "updated"
         else:
             log.debug(f"creating {doctype}")
+            if on_create is not None:
+                on_create(doc)
             doc["cozyMetadata"] = get_cozy_metadata(
                 app, source_account=source_account, source_account_identifier=source_account_identifier,
                 existing=doc.get("cozyMetadata"),
             )
-            stored = await store.create(doctype, doc)
+            stored, outcome = await store.create(doctype, doc), "created"
         existing[key(doc)] = stored
-        saved.append(stored)
+        saved.append((stored, outcome))
     return saved

@@ -11,6 +11,8 @@ and gives:
   ``--output`` (``test-results/<test>``).
 - ``demo_site``: the bundled demo vendor site on 127.0.0.1 (configure it with
   ``@pytest.mark.demo_site(bills=10, layout="redesign", ...)``).
+- ``shop_site``: the bundled server-rendered shop on 127.0.0.1 (``@pytest.mark.shop_site(orders=45, ...)``,
+  the fields of ``shop_site.ShopConfig``).
 - pytest-playwright's own ``browser``/``page`` fixtures, pointed at the system's Chromium.
 """
 
@@ -27,17 +29,19 @@ from browserkonnector.testing import _browser_overrides
 
 if TYPE_CHECKING:
     from demo_vendor_site import DemoSite
+    from shop_site import ShopSite
 
     from browserkonnector.testing.runner import ConnectorRun
 
 # The runtime is imported inside the fixtures, not here: this module loads in every pytest session of
 # every project that installs browserkonnector, and must stay cheap and unbreakable.
 
-__all__ = ["demo_site", "run_connector"]
+__all__ = ["demo_site", "run_connector", "shop_site"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "demo_site(**config): options of the demo vendor site (SiteConfig)")
+    config.addinivalue_line("markers", "shop_site(**config): options of the shop site (ShopConfig)")
     # Registered here, after every entry-point plugin, so that its fixtures override pytest-playwright's.
     if config.pluginmanager.hasplugin("playwright"):
         config.pluginmanager.register(_browser_overrides, "browserkonnector-browser-overrides")
@@ -91,6 +95,20 @@ def demo_site(request: pytest.FixtureRequest) -> Iterator[DemoSite]:
 
     marker = request.node.get_closest_marker("demo_site")
     site = DemoSite(SiteConfig(**(marker.kwargs if marker else {})))
+    site.start()
+    try:
+        yield site
+    finally:
+        site.stop()
+
+
+@pytest.fixture
+def shop_site(request: pytest.FixtureRequest) -> Iterator[ShopSite]:
+    """The server-rendered shop site, started for this test (``@pytest.mark.shop_site(...)`` configures it)."""
+    from shop_site import ShopConfig, ShopSite
+
+    marker = request.node.get_closest_marker("shop_site")
+    site = ShopSite(ShopConfig(**(marker.kwargs if marker else {})))
     site.start()
     try:
         yield site

@@ -153,6 +153,8 @@ def run_connector(
     environ: Mapping[str, str] | None = None,
     timeout: float | None = None,
     extra_fields: Sequence[str] = (),
+    locale: str | None = None,
+    timezone: str | None = None,
 ) -> ConnectorRun:
     """Run ``connector`` once into ``store_dir`` and return what happened (never raises for a failure)."""
     konnector = connector if isinstance(connector, Konnector) else load_connector(str(connector))
@@ -170,6 +172,8 @@ def run_connector(
         log_mode="json",
         progress=False,
         timeout=timeout,
+        locale=locale,
+        timezone=timezone,
         environ=dict(environ or {}),
     )
     result: RunResult = _run_in_thread(konnector.execute(options))

@@ -57,3 +57,24 @@ def test_printed_statements_have_the_cozy_headline(demo_site: DemoSite, run_conn
     assert again.ok
     assert again.result.stats.files_created == 0
     assert again.result.stats.files_kept == 2
+
+
+def test_html_viewer_example_takes_invoices_from_the_pdf_viewer(run_connector: Callable[..., ConnectorRun],
+                                                                 tmp_path: Path) -> None:
+    from shop_site import ShopConfig, ShopSite
+
+    with ShopSite(ShopConfig(orders=5)) as shop:
+        anna = shop.customers[0]
+        fields = {"base_url": shop.url, "login": anna.email, "password": anna.password}
+        run = run_connector(EXAMPLES / "html_viewer", fields=fields, store_dir=tmp_path / "store")
+        assert run.ok, run.explain()
+        newest = shop.orders()[:3]
+        saved = {b["vendorRef"]: b for b in run.bills()}
+        assert sorted(saved) == sorted(o.number for o in newest)
+        for order in newest:
+            assert saved[order.number]["amount"] == float(order.total)
+            assert order.invoice_number in run.pdf_text(saved[order.number])
+        assert shop.stats()["invoices_served"] == 3
+        wrong = run_connector(EXAMPLES / "html_viewer", fields={**fields, "password": "nope-nope"},
+                              store_dir=tmp_path / "store2")
+        assert wrong.code == "LOGIN_FAILED"

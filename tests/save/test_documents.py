@@ -89,3 +89,18 @@ async def test_update_or_create_matches_on_several_and_dotted_attributes(store: 
     ns = sorted([d["n"] async for d in store.all_docs(DOCTYPE)])
     assert ns == [2, 3]
     assert doc["n"] == 3
+
+
+async def test_update_or_create_leaves_an_unchanged_document_alone(store: Any, app: AppInfo) -> None:
+    """Saving the same entry again must not write: same ``_rev``, same ``updatedAt`` (it rewrote every
+    matched document, bumping both, on every run)."""
+    [first] = await update_or_create([{"vendorId": "a1", "balance": 10, "label": "Main"}], DOCTYPE, ["vendorId"],
+                                     store=store, app=app)
+    [again] = await update_or_create([{"vendorId": "a1", "balance": 10.0, "label": "Main"}], DOCTYPE, ["vendorId"],
+                                     store=store, app=app)
+    assert again["_rev"] == first["_rev"]
+    assert again["cozyMetadata"]["updatedAt"] == first["cozyMetadata"]["updatedAt"]
+    [changed] = await update_or_create([{"vendorId": "a1", "balance": 11, "label": "Main"}], DOCTYPE, ["vendorId"],
+                                       store=store, app=app)
+    assert changed["_rev"] != first["_rev"]
+    assert changed["balance"] == 11
