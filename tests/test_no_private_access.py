@@ -32,6 +32,9 @@ ALLOWED = {
     ("browser/_taps.py", "route._impl_obj"): "the same call",
 }
 
+#: Underscored but public: a named tuple's documented methods (``urlsplit(url)._replace(...)``).
+PUBLIC_UNDERSCORED = frozenset({"_replace", "_asdict", "_fields", "_make", "_field_defaults"})
+
 _LIBRARY_TYPES = (pw.Page, pw.BrowserContext, pw.Browser, pw.Route, pw.Request, pw.Response, pw.Frame,
                   pw.APIResponse, pw.Download, httpx.AsyncClient, httpx.Client, httpx.AsyncHTTPTransport,
                   httpx.Request, httpx.Response)
@@ -92,7 +95,7 @@ def findings(path: Path, source: str, own: frozenset[str] = frozenset()) -> list
                     report(node, f"private module {alias.name}")
         elif isinstance(node, ast.Attribute):
             name = node.attr
-            private = name.startswith("_") and not name.startswith("__")
+            private = name.startswith("_") and not name.startswith("__") and name not in PUBLIC_UNDERSCORED
             library_private = "_impl" in name or name in ("_transport", "_mounts", "_channel", "_connection")
             if library_private or (uses and private and not _is_self(node.value) and name not in own):
                 report(node, f"private attribute {ast.unparse(node)}")
