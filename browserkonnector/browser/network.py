@@ -227,10 +227,13 @@ class Network:
 
     async def _block(self, route: Route, request: Request) -> None:
         if self.blocking.may_be_document(request):
-            response = await self.fetch(route)
-            if "pdf" in response.headers.get("content-type", "").lower():
-                await self.fulfil(route, response)
-                return
+            try:
+                response = await self.fetch(route)
+                if "pdf" in response.headers.get("content-type", "").lower():
+                    await self.fulfil(route, response)
+                    return
+            except PlaywrightError as exc:  # unreachable, or not in the recording: blocked like the rest
+                log.debug("looking for a PDF behind {}: {}", request.resource_type, exc.message)
         if self.source is not None:
             self.source.on_blocked(request)
         try:
