@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from browserkonnector.request import request_factory
     from browserkonnector.runtime.context import RunContext
     from browserkonnector.runtime.konnector import Konnector
+    from browserkonnector.runtime.login import logged_in_if
     from browserkonnector.runtime.options import RunOptions
     from browserkonnector.runtime.run import RunResult
     from browserkonnector.save import (
@@ -95,6 +96,7 @@ __all__ = [
     "html_of",
     "hydrate_and_filter",
     "link_bank_operations",
+    "logged_in_if",
     "parse_amount",
     "parse_date",
     "read_indexeddb",
@@ -132,6 +134,7 @@ _LAZY = {
     "CozyStackStore": "browserkonnector.store.cozy",
     "LocalStore": "browserkonnector.store.local",
     "request_factory": "browserkonnector.request",
+    "logged_in_if": "browserkonnector.runtime.login",
     "Amount": "browserkonnector.parsing",
     "html_of": "browserkonnector.parsing",
     "parse_amount": "browserkonnector.parsing",

@@ -197,10 +197,18 @@ def _cmd_store(args: argparse.Namespace) -> int:
             print(json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True))
         return 0
 
+    import sqlite3
+
     try:
         return asyncio.run(go())
     except StoreError as exc:
         print(f"browserkonnector store {args.action}: {exc.message}", file=sys.stderr)
+        return 1
+    except sqlite3.DatabaseError as exc:  # damage found mid-read (a malformed page)
+        from browserkonnector.store._sqlite import damaged
+
+        print(f"browserkonnector store {args.action}: {damaged(args.store / 'store.sqlite3', exc).message}",
+              file=sys.stderr)
         return 1
 
 

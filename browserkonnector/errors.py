@@ -86,6 +86,14 @@ TIMEOUT: Final = "UNKNOWN_ERROR.TIMEOUT"
 #: ``--replay``: the connector asked for something the recording does not hold (the site or the connector
 #: changed since it was recorded: re-record with ``--record``).
 REPLAY_MISS: Final = "UNKNOWN_ERROR.REPLAY_MISS"
+#: The run got SIGTERM or SIGINT and stopped cleanly (exit 143 / 130). The JS library ends such a run with
+#: the sentence "The konnector got a SIGTERM" as its critical line; a code keeps the line a code, and, as a
+#: sub-code of UNKNOWN_ERROR, Cozy's apps show it as they showed that sentence.
+STOPPED: Final = "UNKNOWN_ERROR.STOPPED"
+#: A file was larger than the run's file-size cap (``BROWSERKONNECTOR_MAX_FILE_MB``); it was not saved.
+FILE_TOO_LARGE: Final = "FILE_DOWNLOAD_FAILED.TOO_LARGE"
+#: A file could not be downloaded within its time limit (``file_timeout``, retries included).
+FILE_DOWNLOAD_TIMEOUT: Final = "FILE_DOWNLOAD_FAILED.TIMEOUT"
 #: A field is missing or invalid (checked before the browser starts). A USER_ACTION_NEEDED sub-code: the
 #: stack then stops scheduling the konnector until the user fixes the account and runs it by hand.
 INVALID_FIELDS: Final = "USER_ACTION_NEEDED.INVALID_FIELDS"
@@ -123,6 +131,9 @@ MEANINGS: Final[dict[str, str]] = {
     SITE_CHANGED: "the vendor's website changed since the last good run (see the site-change report)",
     TIMEOUT: "the run reached its time limit and stopped itself",
     INVALID_FIELDS: "a field of the account or of the configuration is missing or invalid",
+    STOPPED: "the run was stopped by a signal (SIGTERM or SIGINT) and ended cleanly",
+    FILE_TOO_LARGE: "a file was larger than the file-size cap and was not saved",
+    FILE_DOWNLOAD_TIMEOUT: "a file could not be downloaded within its time limit",
     REPLAY_MISS: "a replayed run asked for a request its recording does not hold",
 }
 

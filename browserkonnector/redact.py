@@ -13,6 +13,10 @@ redactor therefore registers, for each secret, every *variant* it knows how to f
 
 Base64 variants are replaced by a same-length run of ``A`` so the surrounding base64 stays decodable.
 
+Variants are found with one regular expression of literal alternatives, except the long ones (over
+:data:`LONG_VARIANT` characters: a pasted 1 MB "password"), which are replaced with plain substring
+search first: compiling a 1 MB alternation costs about a minute, a substring search microseconds.
+
 Values shorter than :data:`MIN_SECRET_LENGTH` are refused: redacting ``"a"`` would shred every log line,
 and such a value is no secret. This module is a bottom layer: it imports nothing of ours.
 
@@ -31,13 +35,16 @@ import base64
 import json
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MASK", "MIN_SECRET_LENGTH", "PLACEHOLDER_RE", "SENSITIVE_HEADERS", "Redactor", "secret_variants"]
+__all__ = ["LONG_VARIANT", "MASK", "MIN_SECRET_LENGTH", "PLACEHOLDER_RE", "SENSITIVE_HEADERS", "Redactor",
+           "secret_variants"]
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4
+#: Variants longer than this are searched as plain substrings, not through the compiled pattern.
+LONG_VARIANT = 256
 #: Header names whose values are secret whatever they hold (compared lowercase).
 SENSITIVE_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrf-token", "x-xsrf-token",
@@ -105,6 +112,7 @@ class Redactor:
         self._b64: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self._bpattern: re.Pattern[bytes] | None = None
+        self._long: list[str] = []  # long variants, longest first (see the module docstring)
         for secret in secrets:
             self.add(secret)
 
@@ -166,10 +174,25 @@ class Redactor:
         with self._lock:
             if self._pattern is None or self._bpattern is None:
                 # Longest first, so a secret's URL-encoded form wins over a shorter secret inside it.
-                alts = sorted(self._text | self._b64, key=len, reverse=True) or ["(?!x)x"]
+                every = sorted(self._text | self._b64, key=len, reverse=True)
+                self._long = [a for a in every if len(a) > LONG_VARIANT]
+                alts = [a for a in every if len(a) <= LONG_VARIANT] or ["(?!x)x"]
                 self._pattern = re.compile("|".join(re.escape(a) for a in alts))
                 self._bpattern = re.compile(b"|".join(re.escape(a.encode()) for a in alts))
             return self._pattern, self._bpattern
+
+    def _replace_long(self, text: str, by: Callable[[str], str]) -> str:
+        for variant in self._long:
+            if variant in text:
+                text = text.replace(variant, by(variant))
+        return text
+
+    def _replace_long_bytes(self, data: bytes, by: Callable[[str], str]) -> bytes:
+        for variant in self._long:
+            raw = variant.encode()
+            if raw in data:
+                data = data.replace(raw, by(variant).encode())
+        return data
 
     def _mask_for(self, found: str) -> str:
         return "A" * len(found) if found in self._b64 and found not in self._text else MASK
@@ -179,6 +202,7 @@ class Redactor:
         if not self._values or not text:
             return text
         pattern, _ = self._compiled()
+        text = self._replace_long(text, self._mask_for)
         return pattern.sub(lambda m: self._mask_for(m.group(0)), text)
 
     def redact_bytes(self, data: bytes) -> bytes:
@@ -186,6 +210,7 @@ class Redactor:
         if not self._values or not data:
             return data
         _, pattern = self._compiled()
+        data = self._replace_long_bytes(data, self._mask_for)
         return pattern.sub(lambda m: self._mask_for(m.group(0).decode()).encode(), data)
 
     def contains_secret(self, data: str | bytes) -> bool:
@@ -194,8 +219,8 @@ class Redactor:
             return False
         pattern, bpattern = self._compiled()
         if isinstance(data, bytes):
-            return bpattern.search(data) is not None
-        return pattern.search(data) is not None
+            return any(v.encode() in data for v in self._long) or bpattern.search(data) is not None
+        return any(v in data for v in self._long) or pattern.search(data) is not None
 
     # -- placeholders --------------------------------------------------------------------------------------
     def placeholder_for(self, secret: str) -> str:
@@ -226,6 +251,7 @@ class Redactor:
         if not self._values or not text:
             return text
         pattern, _ = self._compiled()
+        text = self._replace_long(text, self._placeholder_of)
         return pattern.sub(lambda m: self._placeholder_of(m.group(0)), text)
 
     def placeholder_bytes(self, data: bytes) -> bytes:
@@ -233,6 +259,7 @@ class Redactor:
         if not self._values or not data:
             return data
         _, pattern = self._compiled()
+        data = self._replace_long_bytes(data, self._placeholder_of)
         return pattern.sub(lambda m: self._placeholder_of(m.group(0).decode()).encode(), data)
 
     def redact_headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

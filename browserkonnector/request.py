@@ -51,6 +51,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from browserkonnector import limits
 from browserkonnector._cookies import CookiesInput, as_cookies, cookies_from_playwright
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
         retries: int = 3,
         backoff: float = 0.5,
         max_backoff: float = 10.0,
-        max_retry_after: float = 60.0,
+        max_retry_after: float | None = None,
         idempotent_methods: Iterable[str] = IDEMPOTENT_METHODS,
         on_retry: Callable[[RetryEvent], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
@@ -177,7 +178,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
             raise ValueError(f"retries must be >= 0, got {retries}")
         self.inner = inner if inner is not None else httpx.AsyncHTTPTransport(verify=default_ssl_context())
         self.retries = retries
-        self.max_retry_after = max_retry_after
+        self.max_retry_after = limits.max_retry_after() if max_retry_after is None else max_retry_after
         self.idempotent_methods = frozenset(m.upper() for m in idempotent_methods)
         self._backoff = wait_exponential_jitter(multiplier=backoff, max=max_backoff, jitter=backoff)
         self._on_retry = on_retry
@@ -216,6 +217,13 @@ class RetryTransport(httpx.AsyncBaseTransport):
             return min(exc.retry_after, self.max_retry_after)
         return float(self._backoff(state))
 
+    def _can_wait(self, retry_after: float | None) -> bool:
+        """Whether a ``Retry-After`` wait (capped) fits in the run's remaining time."""
+        left = limits.remaining()
+        if retry_after is None or left is None:
+            return left is None or left > 0
+        return min(retry_after, self.max_retry_after) < left - 1.0
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         policy = self.policy_for(request)
         replayable = isinstance(request.stream, httpx.ByteStream)
@@ -252,6 +260,9 @@ class RetryTransport(httpx.AsyncBaseTransport):
                 retryable = self._retryable_status(response.status_code, policy, replayable)
                 if retryable and number <= self.retries:
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                    if not self._can_wait(retry_after):
+                        response.extensions["bk_attempts"] = number
+                        return response  # asked to wait past the run's end: the answer is the vendor's
                     await response.aclose()
                     raise _RetryableStatus(response.status_code, retry_after)
                 response.extensions["bk_attempts"] = number

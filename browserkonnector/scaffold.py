@@ -1,9 +1,11 @@
-"""``browserkonnector new NAME``: a connector folder that passes its own tests out of the box.
+"""``browserkonnector new NAME [--kind api|html|spa]``: a connector folder that passes its own tests.
 
-The template (``browserkonnector/templates/connector``) is a small, complete connector for the demo
-vendor site — login behind a cookie overlay, API token from sessionStorage, JSON API through the
-session, PDFs and printed bills — with a manifest, a dev config and tests using the pytest plugin.
-Starting from something that works beats starting from a blank page with TODOs.
+Each kind is a small, complete connector for one of the bundled fixture sites, with a manifest, a dev
+config and tests using the pytest plugin: ``api`` (``templates/connector``) for the demo vendor site — a
+JavaScript app whose JSON API it reads, past a cookie overlay, with an API token from sessionStorage;
+``html`` (``templates/connector-html``) for the server-rendered shop — a form login, parsed pages, skipped
+known items; ``spa`` (``templates/connector-spa``) for the heavy local-first bank app — a slow boot,
+IndexedDB, a virtualised list. Starting from something that works beats a blank page with TODOs.
 """
 
 from __future__ import annotations

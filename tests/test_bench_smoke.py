@@ -42,6 +42,14 @@ EXPECTED_ROWS = [
     ("8", "the same for raw_fast"),
     ("8", "framework / raw_fast at 24 bills"),
     ("8", "peak PSS of the framework at 24 bills"),
+    ("9", "bank connector vs raw Playwright"),
+    ("9", "the default trace) vs --trace off"),
+    ("9", "traced with screenshots + snapshots"),
+    ("9", "traced with screenshots only"),
+    ("9", "traced with snapshots only"),
+    ("9", "traced with neither"),
+    ("10", "kept session restored vs a cold login"),
+    ("10", "cold start to logged in"),
 ]
 #: Rows whose baseline only exists with --with-js (never run in CI: it needs npm).
 JS_ONLY = {("3", "save_bills of 20 bills"), ("3", "stack requests per bill"), ("3", "default concurrency")}
@@ -98,9 +106,9 @@ def test_the_document_says_how_and_where_it_was_measured(
 
 
 def test_bench_refuses_an_unknown_workload() -> None:
-    done = subprocess.run([str(BENCH), "--only", "9"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([str(BENCH), "--only", "19"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert "--only: unknown workload(s) 9" in done.stderr
+    assert "--only: unknown workload(s) 19" in done.stderr
 
 
 def test_the_bench_entry_is_an_executable_with_its_code_importable() -> None:

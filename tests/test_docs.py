@@ -49,3 +49,17 @@ def test_every_runnable_block_runs(doc: str, index: int, block: str) -> None:
 def test_the_docs_have_checked_examples() -> None:
     assert len(imports()) >= 10
     assert runnable()
+
+
+def test_the_qualification_page_lists_every_label_of_the_table() -> None:
+    from browserkonnector.save import qualification_labels
+
+    page = (REPO / "docs" / "qualification-labels.md").read_text(encoding="utf-8")
+    listed = re.findall(r"^\| `([a-z_]+)` \|", page, re.MULTILINE)
+    assert listed == qualification_labels()
+
+
+def test_the_guides_the_connector_guide_links_exist() -> None:
+    guide = (REPO / "docs" / "connector-guide.md").read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([\w.-]+\.md)\)", guide):
+        assert (REPO / "docs" / target).is_file(), target

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
         JsonCapture,
         UrlPattern,
         capture_json,
+        read_body,
+        read_json,
         wait_for_json,
     )
     from browserkonnector.browser.discovery import LAUNCH_ARGS, ChromiumNotFound, find_chromium
@@ -74,6 +76,8 @@ _EXPORTS: dict[str, str] = {  # name -> the submodule defining it
     "UrlPattern": ".capture",
     "capture_json": ".capture",
     "wait_for_json": ".capture",
+    "read_body": ".capture",
+    "read_json": ".capture",
     "ChromiumNotFound": ".discovery",
     "LAUNCH_ARGS": ".discovery",
     "find_chromium": ".discovery",
@@ -189,6 +193,8 @@ __all__ = [
     "landed_on",
     "page_html",
     "printer_for",
+    "read_body",
+    "read_json",
     "register_cookie_secrets",
     "register_storage_secrets",
     "scrub_bytes",

@@ -45,13 +45,32 @@ from browserkonnector.browser._scrub_rules import mask_url_query
 from browserkonnector.browser.network import Network
 from browserkonnector.browser.urlmatch import UrlPattern, url_matches
 from browserkonnector.errors import KonnectorError
+from browserkonnector.limits import BODY_TIMEOUT_S
 from browserkonnector.redact import Redactor
 
-__all__ = ["CaptureMode", "CapturedResponse", "JsonCapture", "UrlPattern", "capture_json", "wait_for_json"]
+__all__ = ["CaptureMode", "CapturedResponse", "JsonCapture", "UrlPattern", "capture_json", "read_body", "read_json",
+           "wait_for_json"]
 
 CaptureMode: TypeAlias = Literal["intercept", "listen"]
 #: How long leaving the ``async with`` waits for bodies already being read (listen mode).
 DRAIN_TIMEOUT_S = 5.0
+
+
+async def read_body(response: Response, *, timeout: float = BODY_TIMEOUT_S) -> bytes:
+    """``response.body()``, bounded: Playwright waits for a body with no limit, and a body the page
+    never reads (a ``fetch()`` whose answer the site's script dropped, as a client retrying a 429 does)
+    may never finish. Past ``timeout`` seconds, ``TimeoutError`` naming the URL (without its query)."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await response.body()
+    except TimeoutError:
+        raise TimeoutError(f"the body of {response.status} {mask_url_query(response.url)} did not arrive "
+                           f"within {timeout:g} s") from None
+
+
+async def read_json(response: Response, *, timeout: float = BODY_TIMEOUT_S) -> Any:
+    """``response.json()``, bounded like :func:`read_body` (``ValueError`` when it is not JSON)."""
+    return json.loads(await read_body(response, timeout=timeout))
 
 
 @dataclass(frozen=True)
@@ -189,8 +208,14 @@ class JsonCapture:
             await route.fallback()  # a CORS preflight has no body to capture
             return
         try:
-            response = await route.fetch()
-            body = await response.body()
+            async with asyncio.timeout(BODY_TIMEOUT_S):
+                response = await route.fetch()
+                body = await response.body()
+        except TimeoutError:
+            self._record(request.url, 0, request.method, None, f"no answer within {BODY_TIMEOUT_S:g} s")
+            with contextlib.suppress(PlaywrightError):
+                await route.abort("timedout")
+            return
         except PlaywrightError as exc:
             # Let the browser send it itself, so the page meets its own network error as it would.
             self._record(request.url, 0, request.method, None, f"fetch failed: {exc.message}")
@@ -209,8 +234,14 @@ class JsonCapture:
         network = self._owner
         assert network is not None
         try:
-            response = await network.fetch(route)
-            body = await response.body()
+            async with asyncio.timeout(BODY_TIMEOUT_S):
+                response = await network.fetch(route)
+                body = await response.body()
+        except TimeoutError:
+            self._record(request.url, 0, request.method, None, f"no answer within {BODY_TIMEOUT_S:g} s")
+            with contextlib.suppress(PlaywrightError):
+                await route.abort("timedout")
+            return True
         except PlaywrightError as exc:
             self._record(request.url, 0, request.method, None, f"fetch failed: {exc.message}")
             return False  # the next handler, or the network: the page meets its own network error
@@ -237,10 +268,12 @@ class JsonCapture:
 
     async def _read(self, response: Response) -> None:
         try:
-            body: bytes | None = await response.body()
+            body: bytes | None = await read_body(response)
             error = None
         except PlaywrightError as exc:
             body, error = None, f"body lost: {exc.message.splitlines()[0]}"
+        except TimeoutError:
+            body, error = None, f"body not read within {BODY_TIMEOUT_S:g} s"
         self._record(response.url, response.status, response.request.method, body, error)
 
     # -- lifecycle --------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import asyncio
 import base64
 import contextlib
 import mimetypes
+import os
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -31,6 +32,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from browserkonnector.browser.http import fetch_file, fetched_from, media_type
 from browserkonnector.errors import FILE_DOWNLOAD_FAILED, KonnectorError
+from browserkonnector.limits import FileTooLarge, max_file_bytes
 from browserkonnector.save.fetched import Fetched, How
 
 __all__ = ["Trigger", "download", "fetch_blob", "fetch_inline", "get_file"]
@@ -79,6 +81,10 @@ def _guess_type(filename: str | None) -> str | None:
 
 async def _from_download(item: Download) -> Fetched:
     path = await item.path()  # waits for the end of the download; raises if it failed
+    size, cap = await asyncio.to_thread(os.path.getsize, path), max_file_bytes()
+    if size > cap:  # never read a file over the cap into memory
+        await item.delete()
+        raise FileTooLarge(size, cap, item.url.split("?", 1)[0])
     data = await asyncio.to_thread(Path(path).read_bytes)
     await item.delete()  # the bytes are in memory: the temporary file is no longer needed
     name = item.suggested_filename
@@ -115,6 +121,9 @@ async def _request_get(target: Page | BrowserContext, url: str, how: How, timeou
         url = urljoin(target.url, url)
     response = await _context_of(target).request.get(url, timeout=timeout * 1000, fail_on_status_code=False)
     try:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_file_bytes():
+            raise FileTooLarge(int(declared), max_file_bytes(), url.split("?", 1)[0])
         return fetched_from(await response.body(), response.url, response.status, response.headers, how)
     finally:
         await response.dispose()

@@ -104,6 +104,7 @@ async def form_login(
     success_element: str | Locator | None = None,
     alert: str | Locator | None = None,
     api: UrlPattern | None = None,
+    unavailable: str | Locator | None = None,
     timeout: float = 30.0,
     retries: int = 2,
 ) -> Waited:
@@ -112,7 +113,9 @@ async def form_login(
 
     ``url``: the login page, loaded before each attempt (without it, the page as it is; a retry then
     goes back to the URL the first attempt started from). Give at least one of ``success_url``,
-    ``success_element`` or ``api``; ``alert`` is the site's refusal message (recommended).
+    ``success_element`` or ``api``; ``alert`` is the site's refusal message (recommended);
+    ``unavailable`` its "try again later" message (retried like a 5xx: the site did not judge the
+    credentials, so it is no refusal).
     """
     if success_url is None and success_element is None and api is None:
         raise ValueError("form_login: give success_url=, success_element= or api= (how a good login shows)")
@@ -135,7 +138,7 @@ async def form_login(
         else:
             action = _press_enter(last_field)  # no form: Enter in the last field sends it, as a person would
         waited = await act_and_wait(page, action, response=api, url=success_url, element=success_element,
-                                    alert=alert, timeout=timeout)
+                                    alert=alert, unavailable=unavailable, timeout=timeout)
         status = waited.response.status if waited.response is not None else 0
         if waited.kind in ("url", "element") or (waited.kind == "response" and status < 400):
             return waited
@@ -144,6 +147,6 @@ async def form_login(
         if waited.kind == "response" and status < 500 and status != 429:
             raise KonnectorError(errors.LOGIN_FAILED, f"the login answer was {status}")
         where = mask_url_query(waited.response.url) if waited.response is not None else waited.url
-        last = f"{status} from {where}"
+        last = f"{status} from {where}" if waited.kind != "unavailable" else f"'{waited.text[:100]}' on {where}"
         log.warning("login attempt {}/{}: the site answered {}", attempt + 1, retries + 1, last)
     raise KonnectorError(errors.VENDOR_DOWN, f"login failed {retries + 1} time(s), last: {last}")

@@ -36,6 +36,7 @@ from playwright.async_api import BrowserContext, Response
 from playwright.async_api import Error as PlaywrightError
 
 from browserkonnector.browser.secrets import register_cookie_values
+from browserkonnector.limits import read_capped
 from browserkonnector.redact import SENSITIVE_HEADERS, Redactor
 from browserkonnector.request import KonnectorClient, cookies_from_playwright, request_factory
 from browserkonnector.save.fetched import Fetched, How
@@ -256,7 +257,12 @@ def cookie_sync_of(client: httpx.AsyncClient) -> CookieSync | None:
     return inner.cookie_sync if isinstance(inner, NetworkTransport) else None
 
 
-async def fetch_file(client: httpx.AsyncClient, url: str, **request_args: Any) -> Fetched:
-    """GET ``url`` and return what came back, error statuses included (the caller checks ``ok``)."""
-    response = await client.get(url, **request_args)
-    return fetched_from(response.content, str(response.url), response.status_code, response.headers, "http")
+async def fetch_file(client: httpx.AsyncClient, url: str, *, max_bytes: int | None = None,
+                     **request_args: Any) -> Fetched:
+    """GET ``url`` and return what came back, error statuses included (the caller checks ``ok``).
+
+    The body is read in chunks and refused past ``max_bytes`` (default: the run's file-size cap, see
+    :mod:`browserkonnector.limits`) with :class:`~browserkonnector.limits.FileTooLarge`."""
+    async with client.stream("GET", url, **request_args) as response:
+        data = await read_capped(response, max_bytes)
+    return fetched_from(data, str(response.url), response.status_code, response.headers, "http")

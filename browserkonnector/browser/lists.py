@@ -2,8 +2,8 @@
 
 A virtualised table keeps only the rows near the viewport in the DOM (30 of 150, say): reading it once
 misses most rows, and a row read twice must count once. :func:`collect_rows` scrolls the list's container
-from the top, reads every row it shows (one round trip per scroll: fields declared as CSS selectors, not
-JavaScript), keeps new rows by key, and stops when a scroll to the end brings nothing new — bounded by
+from the top, reads every row it shows (fields declared as CSS selectors, not JavaScript; many screens per
+round trip to the page), keeps new rows by key, and stops when a scroll to the end brings nothing new — bounded by
 time and by a row count. Rows that fail ``keep`` (the previous account's rows, still shown for a moment
 after a switch) are *stale*: the collector waits for them to go instead of reading them.
 
@@ -28,21 +28,70 @@ __all__ = ["ListNotStable", "collect_rows", "read_indexeddb"]
 
 Row = dict[str, Any]
 
-# One pass over the rows shown: [scrollTop, scrollHeight, clientHeight, rows]. Fields are [name, selector,
-# attribute|null]; the row itself when the selector is empty.
-_READ = """(box, [rowSel, fields]) => {
-  const rows = [];
-  for (const row of box.querySelectorAll(rowSel)) {
-    const out = {};
-    for (const [name, sel, attr] of fields) {
-      const el = sel ? row.querySelector(sel) : row;
-      out[name] = !el ? null : attr ? el.getAttribute(attr) : el.textContent.trim();
+# A sweep, in one round trip: from ``start``, read the rows shown, scroll by most of a screen, wait until the
+# page has rendered rows where the viewport now is, and again, until the end of the list or ``maxSteps``.
+# "Rendered" means a row crosses the top quarter of the viewport and one the bottom quarter (or the list
+# ends above it): a virtualised list renders on the scroll event, a frame or more after the scroll, and
+# reading before that would skip the rows in between. A step whose rows never come within ``waitMs`` is
+# returned not ``covered`` and the sweep stops there (the caller reads again from it).
+# Each step: [scrollTop, scrollHeight, clientHeight, rows, covered]; fields are [name, selector,
+# attribute|null], the row itself when the selector is empty. ``start`` null: one read in place.
+_SWEEP = """async (box, [rowSel, fields, start, maxSteps, waitMs]) => {
+  const frame = () => new Promise(done => { requestAnimationFrame(() => setTimeout(done, 0)); setTimeout(done, 50); });
+  const covered = () => {
+    const view = box.getBoundingClientRect();
+    const top = view.top + box.clientTop, bottom = top + box.clientHeight, quarter = box.clientHeight / 4;
+    let high = false, low = false, lowest = -Infinity;
+    for (const row of box.querySelectorAll(rowSel)) {
+      const r = row.getBoundingClientRect();
+      if (r.height === 0) continue;
+      lowest = Math.max(lowest, r.bottom);
+      if (r.bottom > top && r.top < top + quarter) high = true;
+      if (r.bottom > bottom - quarter && r.top < bottom) low = true;
     }
-    rows.push(out);
+    const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 1;
+    if (lowest === -Infinity) return box.scrollHeight <= box.clientHeight + 1;  // an empty list, not a gap
+    return high && (low || (atEnd && lowest <= bottom + 1));
+  };
+  const settled = async () => {
+    const until = performance.now() + waitMs;
+    while (!covered()) {
+      if (performance.now() > until) return false;
+      await frame();
+    }
+    return true;
+  };
+  const read = (ok) => {
+    const rows = [];
+    for (const row of box.querySelectorAll(rowSel)) {
+      const out = {};
+      for (const [name, sel, attr] of fields) {
+        const el = sel ? row.querySelector(sel) : row;
+        out[name] = !el ? null : attr ? el.getAttribute(attr) : el.textContent.trim();
+      }
+      rows.push(out);
+    }
+    return [box.scrollTop, box.scrollHeight, box.clientHeight, rows, ok];
+  };
+  if (start === null) return [read(covered())];
+  if (box.scrollTop !== start) { box.scrollTop = start; await frame(); }
+  const steps = [read(await settled())];
+  for (let i = 1; i < maxSteps && steps[steps.length - 1][4]; i++) {
+    const before = box.scrollTop;
+    if (before + box.clientHeight >= box.scrollHeight - 1) break;
+    box.scrollTop = before + Math.max(box.clientHeight * 0.9, 1);
+    await frame();
+    if (box.scrollTop === before) break;
+    steps.push(read(await settled()));
   }
-  return [box.scrollTop, box.scrollHeight, box.clientHeight, rows];
+  return steps;
 }"""
-_SCROLL = "(box, to) => { box.scrollTop = to; return box.scrollTop; }"
+#: Steps per sweep: bounds the time of one round trip (and what is read again after stale rows).
+_STEPS = 25
+#: How long a step waits for the page to render rows where it scrolled, before the sweep hands back.
+_WAIT_MS = 1000
+#: Times a position whose rows never showed is read again before the sweep goes on past it.
+_RETRIES = 3
 
 
 class ListNotStable(TimeoutError):
@@ -65,7 +114,7 @@ async def collect_rows(
     key: str,
     keep: Callable[[Row], bool] | None = None,
     timeout: float = 60.0,
-    settle: float = 0.4,
+    settle: float = 0.3,
     max_rows: int = 100_000,
 ) -> list[Row]:
     """Every row of the list in ``container`` (the scrolling element), in list order, once each.
@@ -73,8 +122,9 @@ async def collect_rows(
     ``rows`` is a CSS selector of a row inside the container; ``fields`` maps a name to a field spec (see
     the module docstring) and ``key`` names the field that identifies a row (rows without it are
     skipped). ``keep`` says whether a row belongs to the list wanted now: while any row shown fails it,
-    the rows are read again (the page is still replacing them). After each scroll the collector waits up
-    to ``settle`` seconds for new rows (an infinite list fetches them). Raises :class:`ListNotStable`
+    the rows are read again (the page is still replacing them). Scrolling and reading happen in the page,
+    up to 25 screens per round trip. At the end of the list the collector waits up to ``settle`` seconds
+    for more rows (an infinite list fetches them). Raises :class:`ListNotStable`
     when ``timeout`` passes first, and stops (with a warning) at ``max_rows``.
     """
     spec = _parse_fields(fields)
@@ -82,18 +132,6 @@ async def collect_rows(
         raise ValueError(f"collect_rows: key {key!r} is not one of the fields {sorted(fields)}")
     deadline = time.monotonic() + timeout
     found: dict[str, Row] = {}
-
-    async def read() -> tuple[float, float, float, list[Row]]:
-        """The rows shown, once none of them is stale."""
-        while True:
-            top, height, client, shown = await container.evaluate(_READ, [rows, spec])
-            stale = [r for r in shown if keep is not None and not keep(r)]
-            if not stale:
-                return top, height, client, shown
-            if time.monotonic() > deadline:
-                raise ListNotStable(f"collect_rows: {len(stale)} row(s) shown still fail `keep` after {timeout:g} s "
-                                    f"(first: {stale[0]!r})")
-            await asyncio.sleep(0.1)
 
     def add(shown: list[Row]) -> int:
         new = 0
@@ -104,25 +142,53 @@ async def collect_rows(
                 new += 1
         return new
 
-    await container.evaluate(_SCROLL, 0)
-    top, height, client, shown = await read()
-    add(shown)
-    while len(found) < max_rows:
+    def check_time(what: str) -> None:
         if time.monotonic() > deadline:
-            raise ListNotStable(f"collect_rows: the list was still growing after {timeout:g} s "
-                                f"({len(found)} rows so far)")
-        target = top + max(client * 0.8, 1)
-        moved = await container.evaluate(_SCROLL, target) != top
-        settle_until = time.monotonic() + settle
-        new = 0
-        while True:
-            top, height, client, shown = await read()
-            new = add(shown)
-            if new or time.monotonic() >= settle_until:
-                break
-            await asyncio.sleep(0.05)
-        if not new and not moved and top + client >= height - 1:
+            raise ListNotStable(f"collect_rows: {what} after {timeout:g} s ({len(found)} rows so far)")
+
+    while keep is not None:  # stale rows first go, or a sweep would scroll through them for nothing
+        [(_top, _height, _client, shown, _ok)] = await container.evaluate(_SWEEP, [rows, spec, None, 1, 0])
+        stale = [r for r in shown if not keep(r)]
+        if not stale:
             break
+        check_time(f"{len(stale)} row(s) shown still fail `keep` (first: {stale[0]!r})")
+        await asyncio.sleep(0.1)
+    position: float | None = 0
+    retries: dict[float, int] = {}  # a layout the coverage test misreads (a tall header) must not stall us
+    while len(found) < max_rows:
+        steps = await container.evaluate(_SWEEP, [rows, spec, position, _STEPS, _WAIT_MS])
+        again_at = None
+        for top, _height, _client, shown, covered in steps:
+            stale = [r for r in shown if keep is not None and not keep(r)]
+            if stale:
+                check_time(f"{len(stale)} row(s) shown still fail `keep` (first: {stale[0]!r})")
+                again_at = top
+                break
+            add(shown)
+            if not covered and retries.get(top, 0) < _RETRIES:  # not drawn there yet: read again from there
+                check_time(f"no row was drawn at scroll position {top:g}")
+                retries[top] = retries.get(top, 0) + 1
+                again_at = top
+                break
+        if again_at is not None:
+            await asyncio.sleep(0.1)
+            position = again_at
+            continue
+        check_time("the list was still growing")
+        top, height, client, _, _ = steps[-1]
+        if top + client < height - 1 and len(steps) == _STEPS:
+            position = top
+            continue
+        # At the end: an infinite list may still be fetching more rows; a virtualised one is done.
+        settle_until, grown, new = time.monotonic() + settle, height, 0
+        while not new and grown == height and time.monotonic() < settle_until:
+            await asyncio.sleep(0.05)
+            [(top, grown, client, shown, _ok)] = await container.evaluate(_SWEEP, [rows, spec, None, 1, 0])
+            if not any(keep is not None and not keep(r) for r in shown):
+                new = add(shown)
+        if not new and grown == height:
+            break
+        position = top
     else:
         logger.warning(f"collect_rows stopped at max_rows={max_rows}; the list may hold more")
     return list(found.values())[:max_rows]

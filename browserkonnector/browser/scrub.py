@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from browserkonnector.browser._scrub_rules import harvest, scrub
-from browserkonnector.redact import Redactor, secret_variants
+from browserkonnector.redact import LONG_VARIANT, Redactor, secret_variants
 
 __all__ = ["Finding", "find_secrets", "scrub_bytes", "scrub_file", "scrub_har", "scrub_zip"]
 
@@ -189,9 +189,21 @@ class _Scanner:
                 self.variants.setdefault(variant, (form, index))
             for variant in b64:
                 self.variants.setdefault(variant, ("base64", index))
-        alternatives = sorted(self.variants, key=len, reverse=True) or ["(?!x)x"]
+        every = sorted(self.variants, key=len, reverse=True)
+        # Long variants (a 1 MB secret) by substring search: compiling them into the pattern takes minutes.
+        self.long = [v for v in every if len(v) > LONG_VARIANT]
+        alternatives = [v for v in every if len(v) <= LONG_VARIANT] or ["(?!x)x"]
         self.bytes_pattern = re.compile(b"|".join(re.escape(v.encode()) for v in alternatives))
         self.text_pattern = re.compile("|".join(re.escape(v) for v in alternatives))
+
+    def _long_findings(self, name: str, data: bytes) -> Iterator[Finding]:
+        for variant in self.long:
+            raw = variant.encode()
+            at = data.find(raw)
+            while at >= 0:
+                form, index = self.variants[variant]
+                yield Finding(name, form, index, at)
+                at = data.find(raw, at + len(raw))
 
     def scan(self, name: str, data: bytes) -> Iterator[Finding]:
         kind = _kind(name, data)
@@ -205,6 +217,7 @@ class _Scanner:
                     for info in archive.infolist():
                         yield from self.scan(f"{name}!{info.filename}", archive.read(info))
                 return
+        yield from self._long_findings(name, data)
         for match in self.bytes_pattern.finditer(data):
             form, index = self.variants[match.group(0).decode()]
             yield Finding(name, form, index, match.start())
@@ -212,8 +225,9 @@ class _Scanner:
             seen: set[int] = set()
             for doc in _json_docs("jsonl" if kind == "jsonl" else "json", data):
                 for text in _strings(doc):
-                    for found in self.text_pattern.finditer(text):
-                        index = self.variants[found.group(0)][1]
+                    hits = [self.variants[v] for v in self.long if v in text]
+                    hits += [self.variants[m.group(0)] for m in self.text_pattern.finditer(text)]
+                    for _, index in hits:
                         if index not in seen:
                             seen.add(index)
                             yield Finding(name, "inside-json", index, -1)

@@ -28,17 +28,39 @@ from browserkonnector.browser.scrub import scrub_zip
 from browserkonnector.browser.secrets import register_cookie_secrets
 from browserkonnector.redact import Redactor
 
-__all__ = ["TraceMode", "Tracer"]
+__all__ = ["TRACE_PARTS", "TRACE_PARTS_ENV", "TraceMode", "Tracer", "trace_parts"]
 
 TraceMode = Literal["on", "off", "retain-on-failure"]
+#: What a trace may record besides the actions and the network log: a screencast, DOM snapshots (which
+#: also keep every response body the page received, to render them).
+TRACE_PARTS = ("screenshots", "snapshots")
+TRACE_PARTS_ENV = "BROWSERKONNECTOR_TRACE_PARTS"
+DEFAULT_TRACE_PARTS = frozenset(TRACE_PARTS)
+
+
+def trace_parts(value: str | None) -> frozenset[str]:
+    """The parts named by ``BROWSERKONNECTOR_TRACE_PARTS`` (comma-separated, ``none`` for neither);
+    unset or empty: the default. An unknown name is an error naming it and the known ones."""
+    if value is None or not value.strip():
+        return DEFAULT_TRACE_PARTS
+    names = {n.strip() for n in value.split(",") if n.strip()}
+    if names == {"none"}:
+        return frozenset()
+    unknown = names - set(TRACE_PARTS)
+    if unknown:
+        raise ValueError(f"{TRACE_PARTS_ENV}={value!r}: unknown part(s) {', '.join(sorted(unknown))}; "
+                         f"known: {', '.join(TRACE_PARTS)} (or none)")
+    return frozenset(names)
 
 
 class Tracer:
     """Traces one context according to ``mode``; see the module docstring."""
 
-    def __init__(self, context: BrowserContext, mode: TraceMode, redactor: Redactor) -> None:
+    def __init__(self, context: BrowserContext, mode: TraceMode, redactor: Redactor,
+                 parts: frozenset[str] = DEFAULT_TRACE_PARTS) -> None:
         if mode not in get_args(TraceMode):
             raise ValueError(f"trace mode={mode!r}: expected one of {', '.join(get_args(TraceMode))}")
+        self.parts = parts
         self.context = context
         self.mode: TraceMode = mode
         self.redactor = redactor
@@ -49,10 +71,11 @@ class Tracer:
         return self._recording
 
     async def start(self) -> None:
-        """Start recording (screenshots + DOM snapshots, no sources); nothing with ``off``."""
+        """Start recording (the ``parts``, never sources); nothing with ``off``."""
         if self.mode == "off" or self._recording:
             return
-        await self.context.tracing.start(screenshots=True, snapshots=True, sources=False)
+        await self.context.tracing.start(screenshots="screenshots" in self.parts,
+                                         snapshots="snapshots" in self.parts, sources=False)
         self._recording = True
 
     async def stop(self, *, failed: bool, path: str | os.PathLike[str]) -> Path | None:

@@ -17,11 +17,14 @@ Outcomes, checked in this order when several are already there:
   a later navigation may take the body with it);
 - ``server_error``: the page itself (a main-frame navigation) was answered 5xx — always watched, since
   nothing else would then ever happen and the caller would sit out the timeout;
-- ``url``: the main frame navigated, after the action started, to a URL matching ``url``;
+- ``url``: the main frame navigated, after the action started, to a URL matching ``url`` (returned
+  once that document's DOM is ready, so the page can be read at once);
 - ``element`` / ``alert``: an element matching the selector (a CSS selector or a ``Locator``) is visible
   and was **not** already there before the action (an alert left over from a previous try does not
-  count; the check is by element identity, so a re-rendered page's alert is new). Two names, so a form
-  can wait for its success marker and its failure alert in the same race.
+  count; the check is by element identity, so a re-rendered page's alert is new). Three names, so a form
+  can wait for its success marker, its refusal alert and its "service unavailable" message in one race
+  (``unavailable``: the site says it cannot serve now, which a caller retries rather than reports as a
+  refusal).
 
 Nothing within ``timeout`` seconds raises :class:`NothingHappened` naming what was awaited and where the
 page is. Listeners are removed on every path.
@@ -39,14 +42,15 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Locator, Page, Response
 
 from browserkonnector.browser._scrub_rules import mask_url_query
-from browserkonnector.browser.capture import UrlPattern, describe_pattern
+from browserkonnector.browser.capture import UrlPattern, describe_pattern, read_json
 from browserkonnector.browser.urlmatch import url_matches  # Playwright's documented glob semantics
+from browserkonnector.limits import BODY_TIMEOUT_S
 
 __all__ = ["Action", "NothingHappened", "WaitKind", "Waited", "act_and_wait"]
 
 #: What starts it: a locator or CSS selector to click, or an async callable (``lambda: page.goto(...)``).
 Action: TypeAlias = Locator | str | Callable[[], Awaitable[Any]]
-WaitKind: TypeAlias = Literal["response", "server_error", "url", "element", "alert"]
+WaitKind: TypeAlias = Literal["response", "server_error", "url", "element", "alert", "unavailable"]
 #: How often a new element is looked for (one round trip to the page each time).
 POLL_S = 0.1
 _MARK = "els => els.forEach(e => { e.__bkSeen = true; })"
@@ -66,6 +70,14 @@ class Waited:
     url: str
     response: Response | None = None
     text: str = ""
+
+    async def json(self, *, timeout: float = BODY_TIMEOUT_S) -> Any:
+        """The JSON body of the answer that came first, read with a bound (a body the page never reads
+        may never finish); ``ValueError`` when the outcome was not an answer, or not JSON."""
+        if self.response is None:
+            raise ValueError(f"act_and_wait: the outcome was {self.kind!r} at {mask_url_query(self.url)}, "
+                             "not an answer with a body")
+        return await read_json(self.response, timeout=timeout)
 
 
 def _locator(page: Page, target: str | Locator) -> Locator:
@@ -93,11 +105,12 @@ async def act_and_wait(
     url: UrlPattern | None = None,
     element: str | Locator | None = None,
     alert: str | Locator | None = None,
+    unavailable: str | Locator | None = None,
     timeout: float = 30.0,
 ) -> Waited:
     """Run ``action`` and return the first outcome among those asked for (see the module doc)."""
-    if response is None and url is None and element is None and alert is None:
-        raise ValueError("act_and_wait: give at least one of response=, url=, element=, alert=")
+    if response is None and url is None and element is None and alert is None and unavailable is None:
+        raise ValueError("act_and_wait: give at least one of response=, url=, element=, alert=, unavailable=")
     if timeout <= 0:
         raise ValueError(f"act_and_wait: timeout must be > 0 seconds, got {timeout!r}")
     loop = asyncio.get_running_loop()
@@ -122,7 +135,8 @@ async def act_and_wait(
         text = await _new_element(locator)
         settle(Waited(kind, page.url, text=text))
 
-    targets: list[tuple[WaitKind, str | Locator | None]] = [("element", element), ("alert", alert)]
+    targets: list[tuple[WaitKind, str | Locator | None]] = [
+        ("element", element), ("alert", alert), ("unavailable", unavailable)]
     watchers: list[asyncio.Task[None]] = []
     for kind, target in targets:
         if target is not None:
@@ -134,12 +148,19 @@ async def act_and_wait(
     page.on("framenavigated", on_navigated)
     try:
         await _run(page, action)
+        started = loop.time()
         try:
-            return await asyncio.wait_for(asyncio.shield(done), timeout)
+            waited = await asyncio.wait_for(asyncio.shield(done), timeout)
         except TimeoutError:
             raise NothingHappened(
-                f"nothing of {_describe(response, url, element, alert)} within {timeout:g} s "
+                f"nothing of {_describe(response, url, element, alert, unavailable)} within {timeout:g} s "
                 f"(the page is at {mask_url_query(page.url)})") from None
+        if waited.kind == "url":
+            # ``framenavigated`` fires when the new document commits, before its HTML is parsed: reading
+            # the page right away could see an empty DOM. Its DOM is ready soon after (bounded anyway).
+            remaining = max(0.1, timeout - (loop.time() - started))
+            await page.wait_for_load_state("domcontentloaded", timeout=remaining * 1000)
+        return waited
     finally:
         page.remove_listener("response", on_response)
         page.remove_listener("framenavigated", on_navigated)
@@ -162,13 +183,13 @@ async def _run(page: Page, action: Action) -> None:
 
 
 def _describe(response: UrlPattern | None, url: UrlPattern | None, element: str | Locator | None,
-              alert: str | Locator | None) -> str:
+              alert: str | Locator | None, unavailable: str | Locator | None = None) -> str:
     parts = []
     if response is not None:
         parts.append(f"an answer of {describe_pattern(response)}")
     if url is not None:
         parts.append(f"a navigation to {describe_pattern(url)}")
-    for name, target in (("element", element), ("alert", alert)):
+    for name, target in (("element", element), ("alert", alert), ("unavailable message", unavailable)):
         if target is not None:
             parts.append(f"a new {name} {target if isinstance(target, str) else repr(target)}")
     return ", ".join(parts)

@@ -2,7 +2,7 @@
 what a failure leaves behind (the bundle) or a success keeps (a trace, with ``--trace on``).
 
 One context and one page per run: every extra context costs ~60–130 MiB and a few hundred milliseconds
-here (env.md), and connectors run one account at a time. A connector declared ``browser=False`` gets a
+here (measured), and connectors run one account at a time. A connector declared ``browser=False`` gets a
 plain HTTP client and no Chromium at all.
 """
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page
 
     from browserkonnector.browser import BrowserSession, PageLog, PdfPrinter, Recorder, Replayer, Tracer
+    from browserkonnector.browser.secretwatch import SecretWatch
     from browserkonnector.runtime.konnector import Konnector
     from browserkonnector.runtime.log import RunLog
     from browserkonnector.runtime.sitechange import SiteChange
@@ -69,6 +70,9 @@ class Browsing:
         self._run_log: RunLog | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.network: Recorder | Replayer | None = None  # --record / --replay
+        self.watch: SecretWatch | None = None
+        #: A kept session's Playwright storage state (docs/sessions.md), given to the context when set.
+        self.storage_state: dict[str, Any] | None = None
 
     async def open(self, stack: AsyncExitStack) -> None:
         if not self.konnector.browser:
@@ -113,13 +117,20 @@ class Browsing:
         self.driver = None
         # The bundle's network log: every request and response, without bodies (a run of 200 PDFs would
         # otherwise keep them all, base64-encoded, in the driver's memory until the context closes).
-        context = await self.session.new_context(record_har_path=self.har_path, record_har_content="omit")
+        kept: dict[str, Any] = {"storage_state": self.storage_state} if self.storage_state else {}
+        context = await self.session.new_context(record_har_path=self.har_path, record_har_content="omit", **kept)
         self.context = context
         stack.push_async_callback(self._close_context)
         self.page_log = PageLog(context, redactor=self.redactor)
-        self.tracer = Tracer(context, options.trace, self.redactor)
-        # Both at once: starting the trace (screencast, snapshotter) is a round trip of its own.
-        self.page, _ = await asyncio.gather(context.new_page(), self.tracer.start())
+        from browserkonnector.browser.secretwatch import SecretWatch
+        from browserkonnector.browser.tracing import TRACE_PARTS_ENV, trace_parts
+
+        self.tracer = Tracer(context, options.trace, self.redactor,
+                             parts=trace_parts(options.environ.get(TRACE_PARTS_ENV)))
+        # Cookies and declared storage values become secrets as the site sets them (before any log line).
+        self.watch = SecretWatch(context, self.redactor, self.konnector.secret_storage_keys)
+        # All at once: starting the trace (screencast, snapshotter) is a round trip of its own.
+        self.page, _, _ = await asyncio.gather(context.new_page(), self.tracer.start(), self.watch.start())
         # One printer per context, shared with html_to_pdf(); when traced, it prints in a context of its
         # own so that bills printed by the hundred do not fill the trace (and halve the print rate) —
         # unless the run's network is recorded or replayed, which covers this context only.
@@ -191,6 +202,8 @@ class Browsing:
         from browserkonnector.browser import register_cookie_secrets, register_storage_secrets
 
         try:
+            if self.watch is not None:
+                await self.watch.settle()
             await register_cookie_secrets(self.context, self.redactor)
             if self.page is not None and self.konnector.secret_storage_keys and not self.page.is_closed():
                 for storage in ("sessionStorage", "localStorage"):

@@ -1,7 +1,7 @@
 """The failure bundle: one folder (and a zip of it) that explains a failed run without re-running it.
 
-Nobody in the field keeps a complete record of a *real* failed run (anchors §0.2): Playwright does it for
-tests only, crawlee keeps one screenshot per error group. A bundle holds:
+Nobody in the field keeps a complete record of a *real* failed run (tools keep traces of test runs, not of production
+runs): Playwright does it for tests only, crawlee keeps one screenshot per error group. A bundle holds:
 
 ==================  =====================================================================================
 ``trace.zip``       the Playwright trace (screenshots + DOM snapshots): ``browserkonnector show-trace``
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import shutil
 import time
 import zipfile
@@ -54,14 +55,19 @@ network errors; run.log every log line; metadata.json the versions and options. 
 
 
 def bundle_dir_for(artifacts_dir: Path, slug: str, code: str) -> Path:
-    """A new folder ``<artifacts>/<slug>-<UTC time>-<code>`` (suffixed if it exists)."""
+    """A new folder ``<artifacts>/<slug>-<UTC time>-<code>`` (suffixed if it exists), every part a slug
+    (letters, digits, ``_`` and ``-``): ``demo-vendor-20240101T120000Z-UNKNOWN_ERROR_TIMEOUT``."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    base = artifacts_dir / f"{slug}-{stamp}-{code.replace('.', '_')}"
+    base = artifacts_dir / f"{_slug(slug)}-{stamp}-{_slug(code)}"
     path, n = base, 1
     while path.exists():
         n += 1
         path = base.with_name(f"{base.name}-{n}")
     return path
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")[:80] or "run"
 
 
 @dataclass

@@ -8,7 +8,8 @@ Precedence, highest first (a field is taken from the first source that has it):
 3. ``konnector-dev-config.json`` in the connector's folder (``fields``; its ``COZY_PARAMETERS`` too).
 
 ``COZY_PARAMETERS`` (the manifest's parameters, with ``secret`` from the account type) comes from the
-environment, else from the dev config. A field that is missing or invalid stops the run *before* the
+environment, else from the dev config; the stack sends ``null`` for a manifest without parameters,
+read as ``{}``. A field that is missing or invalid stops the run *before* the
 browser starts, with an error naming the field and every place it was looked for.
 """
 
@@ -102,6 +103,9 @@ def _load_json_object(path: Path, what: str) -> dict[str, Any]:
         data = load_file(path)
     except FileNotFoundError:
         raise FieldsError(f"{what} {path} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise FieldsError(f"{what} {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                          f"{exc.start}): save it as UTF-8") from None
     except (OSError, JsoncError) as exc:
         raise FieldsError(f"{what} {path}: {exc}") from None
     if not isinstance(data, dict):
@@ -110,6 +114,11 @@ def _load_json_object(path: Path, what: str) -> dict[str, Any]:
 
 
 def _env_json(environ: Mapping[str, str], name: str) -> dict[str, Any] | None:
+    """``name`` parsed as a JSON object; ``None`` when it is absent or empty.
+
+    The stack's konnector worker marshals the manifest's ``parameters`` as they are, so a manifest
+    without any sends the JSON ``null``: that means "no parameters", the empty object, not an error.
+    """
     raw = environ.get(name)
     if raw is None or not raw.strip():
         return None
@@ -117,6 +126,8 @@ def _env_json(environ: Mapping[str, str], name: str) -> dict[str, Any] | None:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise FieldsError(f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if data is None:
+        return {}
     if not isinstance(data, dict):
         raise FieldsError(f"{name}: expected a JSON object, found {type(data).__name__}")
     return data
@@ -198,7 +209,7 @@ def validate_fields(
             )
         return Fields(merged), merged
     try:
-        return model.model_validate(merged), merged
+        validated = model.model_validate(merged)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -209,6 +220,13 @@ def validate_fields(
                 came = origin.get(str(error["loc"][0]), "?") if error["loc"] else "?"
                 problems.append(f"field {name!r} (from {came}): {error['msg']}")
         raise FieldsError(f"{'; '.join(problems)}; looked in: {_where(sources)}") from None
+    # An empty secret is never a credential: say so now, not when the browser fails to type it.
+    values = {name: getattr(validated, name, None) for name in type(validated).model_fields}
+    empty = [name for name, value in values.items() if isinstance(value, SecretStr) and not value.get_secret_value()]
+    if empty:
+        raise FieldsError("; ".join(f"field {name!r} (from {origin.get(name, '?')}) is empty" for name in empty)
+                          + f"; looked in: {_where(sources)}")
+    return validated, merged
 
 
 def secret_values(

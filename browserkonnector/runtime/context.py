@@ -28,6 +28,7 @@ from loguru import logger
 from browserkonnector.redact import Redactor
 from browserkonnector.runtime.job import Account, JobEnv
 from browserkonnector.runtime.manifest import Manifest
+from browserkonnector.runtime.missing import MissingFiles
 from browserkonnector.runtime.progress import Progress
 from browserkonnector.runtime.sitechange import ShapeRecorder
 from browserkonnector.save import (
@@ -47,12 +48,16 @@ from browserkonnector.save.options import BillOptions, DocumentOptions, FileOpti
 from browserkonnector.store.base import AppInfo, Doc, Store
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from parsel import Selector
-    from playwright.async_api import BrowserContext, Locator, Page
+    from playwright.async_api import BrowserContext, Locator, Page, Response
 
     from browserkonnector.browser import Action, JsonCapture, PdfPrinter, Waited
     from browserkonnector.browser.capture import CapturedResponse, UrlPattern
     from browserkonnector.browser.files import Trigger
+    from browserkonnector.runtime.login import SessionKeeper
+    from browserkonnector.runtime.sync import SyncMemory
 
 __all__ = ["RunContext", "RunStats"]
 
@@ -130,7 +135,13 @@ class RunContext(Generic[F]):
         self._printer = printer
         self.log = logger.bind(namespace=app.slug)
         self.stats = RunStats()
+        self.missing = MissingFiles()  # files the save helpers could not save: the run then fails
         self.account_data: dict[str, Any] = account.data
+        #: The login keeper and the sync memory of the run (docs/sessions.md), set by the runtime.
+        self.session: SessionKeeper | None = None
+        self.sync: SyncMemory | None = None
+        #: ``time.monotonic()`` by which the connector must be done (the run's time limit), or None.
+        self.deadline: float | None = None
 
     # -- the browser ----------------------------------------------------------------------------------
     @property
@@ -144,6 +155,10 @@ class RunContext(Generic[F]):
     def browser_context(self) -> BrowserContext:
         if self._context is None:
             raise RuntimeError("this connector runs without a browser (Konnector(..., browser=False))")
+        return self._context
+
+    @property
+    def browser_context_or_none(self) -> BrowserContext | None:
         return self._context
 
     def secret(self, *values: str | None) -> None:
@@ -222,7 +237,8 @@ class RunContext(Generic[F]):
 
     async def act_and_wait(self, action: Action, *, response: UrlPattern | None = None,
                            url: UrlPattern | None = None, element: str | Locator | None = None,
-                           alert: str | Locator | None = None, timeout: float = 30.0) -> Waited:
+                           alert: str | Locator | None = None, unavailable: str | Locator | None = None,
+                           timeout: float = 30.0) -> Waited:
         """Run ``action`` (a locator or selector to click, or an async callable), then return the first
         of: an answer matching ``response``, a navigation to ``url``, a new ``element`` or ``alert``, or
         the page answered 5xx (``kind="server_error"``) — within ``timeout`` seconds, else
@@ -230,13 +246,14 @@ class RunContext(Generic[F]):
         from browserkonnector.browser import act_and_wait
 
         return await act_and_wait(self.page, action, response=response, url=url, element=element, alert=alert,
-                                  timeout=timeout)
+                                  unavailable=unavailable, timeout=timeout)
 
     async def form_login(self, values: Mapping[str, Any], *, url: str | None = None,
                          form: str | Locator | None = None, submit: str | Locator | None = None,
                          success_url: UrlPattern | None = None, success_element: str | Locator | None = None,
                          alert: str | Locator | None = None, api: UrlPattern | None = None,
-                         timeout: float = 30.0, retries: int = 2) -> Waited:
+                         unavailable: str | Locator | None = None, timeout: float = 30.0,
+                         retries: int = 2) -> Waited:
         """Fill and submit the login form (scoped to the form holding the password field), then judge the
         outcome: a refusal ``alert`` or a 4xx ``api`` answer → ``LOGIN_FAILED``; 5xx, retried ``retries``
         times → ``VENDOR_DOWN``. ``SecretStr`` values and password fields are typed as secrets."""
@@ -244,7 +261,7 @@ class RunContext(Generic[F]):
 
         return await form_login(self.page, values, redactor=self.redactor, url=url, form=form, submit=submit,
                                 success_url=success_url, success_element=success_element, alert=alert, api=api,
-                                timeout=timeout, retries=retries)
+                                unavailable=unavailable, timeout=timeout, retries=retries)
 
     @property
     def printer(self) -> PdfPrinter:
@@ -305,6 +322,7 @@ class RunContext(Generic[F]):
         result = await save_bills(bills, folder_path or self.folder_path, store=self.store, app=self.app,
                                   **options)
         self.stats.add(result)
+        self.missing.note(result.saved_files)
         return result
 
     async def save_files(self, entries: Iterable[Any], *, folder_path: str | None = None,
@@ -317,6 +335,7 @@ class RunContext(Generic[F]):
         saved = await save_files(entries, folder_path or self.folder_path, store=self.store, app=self.app,
                                  **options)
         self.stats.add_files(saved)
+        self.missing.note(saved)
         return saved
 
     async def add_data(self, entries: Iterable[Any], doctype: str, **options: Unpack[DocumentOptions]) -> list[Doc]:
@@ -351,7 +370,7 @@ class RunContext(Generic[F]):
     # -- lists and local data -----------------------------------------------------------------------
     async def collect_rows(self, container: str | Locator, rows: str, fields: Mapping[str, str], *, key: str,
                            keep: Callable[[dict[str, Any]], bool] | None = None, timeout: float = 60.0,
-                           settle: float = 0.4, max_rows: int = 100_000) -> list[dict[str, Any]]:
+                           settle: float = 0.3, max_rows: int = 100_000) -> list[dict[str, Any]]:
         """Every row of a virtualised or infinite list, scrolled and read until stable, once each by
         ``key``; rows failing ``keep`` (stale ones) are waited out. See docs/guide-local-first-spa.md."""
         from browserkonnector.browser.lists import collect_rows
@@ -395,7 +414,43 @@ class RunContext(Generic[F]):
 
     async def wait_for_two_fa_code(self, *, type: str = "email", timeout: float = 180.0,
                                    heartbeat: float = 5.0, retry: bool = False) -> str:
-        """``waitForTwoFaCode``: ask the user for a code through the Home app (manual runs only)."""
-        return await self.account.wait_for_two_fa_code(
-            manual_execution=self.job.manual_execution, type=type, timeout=timeout, heartbeat=heartbeat,
-            retry=retry)
+        """``waitForTwoFaCode``: a code from the Home app in a Cozy job (manual runs only), from a prompt
+        in a terminal run; bounded by the run's time limit (docs/sessions.md)."""
+        from browserkonnector.runtime.twofa import ask_code
+
+        return await ask_code(account=self.account, job=self.job, type=type, timeout=timeout, heartbeat=heartbeat,
+                              retry=retry, deadline=self.deadline)
+
+    async def second_factor(self, submit: Callable[[str], Any], *, totp_secret: Any = None, type: str = "app_code",
+                            tries: int = 3, timeout: float = 180.0) -> None:
+        """Get a code (from ``totp_secret``, the Home app or a terminal prompt), ``await submit(code)``
+        (``True``: accepted), ask again on a refusal; ``USER_ACTION_NEEDED.WRONG_TWOFA_CODE`` at last."""
+        from browserkonnector.runtime.twofa import second_factor
+
+        await second_factor(submit, account=self.account, job=self.job, redactor=self.redactor,
+                            totp_secret=totp_secret, type=type, tries=tries, timeout=timeout, deadline=self.deadline)
+
+    def totp(self, secret: Any) -> str:
+        """The current TOTP code of a base32 seed (the seed is declared secret first)."""
+        from browserkonnector.runtime.twofa import totp
+
+        return totp(secret, redactor=self.redactor)
+
+    # -- sessions and incremental runs ------------------------------------------------------------------
+    def should_full_sync(self, max_age: timedelta | float | None = None) -> bool:
+        """Whether to look at everything (first run, last run failed, ``--full-sync``, last full sync
+        older than ``max_age``) or only at what is new; remembered in the account data."""
+        from browserkonnector.runtime.sync import SyncMemory
+
+        if self.sync is None:
+            self.sync = SyncMemory(self.account_data)
+        answer = self.sync.should_full_sync(max_age)
+        self.log.info("full sync: {}", self.sync.reason if answer else "no, " + self.sync.reason)
+        return answer
+
+    async def goto(self, url: str, **kwargs: Any) -> Response | None:
+        """``page.goto(url)`` that logs in again, once, when it lands on the login page or gets 401/403
+        (with a declared ``@konnector.login``)."""
+        if self.session is None:
+            return await self.page.goto(url, **kwargs)
+        return await self.session.goto(self.page, url, **kwargs)

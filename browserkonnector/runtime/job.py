@@ -2,7 +2,7 @@
 
 The stack's konnector worker starts a job with ``COZY_URL``, ``COZY_CREDENTIALS`` (the konnector token),
 ``COZY_FIELDS`` (the trigger message: ``account``, ``folder_to_save``, ``konnector``), ``COZY_PARAMETERS``,
-``COZY_JOB_MANUAL_EXECUTION`` and ``COZY_TIME_LIMIT`` (konnector-libs-spec §1, cozy-stack-api §1.1). As
+``COZY_JOB_MANUAL_EXECUTION`` and ``COZY_TIME_LIMIT`` (the stack's konnector worker; docs/stack-conformance.md). As
 BaseKonnector's ``initAttributes`` does, the run then reads the account (``io.cozy.accounts``: its
 ``auth`` holds the credentials, its ``data`` the connector's own state, its ``state`` the login state the
 Home app watches) and resolves ``folder_to_save`` (a directory *id*) to a path.

@@ -40,6 +40,7 @@ from browserkonnector.runtime.options import RunOptions, parse_run_args
 if TYPE_CHECKING:
     from browserkonnector.runtime.config import Fields
     from browserkonnector.runtime.context import RunContext
+    from browserkonnector.runtime.login import CheckFn, LoginFn, LoginPage
     from browserkonnector.runtime.run import RunResult
 
 __all__ = ["DEFAULT_BLOCKED", "Konnector", "MainFn"]
@@ -63,6 +64,12 @@ class Konnector(Generic[F]):
     ``locale`` and ``timezone`` name the browser language and time zone the connector was written against
     (its text selectors, its amount and date parsing); a run's ``--locale``/``--timezone`` still win, and
     without them the Cozy's language, then the machine's apply (:mod:`browserkonnector.runtime.locale`).
+
+    Sessions (docs/sessions.md): ``@konnector.login`` and ``@konnector.is_logged_in`` declare how to log
+    in and how to tell a live session; ``keep_session`` (default: on when a login is declared) keeps the
+    browser's state in the encrypted vault between runs, ``keep_profile`` adds IndexedDB; ``login_page``
+    (a URL glob, a regex or a predicate) is where the site sends a lost session, so that a redirect there
+    triggers a re-login like a 401 does; ``max_relogins`` bounds the re-logins of one run.
     """
 
     # The overloads bind the type parameter: ``Konnector(fields=MyFields)`` is a ``Konnector[MyFields]``
@@ -83,6 +90,10 @@ class Konnector(Generic[F]):
         folder: str | Path | None = None,
         locale: str | None = None,
         timezone: str | None = None,
+        keep_session: bool | None = None,
+        keep_profile: bool = False,
+        login_page: LoginPage | None = None,
+        max_relogins: int = 10,
     ) -> None: ...
 
     @overload
@@ -101,6 +112,10 @@ class Konnector(Generic[F]):
         folder: str | Path | None = None,
         locale: str | None = None,
         timezone: str | None = None,
+        keep_session: bool | None = None,
+        keep_profile: bool = False,
+        login_page: LoginPage | None = None,
+        max_relogins: int = 10,
     ) -> None: ...
 
     def __init__(
@@ -118,6 +133,10 @@ class Konnector(Generic[F]):
         folder: str | Path | None = None,
         locale: str | None = None,
         timezone: str | None = None,
+        keep_session: bool | None = None,
+        keep_profile: bool = False,
+        login_page: LoginPage | None = None,
+        max_relogins: int = 10,
     ) -> None:
         self._main: MainFn | None = None
         self._folder = Path(folder).resolve() if folder is not None else None
@@ -130,6 +149,14 @@ class Konnector(Generic[F]):
         self.timezone = check_timezone(timezone, "Konnector(timezone=...)") if timezone else None
         self._manifest: Manifest | None = None
         self._manifest_loaded = False
+        if max_relogins < 0:
+            raise ValueError(f"Konnector(max_relogins={max_relogins}): give 0 or more")
+        self._keep_session = keep_session
+        self.keep_profile = keep_profile
+        self.login_page = login_page
+        self.max_relogins = max_relogins
+        self.login_fn: LoginFn | None = None
+        self.logged_in_fn: CheckFn | None = None
         if main is not None:
             self.main(main)
 
@@ -147,6 +174,28 @@ class Konnector(Generic[F]):
             except (TypeError, OSError):
                 self._folder = Path.cwd()
         return fn
+
+    def login(self, fn: Callable[[RunContext[F]], Coroutine[Any, Any, None]]
+              ) -> Callable[[RunContext[F]], Coroutine[Any, Any, None]]:
+        """Declare how to log in (usable as a decorator): run before ``main`` when no kept session is
+        logged in, and again when the session is lost mid-run. It raises ``KonnectorError`` on failure."""
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"login: {getattr(fn, '__name__', fn)!r} must be an async function (async def)")
+        self.login_fn = fn
+        return fn
+
+    def is_logged_in(self, fn: Callable[[RunContext[F]], Coroutine[Any, Any, bool]]
+                     ) -> Callable[[RunContext[F]], Coroutine[Any, Any, bool]]:
+        """Declare how to tell a live session (usable as a decorator, or with ``logged_in_if(...)``):
+        an async function of the context returning ``True`` when logged in."""
+        if not callable(fn):
+            raise TypeError(f"is_logged_in: {fn!r} is not a function")
+        self.logged_in_fn = fn
+        return fn
+
+    @property
+    def keeps_session(self) -> bool:
+        return self._keep_session if self._keep_session is not None else self.login_fn is not None
 
     @property
     def main_fn(self) -> MainFn:

@@ -4,7 +4,8 @@ Every module logs through loguru's ``logger`` (``logger.bind(namespace="save_fil
 module installs the one sink of a run:
 
 - **json** (job mode, or stdout not a terminal): one JSON object per line on stdout,
-  ``{"time","type","message"[,"namespace"][,"label"][,"no_retry"]}``, cut at 64 KiB-1 like cozy-logger.
+  ``{"time","type","message"[,"namespace"][,"label"][,"no_retry"]}``, at most 60 KiB of UTF-8 (the
+  stack's scanner stops at 64 KiB): a longer message is cut and ends with "…", the line stays valid JSON.
   ``type`` is ``debug|info|warning|error|critical``; the stack turns the message of the last ``critical``
   line into the job error, so only the run's end writes one (:func:`critical`).
 - **human**: ``HH:MM:SS level namespace: message`` in colour on stderr.
@@ -33,7 +34,10 @@ if TYPE_CHECKING:
 __all__ = ["LogMode", "critical", "install", "pick_mode"]
 
 LogMode = Literal["json", "human"]
-MAX_LINE = 64 * 1024 - 1
+#: The stack reads stdout with a ``bufio.Scanner`` of 64 KiB (worker/exec/common.go): a longer line
+#: ends its reading for good (later lines, the final ``critical`` included, are lost and the job hangs
+#: on a full pipe). Lines are cut well below, in UTF-8 bytes, newline included.
+MAX_LINE_BYTES = 60 * 1024
 _TYPES = {"TRACE": "debug", "DEBUG": "debug", "INFO": "info", "SUCCESS": "info", "WARNING": "warning",
           "ERROR": "error", "CRITICAL": "critical"}
 _LEVELS = {"secret": "TRACE", "debug": "DEBUG", "info": "INFO", "warn": "WARNING", "warning": "WARNING",
@@ -70,10 +74,19 @@ def _json_line(record: Record, redactor: Redactor) -> str:
     if extra.get("no_retry"):
         entry["no_retry"] = True
     line = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
-    if len(line) > MAX_LINE:
-        room = MAX_LINE - len(json.dumps({**entry, "message": ""}, ensure_ascii=False)) - 16
-        entry["message"] = message[: max(room, 0)] + "…"
-        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))[:MAX_LINE]
+    if len(line.encode()) > MAX_LINE_BYTES:
+        # Keep the longest prefix of the message that fits (bisection: a character costs 1 to 6 bytes
+        # once UTF-8 encoded and JSON escaped). The cut is inside the message: the line stays one JSON.
+        low, high = 0, len(message)
+        while low < high:
+            middle = (low + high + 1) // 2
+            entry["message"] = message[:middle] + "…"
+            if len(json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()) <= MAX_LINE_BYTES:
+                low = middle
+            else:
+                high = middle - 1
+        entry["message"] = message[:low] + "…"
+        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
     return line
 
 

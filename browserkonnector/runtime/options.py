@@ -51,6 +51,10 @@ class RunOptions:
     record: Path | None = None
     replay: Path | None = None
     progress: bool = True
+    #: Discard the kept session (docs/sessions.md) and log in.
+    fresh_session: bool = False
+    #: ``ctx.should_full_sync()`` answers True whatever the account's history.
+    full_sync: bool = False
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
@@ -70,7 +74,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add("--artifacts", type=Path, default=DEFAULT_ARTIFACTS, dest="artifacts_dir", metavar="DIR",
         help="where traces and failure bundles go (default ./bk-artifacts)")
     add("--timeout", type=float, default=None, metavar="S",
-        help="stop cleanly after S seconds (default: COZY_TIME_LIMIT minus a margin, else none)")
+        help="stop cleanly after S seconds, 0 for no limit (default: COZY_TIME_LIMIT minus a margin in a "
+        "Cozy job, else BROWSERKONNECTOR_TIMEOUT, else 1800)")
     add("--pause-on-failure", action="store_true",
         help="with --headed, keep the browser open on the failing page until Enter is pressed")
     add("--log", choices=["json", "human"], default=None, dest="log_mode",
@@ -91,6 +96,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add("--record", type=Path, default=None, metavar="DIR", help="record the run's network into DIR")
     add("--replay", type=Path, default=None, metavar="DIR", help="run offline against a recording")
     add("--no-progress", action="store_false", dest="progress", help="no progress counter")
+    add("--fresh-session", action="store_true", help="discard the kept session of the account and log in")
+    add("--full-sync", action="store_true", help="ctx.should_full_sync() says yes: look at everything again")
 
 
 def _checked(check: Callable[[str, str], str], option: str) -> Callable[[str], str]:
@@ -127,6 +134,8 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | Non
         record=args.record,
         replay=args.replay,
         progress=args.progress,
+        fresh_session=getattr(args, "fresh_session", False),
+        full_sync=getattr(args, "full_sync", False),
         environ=dict(os.environ if environ is None else environ),
     )
 

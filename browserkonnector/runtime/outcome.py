@@ -1,8 +1,9 @@
 """From whatever ended a run to the error code the stack records.
 
-The contract (konnector-libs-spec §3, §5): a connector ends with ``KonnectorError(code)``; anything else
+The contract of cozy-konnector-libs: a connector ends with ``KonnectorError(code)``; anything else
 is ``UNKNOWN_ERROR``. A few failures have an obvious code though, and saying it is kinder than
-"unknown": the vendor unreachable or answering 5xx after retries is ``VENDOR_DOWN``; a full Cozy is
+"unknown": the vendor unreachable or answering 5xx after retries is ``VENDOR_DOWN``; a full Cozy, or a full
+disk under the embedded store (SQLite's "database or disk is full", ENOSPC), is
 ``DISK_QUOTA_EXCEEDED``. This module makes those calls, in one place.
 """
 
@@ -14,7 +15,7 @@ import httpx
 
 from browserkonnector import errors
 from browserkonnector.errors import KonnectorError
-from browserkonnector.store.errors import QuotaExceeded, StoreError, Unauthorized
+from browserkonnector.store.errors import QuotaExceeded, StoreCorrupted, StoreError, Unauthorized, is_disk_full
 
 __all__ = ["Failure", "classify"]
 
@@ -38,6 +39,10 @@ def classify(exc: BaseException) -> Failure:
         return Failure(exc.code, exc.detail or exc.meaning, exc.no_retry)
     if isinstance(exc, QuotaExceeded):
         return Failure(errors.DISK_QUOTA_EXCEEDED, f"the Cozy refused a file: {exc.message}", True)
+    if is_disk_full(exc):  # whatever part of the embedded store (or of the run) hit it
+        return Failure(errors.DISK_QUOTA_EXCEEDED, f"the disk is full: {exc}", True)
+    if isinstance(exc, StoreCorrupted):
+        return Failure(errors.UNKNOWN_ERROR, exc.message)
     if isinstance(exc, Unauthorized):
         return Failure(errors.UNKNOWN_ERROR, f"the Cozy refused the konnector token: {exc.message}", False)
     if isinstance(exc, StoreError):

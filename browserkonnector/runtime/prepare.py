@@ -22,6 +22,7 @@ from browserkonnector.runtime.config import (
 )
 from browserkonnector.runtime.job import Account, JobEnv, load_account, local_account, resolve_folder
 from browserkonnector.runtime.options import RunOptions
+from browserkonnector.save import sanitize_file_name
 from browserkonnector.store.base import AppInfo, Store
 
 if TYPE_CHECKING:
@@ -118,7 +119,8 @@ async def prepare(
         account = (await local_account(store, konnector.slug, identifier) if not job.is_job
                    else Account.detached({"_id": "no-account", "data": {}}))
     if folder_path is None:
-        folder_path = f"/Administratif/{konnector.vendor}"
+        # The vendor's name as a folder name: "../x" or "a/b" must neither fail the run nor leave the tree.
+        folder_path = f"/Administratif/{sanitize_file_name(konnector.vendor) or konnector.slug}"
     if folder_path and "folderPath" not in raw:
         raw["folderPath"] = folder_path
     return Prepared(fields, raw, config.parameters, account, identifier, folder_path)

@@ -6,8 +6,8 @@
     tracer, session HTTP ─► RunContext ─► main(ctx) ─► site-change check ─► success: summary, exit 0
                                                                └─► failure: bundle, critical line, exit 1
 
-The last line of a failed run is one ``critical`` line whose message is the error code (konnector-libs
-§3): the stack records it as the job error. SIGTERM and SIGINT cancel the connector and end the same way
+The last line of a failed run is one ``critical`` line whose message is the error code (as the JS
+library ends): the stack records it as the job error. SIGTERM and SIGINT cancel the connector and end the same way
 (exit 143 and 130, as the JS library); the time limit (``--timeout`` or ``COZY_TIME_LIMIT`` minus a margin)
 too, before the stack would kill the process. ``execute`` never raises for a connector failure: it
 returns a :class:`RunResult`.
@@ -30,6 +30,7 @@ from loguru import logger
 
 from browserkonnector import errors
 from browserkonnector.errors import KonnectorError, UnknownError
+from browserkonnector.limits import deadline_scope, run_timeout_from_env
 from browserkonnector.redact import Redactor
 from browserkonnector.runtime.context import RunContext, RunStats
 from browserkonnector.runtime.job import JobEnv
@@ -40,8 +41,10 @@ from browserkonnector.runtime.outcome import Failure, classify
 from browserkonnector.runtime.prepare import Prepared, open_store, prepare
 from browserkonnector.runtime.progress import Progress
 from browserkonnector.runtime.sitechange import FINGERPRINT_KEY, ShapeRecorder, SiteChange
+from browserkonnector.runtime.streams import redacted_std_streams
 
 if TYPE_CHECKING:
+    from browserkonnector.runtime.account_session import RunSession
     from browserkonnector.runtime.konnector import Konnector
 
 __all__ = ["RunResult", "deadline_for", "execute"]
@@ -73,13 +76,15 @@ class SiteChanged(UnknownError):
 
 
 def deadline_for(options: RunOptions, job: JobEnv) -> float | None:
-    """Seconds the connector may run: ``--timeout``, else the stack's limit minus a margin to end cleanly."""
+    """Seconds the connector may run: ``--timeout`` (``0``: no limit), else the stack's limit minus a
+    margin to end cleanly, else ``BROWSERKONNECTOR_TIMEOUT`` or the default of :mod:`browserkonnector.limits`
+    (a run outside a job must end too: a vendor that never answers would otherwise hold it forever)."""
     if options.timeout is not None:
-        return options.timeout
+        return options.timeout or None
     if job.time_limit:
         margin = min(max(job.time_limit * 0.05, 10.0), 60.0)
         return max(job.time_limit - margin, job.time_limit * 0.5)
-    return None
+    return run_timeout_from_env(options.environ)
 
 
 async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awaitable[Any] | None = None
@@ -87,6 +92,12 @@ async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awa
     """The whole run. ``driver``: a Playwright driver already starting, which the run takes over (and
     stops, whatever happens)."""
     redactor = Redactor()
+    with redacted_std_streams(redactor):  # a print() or a stray traceback is scrubbed too
+        return await _execute(konnector, options, redactor, driver)
+
+
+async def _execute(konnector: Konnector[Any], options: RunOptions, redactor: Redactor,
+                   driver: Awaitable[Any] | None) -> RunResult:
     started = time.monotonic()
     early: KonnectorError | None = None
     try:
@@ -103,7 +114,8 @@ async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awa
         if early is not None:
             failure = classify(early)
             critical(failure.code, no_retry=failure.no_retry)
-            return RunResult(False, failure.code, 1, RunStats(), time.monotonic() - started, detail=failure.detail)
+            return RunResult(False, failure.code, 1, RunStats(), time.monotonic() - started,
+                             detail=redactor.redact(failure.detail))
         return await runner.go(started)
     finally:
         run_log.close()
@@ -172,7 +184,7 @@ class _Runner:
                 loop.remove_signal_handler(sig)
 
     def _signal_failure(self) -> Failure:
-        return Failure(f"The konnector got a {self.signal_name}", f"stopped by {self.signal_name}")
+        return Failure(errors.STOPPED, f"The konnector got a {self.signal_name}: stopped cleanly")
 
     async def _go(self, started: float) -> RunResult:
         konnector, options = self.konnector, self.options
@@ -204,10 +216,18 @@ class _Runner:
                 environ=options.environ), fields=prepared.raw_fields)
             self.driver = None  # the browser resources own it now
             self.browser = browsing
+            from browserkonnector.runtime.account_session import RunSession
+
+            session = RunSession(konnector, options, self.job, prepared.account, self.redactor)
             try:
+                browsing.storage_state = await session.prepare()  # the kept session, if any
                 await browsing.open(stack)
                 ctx = self._context(store, prepared, browsing, shapes)
-                await self._run_main(ctx)
+                await session.attach(ctx)
+                await self._run_main(ctx, session)
+                missing = ctx.missing.error()
+                if missing is not None:  # everything that could be saved is: still not a success
+                    raise missing
                 change = shapes.compare()
                 if change is not None:
                     raise SiteChanged(change)
@@ -217,11 +237,13 @@ class _Runner:
                 failure = self._classify(exc, shapes)
                 change = exc.change if isinstance(exc, SiteChanged) else shapes.compare()
                 self._log_failure(failure, exc)
+                await session.finish(ok=False, code=failure.code)
                 bundle_path = await browsing.fail(failure, exc, change, self._metadata(prepared), self.run_log)
                 await stack.aclose()  # close the browser now: the HAR is written at context close
                 bundle_path = browsing.finish_bundle() or bundle_path
                 result = self._end(failure, started, bundle_path, None, change)
                 return result
+            await session.finish(ok=True)
             trace_path = await browsing.succeed()
             await prepared.account.save_data({FINGERPRINT_KEY: shapes.fingerprint()})
         return self._success(started, trace_path)
@@ -239,9 +261,16 @@ class _Runner:
         self.ctx = ctx
         return ctx
 
-    async def _run_main(self, ctx: RunContext[Any]) -> None:
+    async def _run_main(self, ctx: RunContext[Any], session: RunSession) -> None:
         deadline = deadline_for(self.options, self.job)
-        self.main_task = asyncio.create_task(self.konnector.main_fn(ctx), name=f"{self.konnector.slug}.main")
+        ctx.deadline = None if deadline is None else time.monotonic() + deadline
+
+        async def main() -> None:  # the login (or the logged-in check) counts in the run's time limit
+            await session.before_main(ctx)
+            await self.konnector.main_fn(ctx)
+
+        with deadline_scope(deadline):  # the task copies the context: every wait inside sees the deadline
+            self.main_task = asyncio.create_task(main(), name=f"{self.konnector.slug}.main")
         try:
             if deadline is None:
                 await self.main_task
@@ -308,7 +337,7 @@ class _Runner:
         critical(failure.code, no_retry=failure.no_retry)
         status = SIGNAL_EXIT.get(self.signal_name or "", 1)
         return RunResult(False, failure.code, status, self._stats(), time.monotonic() - started, bundle, trace,
-                         change, self.store_description, failure.detail)
+                         change, self.store_description, self.redactor.redact(failure.detail))
 
     def _success(self, started: float, trace: Path | None) -> RunResult:
         seconds = time.monotonic() - started

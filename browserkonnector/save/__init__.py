@@ -21,6 +21,7 @@ callable returning :class:`Fetched`).
 
 from __future__ import annotations
 
+from browserkonnector.save._lookup import sanitize_file_name
 from browserkonnector.save.bank import (
     BANK_ACCOUNTS_DOCTYPE,
     BANK_OPERATIONS_DOCTYPE,
@@ -78,6 +79,7 @@ __all__ = [
     "normalize_currency",
     "qualification_for",
     "qualification_labels",
+    "sanitize_file_name",
     "save_bank_data",
     "save_bills",
     "save_files",

@@ -19,13 +19,14 @@ from typing import Any, TypeAlias
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential
 
+from browserkonnector import limits
 from browserkonnector.errors import KonnectorError
 from browserkonnector.save._validate import InvalidContent, check_content
 from browserkonnector.save.fetched import Fetched
 from browserkonnector.save.models import FileEntry
 from browserkonnector.store.errors import StoreError, StoreUnavailable
 
-__all__ = ["Fetch", "Source", "default_fetcher", "download"]
+__all__ = ["Fetch", "FileTimeout", "Source", "default_fetcher", "download"]
 
 #: ``fetch(url, entry) -> Fetched``: how entries with a ``fileurl`` are downloaded.
 Fetch: TypeAlias = Callable[[str, FileEntry], Awaitable[Fetched]]
@@ -38,8 +39,9 @@ async def default_fetcher(timeout: float = 60.0) -> AsyncIterator[Fetch]:
 
     async with request_factory(retries=0, timeout=timeout) as client:
         async def fetch(url: str, entry: FileEntry) -> Fetched:
-            response = await client.get(url)
-            return Fetched(data=response.content, url=url, status=response.status_code,
+            async with client.stream("GET", url) as response:
+                data = await limits.read_capped(response)
+            return Fetched(data=data, url=url, status=response.status_code,
                            content_type=response.headers.get("content-type"), how="http")
 
         yield fetch
@@ -76,15 +78,24 @@ class Source:
 
 
 async def _read_stream(stream: Any) -> bytes:
+    """A stream's bytes, refused past the file-size cap (the rest is never read)."""
+    cap = limits.max_file_bytes()
     if hasattr(stream, "__aiter__"):
-        chunks = [bytes(chunk) async for chunk in stream]
-        return b"".join(chunks)
-    data = await asyncio.to_thread(stream.read)
-    return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        buffer = bytearray()
+        async for chunk in stream:
+            buffer += chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
+            if len(buffer) > cap:
+                raise limits.FileTooLarge(len(buffer), cap)
+        return bytes(buffer)
+    data = await asyncio.to_thread(stream.read, cap + 1)
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    if len(raw) > cap:
+        raise limits.FileTooLarge(len(raw), cap)
+    return raw
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, KonnectorError | asyncio.CancelledError):
+    if isinstance(exc, KonnectorError | asyncio.CancelledError | limits.LimitExceeded):
         return False
     if isinstance(exc, InvalidContent):
         return not exc.permanent
@@ -104,8 +115,10 @@ async def download(
     backoff: float,
     attempt_timeout: float | None,
     on_retry: Callable[[RetryCallState], None] | None = None,
+    file_timeout: float | None = limits.FILE_TIMEOUT_S,
 ) -> Fetched:
-    """The entry's bytes, checked; at most ``retries`` retries after the first attempt."""
+    """The entry's bytes, checked; at most ``retries`` retries after the first attempt, all of them
+    (and their waits) within ``file_timeout`` seconds: past it, :class:`FileTimeout`."""
 
     async def attempt() -> Fetched:
         async with asyncio.timeout(attempt_timeout):
@@ -123,11 +136,27 @@ async def download(
         reraise=True,
         before_sleep=on_retry,
     )
-    return await retrying(attempt)
+    try:
+        with limits.deadline_scope(file_timeout):  # the session client's own waits see it too
+            async with asyncio.timeout(file_timeout):
+                return await retrying(attempt)
+    except TimeoutError:
+        if file_timeout is None:
+            raise
+        raise FileTimeout(file_timeout) from None
+
+
+class FileTimeout(limits.LimitExceeded, TimeoutError):
+    """One file took longer than its ``file_timeout``, retries included."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"timed out: no good copy within the file time limit ({seconds:g} s, retries included)")
 
 
 def describe_error(exc: BaseException) -> str:
     """A one-line, byte-free reason for a failed entry."""
+    if isinstance(exc, limits.LimitExceeded):
+        return str(exc)
     if isinstance(exc, TimeoutError):
         return "timed out"
     if isinstance(exc, httpx.HTTPError):

@@ -1,6 +1,6 @@
 """Where a file goes (folders, sub-folders, contract folders) and whether it is already there.
 
-Destination (spec §8 steps 1–3): ``sub = entry.contract.name or contract.name or entry.sub_path or
+Destination (JS ``saveFiles``' first steps): ``sub = entry.contract.name or contract.name or entry.sub_path or
 sub_path``; the file goes to ``folder_path/sub``. A contract folder already referenced by
 ``io.cozy.accounts.contracts/<id>`` (and by this account) is reused even if the user renamed it;
 otherwise the folder is created (``mkdir_p``) and, with a ``source_account_identifier``, referenced
@@ -45,9 +45,35 @@ _BAD_CHARS = re.compile(r'[/?<>\\:*|"\x00-\x1f\x7f]')
 
 
 def sanitize_file_name(name: str) -> str:
-    """JS ``sanitizeFileName``: an all-dots name becomes ``""``; ``/?<>\\:*|"`` and control characters
-    are removed (not replaced, so names match the ones the JS library stored)."""
-    return "" if re.fullmatch(r"\.+", name) else _BAD_CHARS.sub("", name)
+    """The safe form of a file or folder name, documented in docs/limits.md:
+
+    1. as the JS ``sanitizeFileName``: ``/?<>\\:*|"`` and control characters are removed (not
+       replaced, so names match the ones the JS library stored);
+    2. leading dots and spaces are removed: ``../escape.pdf`` is ``escape.pdf``, not the hidden
+       ``..escape.pdf`` (a name starting with a dot is invisible in most file managers);
+    3. a name longer than 255 bytes in UTF-8 (what Linux file systems hold) is cut to 255 bytes,
+       keeping its extension and whole characters.
+
+    An all-dots name (``.``, ``..``) becomes ``""``: no usable name, the entry fails (and so the run).
+    """
+    if re.fullmatch(r"\.+", name.strip()):
+        return ""
+    cleaned = _BAD_CHARS.sub("", name).lstrip(". ")
+    return _fit(cleaned, MAX_NAME_BYTES)
+
+
+MAX_NAME_BYTES = 255
+
+
+def _fit(name: str, limit: int) -> str:
+    if len(name.encode()) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext.encode()) > 16:
+        stem, dot, ext = name, "", ""
+    room = limit - len((dot + ext).encode())
+    cut = stem.encode()[:room].decode("utf-8", errors="ignore").rstrip()
+    return cut + dot + ext
 
 
 def file_name(entry: FileEntry) -> str:

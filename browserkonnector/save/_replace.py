@@ -1,4 +1,4 @@
-"""Keep or replace a file that is already in the Cozy (JS ``saveFiles`` §8 step 5).
+"""Keep or replace a file that is already in the Cozy (JS ``saveFiles``' replacement step).
 
 An existing file that fails ``validate_file`` is replaced. Otherwise ``entry.should_replace_file``, else
 the ``should_replace_file`` option, else :func:`default_should_replace` decides (a hook that raises

@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+import httpx
 from loguru import logger
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from browserkonnector import errors
+from browserkonnector import errors, limits
 from browserkonnector.errors import KonnectorError
 from browserkonnector.save._download import Fetch, Source, describe_error, download
 from browserkonnector.save._lookup import Destinations
@@ -48,6 +49,8 @@ class SavedFile:
     file: FileDoc | None
     outcome: Outcome
     error: str | None = None
+    #: For a ``failed`` entry, the error code that says why (``FILE_DOWNLOAD_FAILED.TOO_LARGE``, ...).
+    code: str | None = None
 
 
 @dataclass
@@ -79,11 +82,27 @@ class Options:
     should_replace_file: ShouldReplaceFile | None
     content_type: str | bool | None
     qualification: dict[str, Any] | None
+    file_timeout: float | None = limits.FILE_TIMEOUT_S
 
 
-def _failed(plan: Plan, reason: str) -> SavedFile:
+def _failed(plan: Plan, reason: str, code: str = errors.SAVE_FILE_FAILED) -> SavedFile:
     log.warning(f"SAVE_FILE_FAILED: {plan.name!r} in {plan.folder.path or plan.folder.id}: {reason}")
-    return SavedFile(plan.entry, None, "failed", reason)
+    return SavedFile(plan.entry, None, "failed", reason, code)
+
+
+def download_failure_code(exc: BaseException) -> str:
+    """The code a file that could not be downloaded deserves: too large, too slow, the vendor failing
+    (5xx, 429, unreachable), or plainly not downloadable."""
+    if isinstance(exc, limits.FileTooLarge):
+        return errors.FILE_TOO_LARGE
+    if isinstance(exc, TimeoutError):
+        return errors.FILE_DOWNLOAD_TIMEOUT
+    if isinstance(exc, httpx.TransportError):
+        return errors.VENDOR_DOWN
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and (status >= 500 or status == 429):
+        return errors.VENDOR_DOWN
+    return errors.FILE_DOWNLOAD_FAILED
 
 
 async def save_one(plan: Plan, opts: Options) -> SavedFile:
@@ -106,12 +125,13 @@ async def save_one(plan: Plan, opts: Options) -> SavedFile:
     except KonnectorError:
         raise
     except Exception as exc:
-        return _failed(plan, describe_error(exc))
+        return _failed(plan, describe_error(exc), download_failure_code(exc))
     try:
         file, outcome = await _store(plan, opts, fetched)
     except QuotaExceeded:
-        log.critical(f"{errors.DISK_QUOTA_EXCEEDED}: the Cozy refused {plan.name}")
-        raise KonnectorError(errors.DISK_QUOTA_EXCEEDED, "the Cozy is full") from None
+        # An error line: the run's one critical line (the code alone) is written when it ends.
+        log.error(f"{errors.DISK_QUOTA_EXCEEDED}: the store refused {plan.name}")
+        raise KonnectorError(errors.DISK_QUOTA_EXCEEDED, "the Cozy (or the disk under the store) is full") from None
     except StoreError as exc:
         return _failed(plan, f"{errors.SAVE_FILE_FAILED}: {type(exc).__name__}: {exc}")
     if opts.validate_file is not None and not await maybe_await(opts.validate_file(file)):
@@ -155,7 +175,8 @@ async def _download(plan: Plan, opts: Options) -> Fetched:
     async with timer:
         return await download(Source(plan.entry, opts.fetch), name=plan.name, forced_mime=forced,
                               retries=opts.retries, backoff=opts.backoff,
-                              attempt_timeout=opts.attempt_timeout, on_retry=on_retry)
+                              attempt_timeout=opts.attempt_timeout, on_retry=on_retry,
+                              file_timeout=opts.file_timeout)
 
 
 def _candidate_names(name: str, tries: int = 50) -> Iterator[str]:

@@ -19,6 +19,7 @@ __all__ = [
     "get_path",
     "iso",
     "js_string",
+    "js_truthy",
     "maybe_await",
     "parse_datetime",
     "safe_name",
@@ -82,6 +83,18 @@ def js_string(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ",".join(js_string(v) for v in value)
     return str(value)
+
+
+def js_truthy(value: Any) -> bool:
+    """JavaScript truthiness: ``""``, ``0``, ``NaN``, ``null``/``undefined`` and ``false`` are falsy;
+    everything else — ``"yes"``, ``"false"``, ``1``, an empty list or object — is truthy."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, int | float):
+        return value == value and value != 0
+    if isinstance(value, str):
+        return value != ""
+    return True
 
 
 def parse_datetime(value: Any) -> dt.datetime | None:

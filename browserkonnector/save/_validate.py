@@ -1,7 +1,7 @@
 """Checks on downloaded bytes *before* they are stored, and on files already in the Cozy.
 
 konnector-libs stored whatever came back and validated afterwards (size and extension only): with a
-forced content type an HTML error page was kept as the ``.pdf`` of a bill (spec §8, "Vendor 404").
+forced content type an HTML error page was kept as the ``.pdf`` of a bill (the JS library's "vendor answers 404" case).
 Here a download is refused before it reaches the store when:
 
 - the HTTP status is not 2xx, or the body is empty;
@@ -38,6 +38,7 @@ class InvalidContent(Exception):
 
     reason: str
     permanent: bool = False
+    status: int | None = None  # the HTTP status, when that is what was wrong
 
     def __str__(self) -> str:
         return self.reason
@@ -86,7 +87,8 @@ def check_content(fetched: Fetched, *, name: str, forced_mime: str | None = None
     """
     if not fetched.ok:
         status = fetched.status or 0
-        raise InvalidContent(f"HTTP status {status}", permanent=400 <= status < 500 and status not in (408, 429))
+        raise InvalidContent(f"HTTP status {status}", permanent=400 <= status < 500 and status not in (408, 429),
+                             status=status)
     data = fetched.data
     if not data:
         raise InvalidContent("empty file")

@@ -6,7 +6,7 @@ The JS ``saveBills`` contract is kept: files first (a bill without its file is n
 ``relationships.document``, which neither writes), ``matchingCriterias.labelRegex`` from the
 manifest's ``banksTransactionRegExp``, contracts as sub-folders, an optional ``process_pdf`` hook.
 
-Fixed deliberately (spec §9, §14.4):
+Fixed deliberately (quirks of the JS saveBills):
 
 - every bill is validated **before** any download, with a message naming the bill and the attribute;
 - an existing bill is rewritten only when a meaningful field changed (not on every run), merged over

@@ -1,6 +1,6 @@
 """``add_data`` and ``update_or_create``: write documents with their ``cozyMetadata``.
 
-Deliberate differences from konnector-libs (§7 of the spec), each a fix of a documented quirk:
+Deliberate differences from konnector-libs' addData and updateOrCreate, each a fix of a documented quirk:
 
 - ``add_data`` refreshes ``updatedAt`` and this app's ``updatedByApps`` entry on an update and keeps
   ``createdAt`` (the JS spread kept the old metadata whole), and gives the new ``_id``/``_rev`` back to

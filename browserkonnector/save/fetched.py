@@ -1,6 +1,6 @@
 """What a download hands to the save pipeline: bytes plus what is known of where they came from.
 
-The save pipeline never imports the browser (DESIGN.md): it calls a *fetch callable* that returns a
+The save pipeline never imports the browser (docs/architecture.md): it calls a *fetch callable* that returns a
 :class:`Fetched`. The browser layer builds those from a download event, an inline PDF response, a
 ``blob:`` URL, a page printed to PDF or a plain HTTP GET through the logged-in session; a connector
 without a browser builds them from httpx. ``status`` and ``content_type`` let the pipeline refuse an

@@ -5,11 +5,11 @@ values at the sorted attribute names joined by ``####``, stored in ``metadata.fi
 metadata mode then path mode, the replace rules, sub-folders and contract folders, ``DISK_QUOTA_EXCEEDED``
 on a full Cozy, the log line ``saveFiles created X files for Y entries``.
 
-Fixed (spec §14.5): every existing file is looked up **before** any download (one indexed query for
-all keys); downloads run ``concurrency`` at a time; a download is checked (status, emptiness, HTML,
-PDF parse) **before** it is stored and retried with backoff; ``timeout`` counts from the call; results
-come back in input order as :class:`SavedFile` values (the entries are never mutated); entries that
-share a file are downloaded once; nothing waits forever (each attempt has ``attempt_timeout``).
+Fixed (the JS library downloaded first, then looked): every existing file is looked up **before** any download (one
+indexed query for all keys); downloads run ``concurrency`` at a time; a download is checked (status, emptiness, HTML,
+PDF parse) **before** it is stored and retried with backoff; ``timeout`` counts from the call; results come back in
+input order as :class:`SavedFile` values (the entries are never mutated); entries that share a file are downloaded
+once; nothing waits forever (each attempt has ``attempt_timeout``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any, TypeAlias
 from loguru import logger
 from pydantic import ValidationError
 
+from browserkonnector import errors, limits
 from browserkonnector.errors import KonnectorError
 from browserkonnector.save._download import Fetch, default_fetcher
 from browserkonnector.save._lookup import Destinations, file_key, file_name, find_files_by_key, sanitize_file_name
@@ -71,6 +72,7 @@ async def save_files(
     progress: Progress | None = None,
     backoff: float = 0.5,
     attempt_timeout: float | None = 120.0,
+    file_timeout: float | None = None,
 ) -> list[SavedFile]:
     """Save each entry's file under ``folder_path`` (created if missing); one :class:`SavedFile` per
     entry, in input order.
@@ -80,6 +82,9 @@ async def save_files(
     running are stopped (``failed``). ``validate_file(file_doc)`` judges files already stored (default:
     not empty, mime matching the extension); ``content_type`` forces the stored mime (``True``: from the
     name). ``fetch(url, entry)`` downloads ``fileurl`` entries (default: a plain GET).
+    ``attempt_timeout`` bounds one attempt, ``file_timeout`` one file with all its retries and waits
+    (default ``BROWSERKONNECTOR_FILE_TIMEOUT``, else 300 s; ``0``: none); a file past either, or past the
+    file-size cap, is ``failed`` with its ``code`` saying which.
     ``QuotaExceeded`` ends the call with ``KonnectorError(DISK_QUOTA_EXCEEDED)`` at once.
     """
     loop = asyncio.get_running_loop()
@@ -107,7 +112,8 @@ async def save_files(
         opts = Options(store, app, dest, fetch, list(file_id_attributes) if file_id_attributes else None,
                         source_account, source_account_identifier, retries, backoff, attempt_timeout,
                         deadline, validate_file, should_replace_file, content_type,
-                        qualification_for(qualification_label) if qualification_label else None)
+                        qualification_for(qualification_label) if qualification_label else None,
+                        limits.file_timeout() if file_timeout is None else (file_timeout or None))
         await _run(_groups(plans, bool(file_id_attributes)), opts, results,
                    concurrency, progress, len(models))
 
@@ -134,7 +140,7 @@ async def _plan(models: list[FileEntry], results: list[SavedFile | None], dest: 
             continue
         name = file_name(entry)
         if not name:
-            results[i] = SavedFile(entry, None, "failed", "no usable file name")
+            results[i] = SavedFile(entry, None, "failed", "no usable file name", errors.SAVE_FILE_FAILED)
             log.warning(f"SAVE_FILE_FAILED: {entry.describe()}: no usable file name")
             continue
         try:

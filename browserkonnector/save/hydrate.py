@@ -7,43 +7,93 @@ the LocalStore) and one ``_find`` per batch of 500 asks for ``{key: {"$in": valu
 a superset; the exact key of each returned document is then compared in Python, so a stored document
 matches exactly when the JS library would match it:
 
-- keys are lodash paths, values are joined with ``####`` after ``String()`` (``12`` and ``12.0`` agree);
+- keys are lodash paths (``items[0].code`` as well as ``items.0.code``; the query uses the dotted form),
+  values are joined with ``####`` after ``String()`` (``12``, ``12.0`` and ``"12"`` agree, so the ``$in``
+  lists each value's number and string forms);
 - a key named ``date`` is compared at second precision (JS ``new Date(x).toString()``); its ``$in``
-  lists the usual spellings of that second (:func:`~browserkonnector.save._util.date_variants`).
+  lists the usual spellings of that second (:func:`~browserkonnector.save._util.date_variants`) and its
+  epoch milliseconds; ``null`` is the epoch, a missing date ``Invalid Date``. A stored date written with
+  another UTC offset (``2024-01-15T10:00:00+02:00``) is not among them, so it is not found (the JS
+  library, reading the whole doctype, finds it): both libraries store ``toISOString()`` spellings (UTC,
+  ``Z``), and listing every offset would multiply the query by ~100.
 
 Only documents whose key is among the incoming keys are kept in memory, so memory does not grow with
-the size of the doctype. A key whose values cannot go in an ``$in`` (a missing value, an object) is not
-used for the query (still compared exactly in Python).
+the size of the doctype. A key that cannot be listed for every incoming document (a missing, ``null``
+or empty value: JS joins them all as ``""``; an object) is not used for the query; when no key can, the
+batch reads what the selector selects, else the whole doctype, as the JS library always does.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 from loguru import logger
 from pydantic import BaseModel
 
-from browserkonnector.save._util import date_variants, get_path, js_string, maybe_await, second_key
+from browserkonnector.save._util import date_variants, get_path, js_string, maybe_await, parse_datetime, second_key
 from browserkonnector.store.base import Doc, Store
 from browserkonnector.store.errors import NotFound
 
-__all__ = ["find_existing", "hydrate_and_filter", "key_of"]
+__all__ = ["find_existing", "hydrate_and_filter", "key_of", "mango_field"]
 
 log = logger.bind(namespace="hydrateAndFilter")
 
 #: Incoming documents per ``_find``: keeps selectors (and the stack's request bodies) bounded.
 BATCH = 500
 _SCALARS = (str, int, float, bool)
+_MISSING = object()
+_BRACKETS = re.compile(r"\[\s*[\"']?([^\]\"']*)[\"']?\s*\]")
 
 
 def key_of(doc: Any, keys: Sequence[str]) -> str:
-    """The JS ``createHash``: values at ``keys`` joined by ``####`` (``date`` at second precision)."""
+    """The JS ``createHash``: values at ``keys`` joined by ``####`` (``date`` at second precision).
+
+    A missing value joins as ``""`` (so does ``null``); a missing ``date`` is JS's ``Invalid Date``, but
+    a ``null`` one is ``new Date(null)``: the epoch.
+    """
     parts = []
     for k in keys:
-        value = get_path(doc, k)
-        parts.append(second_key(value) if k == "date" else js_string(value))
+        value = get_path(doc, k, _MISSING)
+        if k == "date":
+            parts.append(second_key(0 if value is None else None if value is _MISSING else value))
+        else:
+            parts.append(js_string(None if value is _MISSING else value))
     return "####".join(parts)
+
+
+def mango_field(key: str) -> str:
+    """A lodash path as the Mango field it names: ``items[0].code`` → ``items.0.code``,
+    ``a["b"]`` → ``a.b`` (the query languages of the stack and of the store know the dotted form only)."""
+    return ".".join(part for part in _BRACKETS.sub(r".\1", key).split(".") if part)
+
+
+def _in_values(key: str, value: Any) -> list[Any] | None:
+    """The stored values whose JS key equals ``value``'s, for an ``$in``; None when they cannot be
+    listed (missing, ``null``, ``""``: JS joins them all as ``""``; objects, lists, NaN)."""
+    if key == "date":
+        if value is None:
+            return None
+        variants: list[Any] = date_variants(value)
+        parsed = parse_datetime(value)
+        if parsed is not None:
+            variants.append(int(parsed.timestamp() * 1000))
+        return variants or None
+    if not isinstance(value, _SCALARS) or value == "" or (isinstance(value, float) and value != value):
+        return None
+    text = js_string(value)
+    values: list[Any] = [value, text]
+    if isinstance(value, str):
+        if value in ("true", "false"):
+            values.append(value == "true")
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if number is not None and js_string(number) == value:
+            values.append(int(number) if number.is_integer() else number)
+    return values
 
 
 def _key_selector(docs: Sequence[Any], keys: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
@@ -56,26 +106,19 @@ def _key_selector(docs: Sequence[Any], keys: Sequence[str]) -> tuple[dict[str, A
     """
     best: tuple[int, str, list[Any]] | None = None
     for key in keys:
-        values: dict[Any, None] = {}
-        usable = True
+        values: dict[tuple[str, Any], None] = {}
         for doc in docs:
-            value = get_path(doc, key)
-            if key == "date":
-                variants = date_variants(value)
-                usable = usable and bool(variants)
-                values.update(dict.fromkeys(variants))
-            elif isinstance(value, _SCALARS) and not (isinstance(value, float) and value != value):
-                values[(type(value) is bool, value)] = None
-            else:
-                usable = False
-            if not usable:
+            listed = _in_values(key, get_path(doc, key, None))
+            if listed is None:
+                values = {}
                 break
-        if usable and values and (best is None or len(values) > best[0]):
-            listed = [v[1] if isinstance(v, tuple) else v for v in values]
-            best = (len(values), key, sorted(listed, key=lambda v: (type(v).__name__, v)))
+            values.update(dict.fromkeys((type(v).__name__, v) for v in listed))
+        if values and (best is None or len(values) > best[0]):
+            best = (len(values), key, [v for _, v in sorted(values, key=lambda tv: (tv[0], tv[1]))])
     if best is None:
         return {}, []
-    return {best[1]: {"$in": best[2]}}, [best[1]]
+    field = mango_field(best[1])
+    return {field: {"$in": best[2]}}, [field]
 
 
 async def find_existing(
@@ -112,7 +155,10 @@ async def find_existing(
         use_index = index
         if use_index is None and fields:
             use_index = await store.define_index(doctype, fields)
-        query: dict[str, Any] = {"$and": [key_sel, dict(selector)]} if selector else key_sel
+        # No listable key: the selector alone, else the whole doctype (as the JS library always reads it).
+        # Never {"$and": [{}, selector]}: an empty clause is not "anything" everywhere.
+        query: dict[str, Any] = ({"$and": [key_sel, dict(selector)]} if key_sel and selector
+                                 else key_sel or dict(selector or {}))
         try:
             stream = (store.find_all(doctype, query, use_index=use_index) if query
                       else store.all_docs(doctype))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
@@ -55,6 +56,15 @@ class Owner:
         self.path = locks_dir / f"{self.id}.lock"
         self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    @classmethod
+    def reader(cls) -> Owner:
+        """A claim for a read-only store: it holds no lock and writes nothing."""
+        owner = cls.__new__(cls)
+        owner.id = f"reader-{uuid.uuid4().hex}"
+        owner.path = Path(os.devnull)
+        owner._fd = None
+        return owner
 
     def release(self) -> None:
         if self._fd is None:
@@ -128,9 +138,13 @@ async def write_temp(tmp_dir: Path, owner: Owner, content: Content, *, max_bytes
         else:
             raise BadRequest(f"content must be bytes, a path or async chunks, got {type(content).__name__}")
         await anyio.to_thread.run_sync(_flush_and_sync, fh)
-    except BaseException:
-        fh.close()
+    except BaseException as exc:
+        with contextlib.suppress(OSError):  # closing flushes: a full disk fails here too
+            fh.close()
         remove_quietly(path)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise QuotaExceeded(f"the disk of the store is full ({exc.strerror}): the file was not written; "
+                                "free some space and run again", reason="disk_full") from None
         raise
     fh.close()
     return TempBlob(path, size, base64.b64encode(digest.digest()).decode())

@@ -1,6 +1,6 @@
 """The ``/files`` half of :class:`~browserkonnector.store.cozy.CozyStackStore` (JSON-API routes).
 
-Routes (``cozy-stack-api.md`` §3 and the cozy-stack-client table of §5): upload ``POST /files/:dir``
+Routes (the stack's /files API as cozy-stack-client calls it; docs/stack-conformance.md): upload ``POST /files/:dir``
 with ``Type=file&Name&Executable=false&MetadataID&Size&SourceAccount&SourceAccountIdentifier`` and the
 ``Content-MD5`` / ``Content-Type`` / ``Content-Length`` headers, the metadata pre-sent through ``POST
 /files/upload/metadata``; overwrite ``PUT /files/:id`` (``If-Match``); mkdir ``POST

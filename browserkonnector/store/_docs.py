@@ -1,12 +1,11 @@
 """Documents of a LocalStore: the stack's ``/data`` rules over the SQLite tables of ``_sqlite``.
 
-The rules reproduced (``cozy-stack-api.md`` §2): revisions ``N-<md5 of the body>``; a write needs the
-current ``_rev`` and a stale or missing one is a ``Conflict``; ``create`` with an ``_id`` creates under
-that id (``Conflict`` if it exists); a deleted document leaves a tombstone, and creating the same id
-again continues its revision count (CouchDB); ``_type`` is stripped on write and added on ``get``;
-other ``_``-prefixed fields are refused (``BadRequest``); ``io.cozy.files`` is read-only here (the stack
-answers 403 "reserved doctype unwritable": files change through the files API); ``io.cozy.accounts``
-get their ``cozyMetadata`` from the store, like the stack does.
+The rules reproduced (CouchDB's, as the stack's /data API exposes them): revisions ``N-<md5 of the body>``; a write
+needs the current ``_rev`` and a stale or missing one is a ``Conflict``; ``create`` with an ``_id`` creates under that
+id (``Conflict`` if it exists); a deleted document leaves a tombstone, and creating the same id again continues its
+revision count (CouchDB); ``_type`` is stripped on write and added on ``get``; other ``_``-prefixed fields are refused
+(``BadRequest``); ``io.cozy.files`` is read-only here (the stack answers 403 "reserved doctype unwritable": files
+change through the files API); ``io.cozy.accounts`` get their ``cozyMetadata`` from the store, like the stack does.
 
 All functions are synchronous and run inside the caller's transaction (see ``Database.write``).
 """

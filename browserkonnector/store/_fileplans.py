@@ -1,7 +1,7 @@
 """Step 1 of each files-tree change (see ``_fileops``): check, reserve the name, record the intent.
 
 Each ``plan_*`` runs inside the caller's write transaction and returns the :class:`~._fileops.Op` to
-finish. The rules are the stack's (``cozy-stack-api.md`` §3): 404 when the folder is missing or in the
+finish. The rules are the stack's (``model/vfs`` in cozy-stack): 404 when the folder is missing or in the
 trash, 409 when the name is taken among the folder's entries, 412 on an ``If-Match`` or MD5 mismatch,
 413 over the quota, 422 for a refused name. Changes that touch no file on disk (metadata, tags,
 references) are single transactions here too (:func:`patch`).

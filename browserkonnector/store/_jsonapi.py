@@ -1,6 +1,7 @@
 """Shapes of the cozy-stack wire format: error bodies, JSON-API file documents, pagination links.
 
-Kept apart from the HTTP client so the parsing rules (``cozy-stack-api.md`` §2–3) are read in one place:
+Kept apart from the HTTP client so the parsing rules (JSON-API for /files, CouchDB-like for /data) are read in one
+place:
 
 - errors come as CouchDB-style ``{"status": "409", "error": "conflict", "reason": "Document update
   conflict."}`` (status is a *string*), as stack-side ``{"error": "<message>"}``, or as JSON-API

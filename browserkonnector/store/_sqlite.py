@@ -21,11 +21,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,10 +35,19 @@ from pathlib import Path
 from typing import Any
 
 from browserkonnector.store._pushdown import conjuncts, index_fields_sql, push_down
-from browserkonnector.store.errors import BadRequest, StoreUnavailable
+from browserkonnector.store.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    QuotaExceeded,
+    StoreCorrupted,
+    StoreError,
+    StoreUnavailable,
+    is_disk_full,
+)
 from browserkonnector.store.mango import normalize
 
-__all__ = ["Database", "IndexDef", "dumps", "run_script"]
+__all__ = ["Database", "IndexDef", "damaged", "dumps", "run_script"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS doctypes (doctype TEXT PRIMARY KEY, tbl TEXT NOT NULL UNIQUE);
@@ -53,6 +64,8 @@ CREATE TABLE IF NOT EXISTS pending (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
 """
 _DOCTYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+WAL_AUTOCHECKPOINT_PAGES = 100
+WAL_SIZE_LIMIT = 512 * 1024
 
 
 def run_script(conn: sqlite3.Connection, script: str) -> None:
@@ -83,27 +96,42 @@ class IndexDef:
 class Database:
     """One connection to ``store.sqlite3``, with the write-transaction discipline described above."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
-        try:
-            self.conn = sqlite3.connect(
-                str(path), isolation_level=None, check_same_thread=False, timeout=30.0
-            )
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot open the store database {path}: {exc}") from exc
+        self.readonly = readonly
+        if readonly:
+            self.conn = self._reader = _open_readonly(path)
+        else:
+            try:
+                self.conn = sqlite3.connect(
+                    str(path), isolation_level=None, check_same_thread=False, timeout=30.0
+                )
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"cannot open the store database {path}: {exc}") from exc
         self.lock = threading.RLock()  # the writer connection's
         self._read_lock = threading.RLock()  # the reader connection's
         self._active = threading.local()  # the connection of the transaction this thread is in
         self._tables: dict[str, str] = {}
         self._indexes: dict[str, list[IndexDef]] | None = None
         self._versions: dict[int, int] = {}  # PRAGMA data_version last seen, by connection
+        if readonly:
+            return
         conn = self.conn
-        conn.execute("PRAGMA busy_timeout = 30000")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = OFF")
-        with self.write():
-            run_script(conn, _SCHEMA)
+        try:
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = OFF")
+            # Checkpoint every ~400 KiB of WAL and truncate it back to 512 KiB after: a run of a few
+            # hundred bills otherwise grows the WAL to several times the database (measured 2.8 MB for a
+            # 250 KB database), which a nearly full disk does not have.
+            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+            conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+            with self.write():
+                run_script(conn, _SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise damaged(path, exc) from None
         try:  # the reader opens once the schema exists (nothing reads before)
             self._reader = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
             self._reader.execute("PRAGMA busy_timeout = 30000")
@@ -114,7 +142,8 @@ class Database:
     def close(self) -> None:
         with self.lock, self._read_lock:
             self._reader.close()
-            self.conn.close()
+            if self.conn is not self._reader:
+                self.conn.close()
 
     def _current(self) -> sqlite3.Connection:
         """The connection of the transaction this thread is in (the writer's outside any)."""
@@ -125,19 +154,32 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on any exception."""
+        if self.readonly:
+            raise Forbidden(f"the store {self.path.parent} is open read-only", reason="read_only")
         with self.lock:
             conn = self.conn
-            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise _translated(self.path, exc) from None
             outer = getattr(self._active, "conn", None)
             self._active.conn = conn
             try:
                 yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already (disk full)
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.DatabaseError):
+                    raise _translated(self.path, exc) from None
                 raise
             finally:
                 self._active.conn = outer
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise _translated(self.path, exc) from None
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -175,8 +217,7 @@ class Database:
             if not create:
                 return None
             self.check_doctype(doctype)
-            slug = re.sub(r"[^a-z0-9]+", "_", doctype.lower())[:40]
-            tbl = f"docs_{slug}_{hashlib.sha1(doctype.encode()).hexdigest()[:8]}"
+            tbl = self.table_name(doctype)
             conn.execute(
                 f'CREATE TABLE IF NOT EXISTS "{tbl}" (id TEXT PRIMARY KEY NOT NULL, rev TEXT NOT NULL, '
                 "deleted INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL)"
@@ -186,6 +227,11 @@ class Database:
             tbl = str(row[0])
         self._tables[doctype] = tbl
         return tbl
+
+    @staticmethod
+    def table_name(doctype: str) -> str:
+        slug = re.sub(r"[^a-z0-9]+", "_", doctype.lower())[:40]
+        return f"docs_{slug}_{hashlib.sha1(doctype.encode()).hexdigest()[:8]}"
 
     def all_doctypes(self) -> list[tuple[str, str]]:
         rows = self._current().execute("SELECT doctype, tbl FROM doctypes ORDER BY doctype").fetchall()
@@ -251,6 +297,46 @@ class Database:
             )
         self._indexes = None
         return True
+
+
+def damaged(path: Path, exc: BaseException) -> StoreCorrupted:
+    """The error for a database SQLite cannot read: what it is, and what to do."""
+    return StoreCorrupted(
+        f"the store database {path} is damaged or is not a store database ({exc}). Move it away (the "
+        f"files under {path.parent / 'files'} stay) and run again to start a new store, or restore it "
+        "from a backup", reason="corrupt")
+
+
+def _translated(path: Path, exc: sqlite3.Error) -> StoreError:
+    if is_disk_full(exc):
+        return QuotaExceeded(f"the disk of the store {path.parent} is full ({exc}): nothing of this change was "
+                             "written; free some space and run again", reason="disk_full")
+    if isinstance(exc, sqlite3.OperationalError):
+        if "readonly" in str(exc) or "read-only" in str(exc):
+            return Forbidden(f"the store {path.parent} cannot be written ({exc})", reason="read_only")
+        return StoreUnavailable(f"the store database {path} failed: {exc}")
+    return damaged(path, exc)
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that never writes: ``mode=ro`` (it still reads the WAL of a crashed writer), or,
+    where even that cannot open (a read-only folder without the WAL's shared-memory file), ``immutable``."""
+    if not path.is_file():
+        raise NotFound(f"no store database at {path}", reason="no_store")
+    uri = "file:" + urllib.parse.quote(str(path.resolve()))
+    last: sqlite3.Error | None = None
+    for query in ("?mode=ro", "?mode=ro&immutable=1"):
+        try:
+            conn = sqlite3.connect(uri + query, uri=True, isolation_level=None, check_same_thread=False,
+                                   timeout=30.0)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.DatabaseError as exc:
+            if not isinstance(exc, sqlite3.OperationalError) or "unable to open" not in str(exc):
+                raise damaged(path, exc) from None
+            last = exc
+    raise StoreUnavailable(f"cannot open the store database {path} read-only: {last}")
 
 
 def _partial_sql(partial: Mapping[str, Any] | None) -> str | None:

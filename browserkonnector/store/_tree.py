@@ -49,6 +49,9 @@ class Tree:
         self.db = db
         self.files_root = root / "files"
         self.app = app
+        if db.readonly:  # a reader creates nothing: the table exists once any writer opened the store
+            self.tbl = str(db.table(FILES_DOCTYPE) or db.table_name(FILES_DOCTYPE))
+            return
         with db.write() as conn:
             self.tbl = str(db.table(FILES_DOCTYPE, create=True))
             run_script(conn, f"""

@@ -1,7 +1,7 @@
 """``CozyStackStore``: the :class:`~browserkonnector.store.base.Store` of a real Cozy, over HTTP.
 
 A connector saves into a real Cozy with no change to its code: this class speaks the routes that
-cozy-stack-client calls (``cozy-stack-api.md`` §2, §3 and the table of §5), with the stack's rules.
+cozy-stack-client calls (docs/stack-conformance.md lists them), with the stack's rules.
 It is tested, in CI, against :mod:`browserkonnector.testing.emulator`, an emulator of the *documented*
 protocol, not against a real stack (none runs on the CI machines); ``tests/store`` also has a ``live``
 backend for a developer who has a test instance.

@@ -1,6 +1,6 @@
 """Typed errors of the store layer, the same for the embedded store and a real Cozy.
 
-Each one mirrors an HTTP status of the cozy-stack API (see ``cozy-stack-api.md`` §2–3), so code written
+Each one mirrors an HTTP status of the cozy-stack API (docs/stack-conformance.md), so code written
 against :class:`~browserkonnector.store.base.Store` handles a conflict the same way whether it came from
 SQLite or from a remote ``409``::
 
@@ -15,10 +15,14 @@ SQLite or from a remote ``409``::
     ├── QuotaExceeded       413     the Cozy is full, or the file is too large
     ├── InvalidName         422     a name the stack refuses (empty, ``.``, ``..``, ``/``, NUL, CR, LF)
     │   (Unprocessable      422     any other semantic refusal; InvalidName is one)
-    └── StoreUnavailable    5xx     the store could not be reached, or kept failing after retries
+    ├── StoreUnavailable    5xx     the store could not be reached, or kept failing after retries
+    └── StoreCorrupted      500     the embedded store's database is damaged (the message says what to do)
 """
 
 from __future__ import annotations
+
+import errno
+import sqlite3
 
 __all__ = [
     "BadRequest",
@@ -29,11 +33,13 @@ __all__ = [
     "NotFound",
     "PreconditionFailed",
     "QuotaExceeded",
+    "StoreCorrupted",
     "StoreError",
     "StoreUnavailable",
     "Unauthorized",
     "Unprocessable",
     "error_for_status",
+    "is_disk_full",
 ]
 
 
@@ -98,6 +104,12 @@ class StoreUnavailable(StoreError):
     status = 503
 
 
+class StoreCorrupted(StoreError):
+    """The embedded store's database cannot be read (damaged, or not a database): never worth a retry."""
+
+    status = 500
+
+
 _BY_STATUS: dict[int, type[StoreError]] = {
     400: BadRequest,
     401: Unauthorized,
@@ -120,3 +132,10 @@ def error_for_status(status: int, message: str, *, reason: str | None = None) ->
     if cls is Unauthorized:
         return Unauthorized(message, reason=reason, expired="expired" in (message + (reason or "")).lower())
     return cls(message, reason=reason, status=status)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """SQLite's ``SQLITE_FULL`` ("database or disk is full"), or ENOSPC / EDQUOT from the OS."""
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)

@@ -1,7 +1,8 @@
 """Data for ``browserkonnector store ls | export | show``: what a person asks of their local store.
 
-Functions return data or strings; the CLI prints them. They open the store themselves (which also
-finishes any operation a crashed run left, see ``_fileops``), so they take the store's root folder.
+Functions return data or strings; the CLI prints them. They open the store themselves, read-only:
+looking never writes (no crash recovery, no lock file), so they work on a read-only disk, a copy, or a
+disk too full to write; they take the store's root folder.
 
 - :func:`ls` — doctypes with their document counts (and, for ``io.cozy.files``, files and bytes);
 - :func:`export` — the documents of one doctype as JSON lines, in ``_id`` order, streamed;
@@ -41,7 +42,7 @@ def _need_store(root: str | os.PathLike[str]) -> Path:
 
 async def ls(root: str | os.PathLike[str]) -> list[DoctypeCount]:
     """Every doctype holding documents, with counts."""
-    async with LocalStore(_need_store(root)) as store:
+    async with LocalStore(_need_store(root), readonly=True) as store:
         out = []
         with store.db.read() as conn:
             for doctype, tbl in store.db.all_doctypes():
@@ -73,15 +74,20 @@ def format_ls(counts: list[DoctypeCount]) -> str:
 
 
 async def export(root: str | os.PathLike[str], doctype: str) -> AsyncIterator[str]:
-    """The documents of a doctype, one JSON object per line (no trailing newline), streamed."""
-    async with LocalStore(_need_store(root)) as store:
+    """The documents of a doctype, one JSON object per line (no trailing newline), streamed. An unknown
+    doctype raises ``NotFound`` naming the doctypes the store has."""
+    async with LocalStore(_need_store(root), readonly=True) as store:
+        if store.db.table(doctype) is None:
+            known = ", ".join(d for d, _ in store.db.all_doctypes()) or "none"
+            raise NotFound(f"no doctype {doctype!r} in the store {root} (its doctypes: {known})",
+                           reason="no_doctype")
         async for doc in store.all_docs(doctype, page_size=500):
             yield json.dumps(doc, ensure_ascii=False, sort_keys=True)
 
 
 async def show(root: str | os.PathLike[str], doctype: str, doc_id: str) -> dict[str, Any]:
     """One document as stored; a file also gets ``disk_path`` (where to open it) and ``path``."""
-    async with LocalStore(_need_store(root)) as store:
+    async with LocalStore(_need_store(root), readonly=True) as store:
         doc = await store.get(doctype, doc_id)
         if doctype == FILES_DOCTYPE:
             stat = await store.stat(doc_id)

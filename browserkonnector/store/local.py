@@ -88,12 +88,15 @@ class LocalStore:
 
     ``quota_bytes`` makes uploads beyond it fail with ``QuotaExceeded`` (413), as a full Cozy does.
     ``strict_indexes`` makes ``find`` raise ``NoIndex`` when no defined index serves a query, like the
-    stack; by default such a query runs anyway (with CouchDB's warning).
+    stack; by default such a query runs anyway (with CouchDB's warning). ``readonly`` opens without
+    writing anything (no recovery, no lock file; SQLite in read-only mode): for looking into a store on
+    a read-only disk, a copy, or a full disk; any write then raises ``Forbidden``.
     """
 
     def __init__(self, root: str | os.PathLike[str], *, app: AppInfo | None = None,
-                 quota_bytes: int | None = None, strict_indexes: bool = False) -> None:
+                 quota_bytes: int | None = None, strict_indexes: bool = False, readonly: bool = False) -> None:
         self.root = Path(root)
+        self.readonly = readonly
         self.app = app
         self.quota_bytes = quota_bytes
         self.strict_indexes = strict_indexes
@@ -110,6 +113,12 @@ class LocalStore:
 
     def _ready(self) -> FileOps:
         if self._ops is not None:
+            return self._ops
+        if self.readonly:  # reading never writes: no folders, no lock file, no crash recovery
+            self._owner = Owner.reader()
+            self._db = Database(self.root / "store.sqlite3", readonly=True)
+            self._tree = Tree(self._db, self.root, self.app)
+            self._ops = FileOps(self._db, self._tree, self.root, self._owner)
             return self._ops
         for sub in ("files", ".tmp", ".locks"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 Three different jobs, kept apart on purpose:
 
 - :func:`check_name` is the *store's* gate (upload, mkdir, rename). The stack refuses an empty name,
-  ``.``, ``..`` and any name holding ``/``, NUL, CR or LF with a 422 (``cozy-stack-api.md`` §3). The
+  ``.``, ``..`` and any name holding ``/``, NUL, CR or LF with a 422 (``model/vfs`` in cozy-stack). The
   embedded store is a little stricter, because its names become real paths on a Linux disk: it also
   refuses every other control character (C0 and DEL: they make unreadable, sometimes unprintable file
   names, and no vendor bill needs them) and names longer than 255 bytes in UTF-8 (``NAME_MAX`` on Linux,

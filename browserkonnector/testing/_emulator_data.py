@@ -1,4 +1,4 @@
-"""The ``/data`` routes of the stack emulator (``cozy-stack-api.md`` §2): CouchDB-like, not JSON-API.
+"""The ``/data`` routes of the stack emulator (``web/data`` in cozy-stack): CouchDB-like, not JSON-API.
 
 ``io.cozy.accounts`` documents are stored **as given, in clear**: the real stack encrypts
 ``auth.credentials_encrypted`` and decrypts it for konnector tokens; the emulator does neither, so never
@@ -8,6 +8,7 @@ point it at real credentials.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -77,6 +78,10 @@ async def _route(emu: StackEmulator, request: Request, parts: list[str]) -> Resp
         return await _all_docs(store, doctype, request)
     if name == "_normal_docs" and method == "GET":
         return await _normal_docs(store, doctype, request)
+    if name == "_design_docs" and method == "GET" and len(rest) == 1:
+        return await _design_docs(store, doctype, request)
+    if name == "_design" and method == "GET" and len(rest) == 2:
+        return await _design_doc(store, doctype, rest[1])
     if name == "_index" and method == "POST":
         return await _index(emu, store, doctype, await _json_body(request))
     if name == "_find" and method == "POST":
@@ -188,6 +193,43 @@ async def _index(emu: StackEmulator, store: Store, doctype: str, body: Any) -> R
                                       partial_filter=index.get("partial_filter_selector") or None)
     emu.indexes_seen.add(key)
     return json_response({"result": result, "id": doc_id, "name": doc_id.removeprefix("_design/")})
+
+
+def _design(index: Any) -> dict[str, Any]:
+    """A Mango index as CouchDB 3 stores it: a ``language: query`` design doc whose one view holds the
+    fields (``{"field": "asc"}``) and, in ``options.def``, the definition as it was given."""
+    definition: dict[str, Any] = {"fields": list(index.fields)}
+    view_map: dict[str, Any] = {"fields": {f: "asc" for f in index.fields}}
+    if index.partial:
+        definition["partial_filter_selector"] = view_map["partial_filter_selector"] = index.partial
+    rev = "1-" + hashlib.md5(json.dumps(definition, sort_keys=True).encode()).hexdigest()
+    return {"_id": f"_design/{index.name}", "_rev": rev, "language": "query",
+            "views": {index.name: {"map": view_map, "reduce": "_count", "options": {"def": definition}}}}
+
+
+async def _design_docs(store: Store, doctype: str, request: Request) -> Response:
+    """``getDesignDocs`` (web/data/data.go) proxies CouchDB's ``_design_docs``: the doctype's Mango
+    indexes, ``include_docs`` adding each design doc; 404 when the database does not exist yet."""
+    if not await _exists(store, doctype):  # proxied: CouchDB's own body
+        return json_response({"error": "not_found", "reason": "Database does not exist."}, 404)
+    designs = [_design(index) for index in _indexes(store, doctype)]
+    with_docs = request.query_params.get("include_docs") == "true"
+    rows = [{"id": d["_id"], "key": d["_id"], "value": {"rev": d["_rev"]}, **({"doc": d} if with_docs else {})}
+            for d in sorted(designs, key=lambda d: str(d["_id"]))]
+    return json_response({"total_rows": len(rows), "offset": 0, "rows": rows})
+
+
+async def _design_doc(store: Store, doctype: str, name: str) -> Response:
+    """``getDesignDoc``: one index's design doc (``GET /data/:doctype/_design/:ddoc``)."""
+    for index in _indexes(store, doctype):
+        if index.name == name:
+            return json_response(_design(index))
+    raise NotFound("missing", reason="missing")
+
+
+def _indexes(store: Store, doctype: str) -> list[Any]:
+    database = getattr(store, "db", None)
+    return list(database.indexes(doctype)) if database is not None else []
 
 
 def _sort_name(field: Any) -> str:

@@ -1,4 +1,4 @@
-"""The ``/files`` routes of the stack emulator (``cozy-stack-api.md`` §3): JSON-API, streamed uploads.
+"""The ``/files`` routes of the stack emulator (``web/files`` in cozy-stack): JSON-API, streamed uploads.
 
 An upload is streamed into the LocalStore chunk by chunk (never held whole), checked like the stack
 checks it: ``Content-Length`` (or ``Size``) against the bytes received and ``Content-MD5`` against their
@@ -9,6 +9,7 @@ is consuming, so the store discards its temporary file: a dropped upload leaves 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from browserkonnector.store._jsonapi import in_trash
 from browserkonnector.store.base import FILES_DOCTYPE, TRASH_DIR_ID, FileDoc, Reference
 from browserkonnector.store.errors import (
     BadRequest,
+    Conflict,
     InvalidName,
     NoIndex,
     NotFound,
@@ -47,10 +49,56 @@ async def handle_files(emu: StackEmulator, request: Request, parts: list[str], e
     try:
         return await _route(emu, request, parts, entry)
     except StoreError as exc:
-        status = exc.status if 400 <= exc.status < 600 else 500
-        code = exc.reason if isinstance(exc, NoIndex) else None
-        source = {"parameter": "Name"} if isinstance(exc, InvalidName) else None
-        return jsonapi_error(status, exc.message, code=code, source=source)
+        return _stack_error(exc)
+
+
+#: Our errors as the stack's ``wrapVfsError`` (web/files/files.go) renders the VFS errors behind them:
+#: (status, JSON-API title, detail — the Go error's text —, ``source.parameter``).
+_VFS_ERRORS: dict[tuple[type[StoreError], str], tuple[int, str, str, str | None]] = {
+    (PreconditionFailed, "md5_mismatch"): (412, "Precondition Failed", "Invalid hash", "Content-MD5"),
+    (PreconditionFailed, "length_mismatch"): (412, "Precondition Failed", "Content length does not match",
+                                              "Content-Length"),
+    (Unprocessable, "bad_md5"): (422, "Invalid Parameter", "Given Content-MD5 is invalid", "Content-MD5"),
+    (Unprocessable, "metadata_id"): (422, "Invalid Parameter", "Invalid or expired MetadataID", "MetadataID"),
+    (Conflict, "conflict"): (409, "Conflict", "file already exists", None),
+    (NotFound, "no_parent"): (404, "Not Found", "Parent directory with given DirID does not exist", None),
+    (BadRequest, "in_trash"): (400, "Bad Request", "File or directory is already in the trash", None),
+}
+
+
+def _stack_error(exc: StoreError) -> Response:
+    if isinstance(exc, NoIndex):
+        # web/errors ErrorHandler turns a couchdb.Error into {status, title: its Name, detail: its
+        # Reason}: cozy-stack-client recognises a missing index by "no_index" in that body.
+        return json_response({"errors": [{"status": "400", "title": exc.reason or "no_index",
+                                          "detail": "no matching index found, create an index"}]}, 400, jsonapi=True)
+    parameter: str | None
+    if isinstance(exc, InvalidName):
+        status, title, detail, parameter = (422, "Invalid Parameter",
+                                            "Invalid filename: empty or contains an illegal character", "name")
+    else:
+        known = next((v for (kind, why), v in _VFS_ERRORS.items() if isinstance(exc, kind) and exc.reason == why),
+                     None)
+        if known is None:
+            return jsonapi_error(exc.status if 400 <= exc.status < 600 else 500, exc.message)
+        status, title, detail, parameter = known
+    error: dict[str, Any] = {"status": str(status), "title": title, "detail": detail}
+    if parameter:
+        error["source"] = {"parameter": parameter}
+    return json_response({"errors": [error]}, status, jsonapi=True)
+
+
+def _check_md5_header(request: Request) -> None:
+    """``parseMD5Hash``: 22 to 24 characters of standard base64 holding 16 bytes, else 422."""
+    value = request.headers.get("content-md5")
+    if value is None:
+        return
+    try:
+        valid = 22 <= len(value) <= 24 and len(base64.b64decode(value, validate=True)) == 16
+    except ValueError:
+        valid = False
+    if not valid:
+        raise Unprocessable("Given Content-MD5 is invalid", reason="bad_md5")
 
 
 async def _json(request: Request) -> Any:
@@ -111,7 +159,7 @@ async def _route(emu: StackEmulator, request: Request, parts: list[str], entry: 
         doc = await store.stat(file_id)
         _check_if_match(request, doc)
         if in_trash(doc):
-            raise BadRequest("File or directory is already in the trash", reason="bad_request")
+            raise BadRequest("File or directory is already in the trash", reason="in_trash")
         return json_response({"data": file_resource(await store.trash(file_id))}, jsonapi=True)
     raise BadRequest(f"{method} is not allowed here", reason="bad_request")
 
@@ -140,13 +188,16 @@ async def _stat_response(emu: StackEmulator, doc: FileDoc, request: Request) -> 
     return json_response(answer, jsonapi=True)
 
 
-def _expected_length(request: Request) -> int:
+def _expected_length(request: Request) -> int | None:
+    """``FileDocFromReq``: the size is the Content-Length; only without one (a chunked upload) does the
+    ``Size`` parameter count; with neither the size is unknown and not checked."""
     length, size = request.headers.get("content-length"), request.query_params.get("Size")
-    if length and size and length != size:
-        raise PreconditionFailed(f"Content-Length {length} and Size {size} differ", reason="precondition_failed")
-    value = length or size
-    if value is None or not value.isdigit():
-        raise Unprocessable("the upload needs a Content-Length header (or a Size parameter)", reason="unprocessable")
+    value = length if length is not None else size
+    if not value:
+        return None
+    if not value.isdigit():
+        raise Unprocessable(f"invalid {'Content-Length' if length is not None else 'Size'} {value!r}",
+                            reason="unprocessable")
     return int(value)
 
 
@@ -158,7 +209,7 @@ class _Body:
 
     def __init__(self, emu: StackEmulator, request: Request, entry: LoggedRequest) -> None:
         self.emu, self.request, self.entry = emu, request, entry
-        self.expected = 0
+        self.expected: int | None = 0
         self.started = self.finished = False
 
     async def chunks(self) -> AsyncIterator[bytes]:
@@ -174,17 +225,17 @@ class _Body:
                     raise Dropped("connection dropped by an injected fault")
                 received += len(chunk)
                 self.entry.body_size = received
-                if received > self.expected:
+                if self.expected is not None and received > self.expected:
                     raise PreconditionFailed(f"more than the {self.expected} bytes announced",
-                                             reason="precondition_failed")
+                                             reason="length_mismatch")
                 yield chunk
         except ClientDisconnect as exc:
             self.finished = True
             raise Dropped("the client disconnected during the upload") from exc
         self.finished = True
-        if received != self.expected:
+        if self.expected is not None and received != self.expected:
             raise PreconditionFailed(f"received {received} bytes, {self.expected} were announced",
-                                     reason="precondition_failed")
+                                     reason="length_mismatch")
 
     async def drain(self) -> None:
         if self.finished:
@@ -213,14 +264,17 @@ async def _create(emu: StackEmulator, request: Request, dir_id: str, entry: Logg
     if name is None:
         raise InvalidName("the Name parameter is missing", reason="invalid_name")
     if kind == "directory":
+        await _parent(store, dir_id)
         doc = await store.mkdir(dir_id, name)
         return json_response({"data": file_resource(doc)}, 201, jsonapi=True,
                              headers={"Location": f"{emu.url}/files/{doc.id}"})
     body = _Body(emu, request, entry)
     try:
         body.expected = _expected_length(request)
+        _check_md5_header(request)
         metadata = emu.metadata.take(query.get("MetadataID"))
-        await emu.check_quota(body.expected)
+        await emu.check_quota(body.expected or 0)
+        await _parent(store, dir_id)
         doc = await store.upload(
             dir_id, name, body.chunks(), mime=_mime(request), md5=request.headers.get("content-md5"),
             metadata=metadata, source_account=query.get("SourceAccount"),
@@ -234,16 +288,27 @@ async def _create(emu: StackEmulator, request: Request, dir_id: str, entry: Logg
                          headers={"Location": f"{emu.url}/files/{doc.id}"})
 
 
+async def _parent(store: Any, dir_id: str) -> None:
+    """``vfs.ErrParentDoesNotExist`` (404) when the target folder is missing or not a folder."""
+    try:
+        parent = await store.stat(dir_id)
+    except NotFound:
+        parent = None
+    if parent is None or not parent.is_dir:
+        raise NotFound(f"folder {dir_id!r} not found", reason="no_parent")
+
+
 async def _overwrite(emu: StackEmulator, request: Request, file_id: str, entry: LoggedRequest) -> Response:
     store, query = await emu.open_store(), request.query_params
     body = _Body(emu, request, entry)
     try:
         body.expected = _expected_length(request)
+        _check_md5_header(request)
         current = await store.stat(file_id)
         if current.is_dir:
             raise Unprocessable("a directory cannot be overwritten", reason="unprocessable")
         metadata = emu.metadata.take(query.get("MetadataID"))
-        await emu.check_quota(body.expected - (current.size or 0))
+        await emu.check_quota((body.expected or 0) - (current.size or 0))
         doc = await store.overwrite(
             file_id, body.chunks(), mime=_mime(request), md5=request.headers.get("content-md5"),
             metadata=metadata, if_match=request.headers.get("if-match"), source_account=query.get("SourceAccount"),

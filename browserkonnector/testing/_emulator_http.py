@@ -59,11 +59,14 @@ def json_response(data: Any, status: int = 200, *, jsonapi: bool = False,
 
 def couch_error(exc: StoreError) -> Response:
     """A ``/data`` error as the stack re-emits CouchDB's: ``{"ok": false, "status": "409", "error",
-    "reason"}`` with the status as a *string*; ``no_index`` as the stack's own ``{"error", "reason"}``."""
+    "reason"}`` with the status as a *string* (``couchdb.Error.JSON``), ``no_index`` included."""
     status = exc.status if 400 <= exc.status < 600 else 500
     if isinstance(exc, NoIndex):
-        return json_response({"error": exc.reason or "no_index",
-                              "reason": "no matching index found, create an index"}, 400)
+        # unoptimalError (pkg/couchdb) for a selector no index serves; CouchDB's own no_usable_index for
+        # a sort; both rendered by couchdbStyleErrorHandler with couchdb.Error.JSON().
+        why = ("No index exists for this sort, try indexing by the sort fields."
+               if exc.reason == "no_usable_index" else "no matching index found, create an index")
+        return json_response({"ok": False, "status": "400", "error": exc.reason or "no_index", "reason": why}, 400)
     reason: str = exc.message
     if isinstance(exc, NotFound):
         reason = exc.reason if exc.reason in _NOT_FOUND_REASONS else "missing"
@@ -122,6 +125,8 @@ class LoggedRequest:
     json: Any = None
     dropped: bool = False
     fault: str | None = None
+    #: seconds from reading the request to handing the answer to the server (not the time on the wire)
+    duration: float | None = None
     #: set while a ``drop`` fault is armed on this request: cut the connection after that many bytes
     drop_after: int | None = field(default=None, repr=False)
 
@@ -227,7 +232,7 @@ class MetadataIds:
         with self._lock:
             found = self._items.get(meta_id)
         if found is None or found[0] < self._clock():
-            raise Unprocessable(f"invalid or expired MetadataID {meta_id}", reason="unprocessable")
+            raise Unprocessable(f"invalid or expired MetadataID {meta_id}", reason="metadata_id")
         return dict(found[1])
 
 
@@ -246,3 +251,42 @@ def abort_transport(receive: Receive) -> None:
         raise RuntimeError("dropping a connection needs uvicorn's h11 server (no transport found)")
     transport.abort()
 
+
+
+_READ_ROUTES = frozenset({"_find", "_all_docs", "_normal_docs", "_index", "_design_docs", "_design"})
+
+
+def permission_refusal(permissions: Mapping[str, Any] | None, method: str, parts: list[str],
+                       accept: str) -> Response | None:
+    """403 when the token's permissions (a manifest's ``permissions``) do not cover the request, as the
+    stack's ``middlewares.AllowWholeType`` / ``Allow`` refuse it; None when they do (or are not set).
+
+    The verb is the HTTP method's, except for the reading routes sent as POST (``_find``, ``_all_docs``,
+    ``_index``), which the stack checks as ``GET``. ``/data/:doctype/:id/relationships/references`` is
+    allowed by the doctype or by ``io.cozy.files`` (``ListReferencesHandler``). Bodies: ``/data`` renders
+    the ``echo.HTTPError`` through ``couchdbStyleErrorHandler`` (``{"error": "code=403,
+    message=Forbidden"}``), ``/files`` through ``HTMLErrorHandler`` (``{"error": "Forbidden"}`` when the
+    client accepts JSON, else the text).
+    """
+    if permissions is None or not parts or parts[0] not in ("data", "files"):
+        return None
+    verb = "GET" if method == "HEAD" or (len(parts) > 1 and parts[-1] in _READ_ROUTES) else method
+    if parts[0] == "files":
+        wanted = ["io.cozy.files"]
+    elif len(parts) > 1 and parts[1] == "_all_doctypes":
+        wanted = ["io.cozy.doctypes"]
+    elif len(parts) > 3 and parts[3:5] == ["relationships", "references"]:
+        wanted = [parts[1], "io.cozy.files"]
+    else:
+        wanted = parts[1:2]
+    for rule in permissions.values():
+        if not isinstance(rule, Mapping):
+            continue
+        verbs = [str(v).upper() for v in rule.get("verbs") or ["ALL"]]
+        if rule.get("type") in wanted and ("ALL" in verbs or verb in verbs):
+            return None
+    if parts[0] == "data":
+        return json_response({"error": "code=403, message=Forbidden"}, 403)
+    if "application/json" in accept:
+        return json_response({"error": "Forbidden"}, 403)
+    return Response("Forbidden", status_code=403, media_type="text/plain")

@@ -1,7 +1,7 @@
 """An emulator of the cozy-stack HTTP API **as documented** — not the stack.
 
-It serves, on 127.0.0.1, the routes a konnector uses (``cozy-stack-api.md`` §2, §3 and the
-cozy-stack-client table of §5) over a :class:`~browserkonnector.store.local.LocalStore` in a folder, with
+It serves, on 127.0.0.1, the routes a konnector uses (docs/stack-conformance.md lists each
+behaviour with the stack source it follows) over a :class:`~browserkonnector.store.local.LocalStore` in a folder, with
 the stack's status codes and bodies: CouchDB-style errors with a string status on ``/data``, JSON-API on
 ``/files`` (``size`` as a string), ``_find`` limit rules and ``no_index``, ``_normal_docs`` bookmarks,
 ``_all_docs`` ``not_found`` rows, ``_bulk_docs`` 201, ``_index`` ``created``/``exists``, upload metadata
@@ -11,8 +11,10 @@ so a test that passes against it proves that :class:`~browserkonnector.store.coz
 that reading — not that a real stack accepts it. Tests using it are named ``..._emulator``.
 
 Differences from the real stack worth knowing: ``io.cozy.accounts`` are stored in clear (no encryption
-of ``auth``); permissions are not checked (a valid token may do everything, except writing the reserved
-doctypes); ``_index`` says ``exists`` only for indexes defined through this emulator instance.
+of ``auth``); permissions are checked only when ``permissions`` (a manifest's) is given — otherwise a
+valid token may do everything, except writing the reserved doctypes; ``_index`` says ``exists`` only for
+indexes defined through this emulator instance. ``docs/stack-conformance.md`` lists, behaviour by
+behaviour, the stack source each one follows and where the emulator deliberately differs.
 
 Fault injection (for tests): :meth:`StackEmulator.fail_next` (a status, e.g. 5xx bursts, ``times=n``),
 :meth:`StackEmulator.drop_next` (cut the connection mid-body, or after acting without answering),
@@ -66,15 +68,24 @@ from browserkonnector.testing._emulator_http import (
     is_upload,
     json_response,
     jsonapi_error,
+    permission_refusal,
     split_raw_path,
 )
+from browserkonnector.testing._emulator_job import job_environment
 from browserkonnector.testing.server import BackgroundServer
 
-__all__ = ["METADATA_TTL", "EmulatedCozyStore", "Fault", "LoggedRequest", "StackEmulator", "emulated_store"]
+__all__ = ["IDLE_TIMEOUT", "METADATA_TTL", "EmulatedCozyStore", "Fault", "LoggedRequest", "StackEmulator",
+           "emulated_store"]
 
 _T = TypeVar("_T")
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 _READY = "/__emulator__/ready"
+#: The stack's ``http.Server`` never closes an idle keep-alive connection (web/server.go sets only
+#: ReadHeaderTimeout), so a client's pool always closes first. uvicorn's default (5 s) equals the idle
+#: timeout of Node's global agent (5 s): a request sent on a connection the server is closing at that
+#: instant dies with "socket hang up". Waiting longer than any client pool gives the stack's behaviour
+#: while still ending a connection a client abandoned mid-request.
+IDLE_TIMEOUT = 60.0
 
 
 class StackEmulator:
@@ -90,6 +101,8 @@ class StackEmulator:
         quota_bytes: int | None = None,
         strict_indexes: bool = True,
         clock: Callable[[], float] = time.time,
+        permissions: Mapping[str, Any] | None = None,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         self.root = Path(root)
         self.app_info = AppInfo(slug, version)
@@ -100,6 +113,9 @@ class StackEmulator:
         self.refresh_token = f"emu-refresh-{secrets.token_urlsafe(18)}"
         self.quota_bytes = quota_bytes
         self.strict_indexes = strict_indexes
+        #: The token's scope: a manifest's ``permissions`` (None: every doctype, every verb).
+        self.permissions = permissions
+        self.idle_timeout = idle_timeout
         self.metadata = MetadataIds(clock)
         self.indexes_seen: set[tuple[str, str]] = set()
         self.app = Starlette(routes=[Route("/{path:path}", self._endpoint, methods=_METHODS)])
@@ -124,7 +140,7 @@ class StackEmulator:
     def start(self) -> str:
         """Serve on 127.0.0.1:<free port>; returns the base URL once the store is open."""
         self.root.mkdir(parents=True, exist_ok=True)
-        self._server = BackgroundServer(self)
+        self._server = BackgroundServer(self, idle_timeout=self.idle_timeout)
         self.url = self._server.start()
         httpx.get(self.url + _READY, timeout=30).raise_for_status()
         return self.url
@@ -214,6 +230,11 @@ class StackEmulator:
     def clear_faults(self) -> None:
         self._faults.clear()
 
+    def job_environment(self, message: Mapping[str, Any], **options: Any) -> dict[str, str]:
+        """The ``COZY_*`` environment the stack would give a konnector job of this instance (and nothing
+        else: run the command under ``env -i``); options as :func:`._emulator_job.job_environment`."""
+        return job_environment(self.url, self.token, {"konnector": self.app_info.slug, **message}, **options)
+
     def expire_token(self) -> None:
         """From now on the current token is refused with 401 ``The access token expired``."""
         self._expired = True
@@ -258,6 +279,7 @@ class StackEmulator:
                 await asyncio.sleep(0)  # let uvicorn notice the aborted transport before we return
             return Response(status_code=499)
         entry.status = response.status_code
+        entry.duration = time.time() - entry.timestamp
         if entry.drop_after == -1:  # drop after acting: the answer is lost
             entry.dropped = True
             self.abort_connection(request)
@@ -277,7 +299,8 @@ class StackEmulator:
             entry.drop_after = fault.after_bytes
             if fault.after_bytes >= 0 and not is_upload(request, parts):
                 await self._drop_while_reading(request, entry, fault.after_bytes)
-        refused = self._check_auth(request, is_files)
+        refused = self._check_auth(request, is_files) or permission_refusal(
+            self.permissions, request.method, parts, request.headers.get("accept", ""))
         if refused is not None:
             return refused
         await self._read_json_for_log(request, entry, parts)

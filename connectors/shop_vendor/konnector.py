@@ -11,6 +11,8 @@ Amounts and dates are read in the language the page declares (``<html lang>``), 
 
 from __future__ import annotations
 
+import asyncio
+
 from parsel import Selector
 
 from browserkonnector import Bill, Konnector, RunContext, parse_amount, parse_date
@@ -30,12 +32,14 @@ async def start(ctx: RunContext[Fields]) -> None:
                          url=f"{base}/accounts/login/", success_url="**/orders/**", alert="[role=alert]")
     known = await ctx.saved_values("io.cozy.bills", "vendorRef", where={"vendor": VENDOR})
     page: Selector | None = await ctx.page_html()
-    bills, listed = [], 0
+    bills: list[Bill] = []
+    listed = 0
     while page is not None:
-        for row in page.css("tr.order"):
-            listed += 1
-            if row.css("td.number::text").get() not in known:
-                bills.append(await order_bill(ctx, row.css("a.details::attr(href)").get(default="")))
+        rows = page.css("tr.order")
+        listed += len(rows)
+        new = [row.css("a.details::attr(href)").get(default="") for row in rows
+               if row.css("td.number::text").get() not in known]
+        bills += await asyncio.gather(*(order_bill(ctx, url) for url in new))  # a page's orders at once
         following = page.css("a[rel=next]::attr(href)").get()
         page = await ctx.get_html(following, login_url=LOGIN_PAGE) if following else None
     ctx.shapes.count("orders", listed)

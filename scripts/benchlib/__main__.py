@@ -6,6 +6,8 @@
     scripts/bench --only 1,3 --runs 5  # some workloads
     scripts/bench --with-js            # workload 3 against cozy-konnector-libs too (npm, cached)
     scripts/bench --smoke              # every workload at a tiny size, 1 round (the test suite runs it)
+    scripts/bench --only 9             # the heavy local-first SPA: framework vs raw Playwright, trace costs
+    scripts/bench --only 10            # a run restoring its kept session vs a cold login (second factor)
 
 Every figure is a median over rounds; every ratio compares two medians measured in the same bench run,
 variants interleaved, so the noise of a shared machine hits both sides. Nothing here asserts a time:
@@ -29,8 +31,10 @@ from benchlib.w_dedup import dedup
 from benchlib.w_print import printing
 from benchlib.w_runs import Sizes, full_runs, growth_runs
 from benchlib.w_save import save_vs_js
+from benchlib.w_session import session_restore
+from benchlib.w_spa import SpaSizes, heavy_spa
 
-WORKLOADS = ("1", "2", "3", "4", "5", "6", "7", "8")
+WORKLOADS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")
 DEFAULT_OUT = REPO / "docs" / "performance.md"
 
 
@@ -50,6 +54,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--js-c1", action="store_true",
                         help="with --with-js, also run konnector-libs at its default concurrency 1 (slow)")
     parser.add_argument("--js-runs", type=int, default=1, help="rounds of the JS side of workload 3 (default 1)")
+    parser.add_argument("--vendor-latency-ms", type=float, default=None,
+                        help="workload 3: the PDF server's delay per answer (default 30; 0 exposes a "
+                             "konnector-libs race, see benchlib/w_save.py)")
     parser.add_argument("--no-naive", action="store_true", help="skip baseline (c), the slowest")
     parser.add_argument("--bills", type=int, default=None, help="bills of workloads 1, 2, 6, 7 (default 200)")
     parser.add_argument("--save-bills", type=int, default=None, help="bills of workload 3 (default 1000)")
@@ -78,10 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         sizes = Sizes(bills=args.bills or 8, growth=(8, 24), runs=runs, growth_runs=args.growth_runs or 1,
                       naive=not args.no_naive)
         save_bills_n, dedup_sizes, dedup_incoming, dedup_repeat, print_bills = 20, (500, 2_000), 100, 2, 4
+        spa = SpaSizes(bundle_kb=64, boot_requests=20, operations=30, runs=runs)
     else:
         sizes = Sizes(bills=args.bills or 200, runs=runs, growth_runs=args.growth_runs or 2,
                       naive=not args.no_naive)
         save_bills_n, dedup_sizes, dedup_incoming, dedup_repeat, print_bills = 1_000, (10_000, 100_000), 1_000, 5, 50
+        spa = SpaSizes(runs=runs)
     _log(f"scripts/bench{' --smoke' if args.smoke else ''}: workloads {','.join(sorted(args.only_set))}, "
          f"{runs} round(s), {when}")
     for key, value in info.items():
@@ -91,10 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     jobs: list[tuple[set[str], str, Callable[[], list[Row]]]] = [
         ({"1", "2", "6", "7"}, "1, 2, 6, 7", lambda: full_runs(sizes, _log, which)),
         ({"3"}, "3", lambda: save_vs_js(save_bills_n, min(runs, 2), args.with_js, _log, args.js_c1,
-                                       args.js_runs)),
+                                       args.js_runs, *([] if args.vendor_latency_ms is None
+                                                       else [args.vendor_latency_ms]))),
         ({"4"}, "4", lambda: dedup(dedup_sizes, dedup_incoming, dedup_repeat, _log)),
         ({"5"}, "5", lambda: printing(print_bills, runs, _log)),
         ({"8"}, "8", lambda: growth_runs(sizes, _log)),
+        ({"9"}, "9", lambda: heavy_spa(spa, _log)),
+        ({"10"}, "10", lambda: session_restore(sizes.bills, runs, _log)),
     ]
     rows: list[Row] = []
     failed = False

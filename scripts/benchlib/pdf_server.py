@@ -1,7 +1,8 @@
 """Workload 3's vendor: ``GET /bill/NAME.pdf`` answers a small, distinct PDF, from a process of its own.
 
 Every name gets its own one-page PDF (its title is the name, so no two files share an md5), built once
-and cached, so the server's cost stays tiny and equal for both libraries. Prints its URL, then serves
+and cached, so the server's cost stays tiny and equal for both libraries. ``BENCH_PDF_LATENCY_MS`` delays
+every answer (a vendor is never on loopback; see :mod:`benchlib.w_save`). Prints its URL, then serves
 until SIGTERM.
 
 ``python -m benchlib.pdf_server``
@@ -9,8 +10,10 @@ until SIGTERM.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
+import os
 import signal
 import threading
 from functools import lru_cache
@@ -34,7 +37,12 @@ def pdf(title: str) -> bytes:
     return out.getvalue()
 
 
+LATENCY_S = float(os.environ.get("BENCH_PDF_LATENCY_MS", "0")) / 1000
+
+
 async def bill(request: Request) -> Response:
+    if LATENCY_S:
+        await asyncio.sleep(LATENCY_S)
     return Response(pdf(request.path_params["name"]), media_type="application/pdf")
 
 

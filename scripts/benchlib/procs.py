@@ -1,7 +1,7 @@
 """Run a command as its own process tree, time it, and sample the tree's PSS every ~50 ms.
 
 PSS, not RSS: Chromium's processes share most of their pages, and RSS counts a shared page once per
-process (env.md measured 1415 MiB RSS for 341 MiB PSS). The tree is the process and every descendant
+process (a run of ours measured 1415 MiB RSS for 341 MiB PSS). The tree is the process and every descendant
 (driver, browser, renderers, GPU/utility processes), found by walking ``/proc/*/stat`` parent links,
 because this kernel has no ``/proc/PID/task/TID/children``. Each sample sums ``Pss:`` of
 ``/proc/PID/smaps_rollup``; a process that exits between listing and reading is skipped.

@@ -4,11 +4,12 @@ Both sides of workload 3 (browserkonnector's ``save_bills`` through ``CozyStackS
 cozy-konnector-libs' ``saveBills``) talk to a fresh one of these, so neither shares its GIL with the
 server, and both are counted the same way: ``GET <control>/requests`` answers how many requests the
 emulator served so far (and how many per method and route shape), which each side reads right before and
-right after its save call.
+right after its save call, and how long the emulator took to serve each route (``service_ms``: p50, p99,
+max, from reading a request to handing over its answer).
 
 It prepares what a konnector job finds on a Cozy: the destination folder and the account document.
-Its HTTP server is ``BackgroundServer``'s uvicorn, which drops a connection left idle for 5 s: that is what
-ends konnector-libs' uploads that never send their request (see :mod:`benchlib.w_save`).
+Its HTTP server is ``BackgroundServer``'s uvicorn, which drops a connection left idle for ``--idle-timeout``
+seconds: that is what ends konnector-libs' uploads that never send their request (see :mod:`benchlib.w_save`).
 Prints ``stack http://127.0.0.1:P``, ``control http://127.0.0.1:Q`` and ``folder <dir id>``, then ``ready``.
 
 ``python -m benchlib.stack_server --root DIR --slug SLUG --token TOKEN``
@@ -47,7 +48,13 @@ def control_app(emulator: StackEmulator) -> Starlette:
     async def requests(request: Request) -> JSONResponse:
         log = emulator.requests
         by_route = Counter(f"{r.method} {shape(r.path)}" for r in log)
-        return JSONResponse({"count": len(log), "by_route": dict(by_route.most_common())})
+        durations: dict[str, list[float]] = {}
+        for r in log:
+            if r.duration is not None:
+                durations.setdefault(f"{r.method} {shape(r.path)}", []).append(r.duration * 1000)
+        service_ms = {route: {"p50": sorted(v)[len(v) // 2], "p99": sorted(v)[min(len(v) - 1, len(v) * 99 // 100)],
+                              "max": max(v)} for route, v in durations.items()}
+        return JSONResponse({"count": len(log), "by_route": dict(by_route.most_common()), "service_ms": service_ms})
 
     return Starlette(routes=[Route("/requests", requests)])
 
@@ -57,8 +64,11 @@ def main() -> None:
     parser.add_argument("--root", required=True)
     parser.add_argument("--slug", required=True)
     parser.add_argument("--token", required=True)
+    parser.add_argument("--idle-timeout", type=float, default=None,
+                        help="seconds before an idle connection is closed (default: the emulator's)")
     args = parser.parse_args()
-    emulator = StackEmulator(args.root, slug=args.slug, token=args.token)
+    extra = {} if args.idle_timeout is None else {"idle_timeout": args.idle_timeout}
+    emulator = StackEmulator(args.root, slug=args.slug, token=args.token, **extra)
     emulator.start()
 
     async def prepare(store: LocalStore) -> Any:

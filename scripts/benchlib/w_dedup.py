@@ -1,4 +1,4 @@
-"""Workload 4: ``hydrate_and_filter`` of N incoming bills against M stored (engineer D's ``bench_save``).
+"""Workload 4: ``hydrate_and_filter`` of N incoming bills against M stored (``benchlib/bench_save.py``).
 
 Runs :func:`benchlib.bench_save.bench_hydrate` (half of the incoming bills already stored, spread over the
 doctype) at two stored sizes in separate worker processes: the time at the large size is checked against

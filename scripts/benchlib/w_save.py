@@ -5,7 +5,7 @@ fresh stack emulator each (:mod:`benchlib.stack_server`, its own process). Each 
 call and counts the emulator's requests around it. The JS side runs only with ``--with-js``: it needs
 ``npm install`` of cozy-konnector-libs (about a minute, 170 MB) into ``.bench-cache/js`` (git-ignored by
 its own ``.gitignore``), never in CI. It runs in dev mode (``NODE_ENV=development``), the only mode that
-saves files since 5.4.0 (konnector-libs-spec.md §4, §15).
+saves files since 5.4.0).
 
 The JS side runs at the Python side's ``concurrency`` (4), the fair comparison the target is checked on,
 in the first ``js_runs`` rounds (``--js-runs``, default 1: it takes minutes), and, with ``--js-c1``, at its
@@ -13,10 +13,18 @@ own default (1) too (20+ minutes for 1,000 bills on a loaded machine). Its ``tim
 (``index.js``): by default saveFiles gives up 4 minutes after the module loaded and resolves with half the
 job done, which would time the wrong thing.
 
-Its lost uploads are counted. With ``fileIdAttributes``, saveFiles starts the vendor download, then awaits
-the metadata POST to the stack before piping the download into the upload; when the vendor has answered
-meanwhile, the upload never sends its request (the spec saw the same hang after a vendor 404). The
-emulator's server drops the idle connection after 5 s, the JS logs "socket hang up" and drops the bill.
+The vendor answers each PDF after ``VENDOR_LATENCY_MS`` (30 ms; ``--vendor-latency-ms``), for both sides.
+A real vendor is tens to hundreds of milliseconds away; one on loopback answering in 1–3 ms exposes a
+race in konnector-libs that makes the comparison meaningless: with ``fileIdAttributes`` its ``createFile``
+starts the vendor download (a ``request`` stream, reading as soon as the answer arrives), awaits
+``POST /files/upload/metadata``, and only then pipes the stream into the upload. When the vendor's answer
+was read first, ``request`` refuses the pipe ("You cannot pipe after data has been emitted from the
+response"), the upload request never sends a byte, and it waits until the server closes the idle
+connection ("socket hang up"; the bill is dropped). The real stack never closes an idle connection, so
+there the job would hang until its time limit; the bench's emulator closes it after
+``STACK_IDLE_TIMEOUT`` (10 s). Against the emulator at 0 ms that was 7–12 bills of 40; at 30 ms, none of
+40 but 68 of 1,000 on a loaded machine (the race also depends on CPU scheduling). Lost uploads are
+counted (``hung_uploads``) and each costs the JS side the idle timeout.
 """
 
 from __future__ import annotations
@@ -38,6 +46,10 @@ JS_SOURCE = SCRIPTS / "benchlib" / "js"
 JS_CACHE = REPO / ".bench-cache" / "js"
 LIBS_VERSION = "5.13.0"
 PY_CONCURRENCY = 4  # save_files' default
+VENDOR_LATENCY_MS = 30
+#: Longer than Node's pool (5 s), as the stack (which never closes an idle connection); short enough that an
+#: upload konnector-libs never sends costs 10 s, not the job's time limit.
+STACK_IDLE_TIMEOUT = 10
 
 
 def _installed_version() -> str | None:
@@ -71,8 +83,8 @@ def ensure_js(log: Callable[[str], None]) -> Path:
 
 
 def _stack(root: Path, slug: str, token: str) -> Service:
-    return Service([PYTHON, "-m", "benchlib.stack_server", "--root", str(root), "--slug", slug, "--token", token],
-                   env=child_env(), cwd=SCRIPTS, ready_marker="ready")
+    return Service([PYTHON, "-m", "benchlib.stack_server", "--root", str(root), "--slug", slug, "--token", token,
+                    "--idle-timeout", str(STACK_IDLE_TIMEOUT)], env=child_env(), cwd=SCRIPTS, ready_marker="ready")
 
 
 def _folder_id(stack: Service) -> str:
@@ -109,20 +121,23 @@ def _js_side(root: Path, pdf_url: str, bills: int, concurrency: int | None) -> d
         result["hung_uploads"] = outcome.stdout.count("socket hang up") + outcome.stderr.count("socket hang up")
         import httpx
 
-        by_route = httpx.get(f"{stack.urls[1]}/requests", timeout=30).json()["by_route"]
-        result["bills_created"] = by_route.get("POST /data/io.cozy.bills/", 0)
+        control = httpx.get(f"{stack.urls[1]}/requests", timeout=30).json()
+        result["bills_created"] = control["by_route"].get("POST /data/io.cozy.bills/", 0)
+        result["metadata_ms"] = control["service_ms"].get("POST /files/upload/metadata")
     return result
 
 
 def save_vs_js(bills: int, runs: int, with_js: bool, log: Callable[[str], None], js_c1: bool = False,
-               js_runs: int = 1) -> list[Row]:
-    log(f"workload 3: save_bills of {bills} bills into the stack emulator, {runs} rounds"
+               js_runs: int = 1, vendor_latency_ms: float = VENDOR_LATENCY_MS) -> list[Row]:
+    log(f"workload 3: save_bills of {bills} bills into the stack emulator, {runs} rounds, "
+        f"vendor latency {vendor_latency_ms:g} ms"
         + ("" if with_js else " (Python side only: --with-js runs cozy-konnector-libs)"))
     if with_js:
         ensure_js(log)
     results: dict[str, list[dict[str, Any]]] = {"python": [], "js_same": [], "js_default": []}
     with tempfile.TemporaryDirectory(prefix="bk-bench-save-") as tmp, \
-            Service([PYTHON, "-m", "benchlib.pdf_server"], env=child_env(), cwd=SCRIPTS) as pdf:
+            Service([PYTHON, "-m", "benchlib.pdf_server"], env=child_env(BENCH_PDF_LATENCY_MS=str(vendor_latency_ms)),
+                    cwd=SCRIPTS) as pdf:
         variants: dict[str, Callable[[Path], dict[str, Any]]] = {
             "python": lambda root: _python_side(root, pdf.url, bills)}
         if with_js:
@@ -141,7 +156,9 @@ def save_vs_js(bills: int, runs: int, with_js: bool, log: Callable[[str], None],
                 results[name].append(result)
                 log(f"  round {number + 1}/{runs} {name:<11} save {result['save_s']:7.2f} s, "
                     f"{result['requests']} requests, {result.get('bills_created')} bills"
-                    + (f", {result['hung_uploads']} uploads hung" if "hung_uploads" in result else ""))
+                    + (f", {result['hung_uploads']} uploads hung" if "hung_uploads" in result else "")
+                    + (" (upload/metadata served in p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max:.1f} ms)".format(
+                        **result["metadata_ms"]) if result.get("metadata_ms") else ""))
     py = results["python"]
     py_s = [r["save_s"] for r in py]
     py_req = [r["requests"] / bills for r in py]
@@ -159,7 +176,7 @@ def save_vs_js(bills: int, runs: int, with_js: bool, log: Callable[[str], None],
 
     return [
         Row("3", f"save_bills of {bills} bills with PDFs via CozyStackStore vs konnector-libs saveBills "
-                 f"(both at concurrency {PY_CONCURRENCY})", "s", py_s,
+                 f"(both at concurrency {PY_CONCURRENCY}; vendor latency {vendor_latency_ms:g} ms)", "s", py_s,
             baseline=[r["save_s"] for r in same], baseline_label="konnector-libs", invert=True,
             target_op=">=", target=3.0, target_text="≥ 3", note=js_note(same), missing=missing),
         Row("3", "… stack requests per bill (lower is better)", "req/bill", py_req,

@@ -25,6 +25,19 @@ more(); feed.addEventListener('scroll', () => {
 </script>"""
 
 
+# A virtualised list that draws its rows 150 ms after a scroll (a busy main thread): reading right after a
+# scroll sees the old rows, and scrolling on from there skips those in between.
+SLOW_VIRTUAL = """<div id="list" style="height:300px;overflow-y:auto;position:relative">
+<div id="spacer" style="position:relative;height:8000px"></div></div><script>
+const list = document.getElementById('list'), spacer = document.getElementById('spacer');
+function draw() { spacer.replaceChildren(); const first = Math.floor(list.scrollTop / 40);
+  for (let i = first; i < Math.min(200, first + 8); i++) { const d = document.createElement('div');
+    d.className = 'v'; d.dataset.k = 'r' + i; d.style = `position:absolute;top:${i * 40}px;height:40px`;
+    spacer.append(d); } }
+draw(); list.addEventListener('scroll', () => setTimeout(draw, 150));
+</script>"""
+
+
 @pytest.fixture
 def bank() -> Iterator[BankSite]:
     with BankSite(BankConfig(bundle_kb=16, boot_requests=4, stale_ms=1200, toast_ms=500)) as site:
@@ -65,6 +78,17 @@ async def test_an_infinite_list_is_scrolled_until_nothing_new_comes(tab: Any) ->
     rows = await collect_rows(tab.locator("#feed"), ".item", {"k": "@data-k", "text": ""}, key="k")
     assert [r["k"] for r in rows] == [f"k{n}" for n in range(110)]
     assert rows[3]["text"] == "item 3"
+
+
+async def test_rows_drawn_late_after_a_scroll_are_waited_for_not_skipped(tab: Any) -> None:
+    await tab.set_content(SLOW_VIRTUAL)
+    rows = await collect_rows(tab.locator("#list"), ".v", {"k": "@data-k"}, key="k")
+    assert [r["k"] for r in rows] == [f"r{n}" for n in range(200)]
+
+
+async def test_an_empty_list_is_empty_not_a_timeout(tab: Any) -> None:
+    await tab.set_content('<div id="list" style="height:300px;overflow-y:auto"></div>')
+    assert await collect_rows(tab.locator("#list"), ".v", {"k": "@data-k"}, key="k", timeout=5) == []
 
 
 async def test_read_indexeddb_and_its_errors(tab: Any, bank: BankSite) -> None:

@@ -129,7 +129,7 @@ async def test_connects_to_a_playwright_server_over_ws(site: Any) -> None:
             assert await page.text_content("#done") == "done"
             assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+", session.version)
     finally:
-        # The whole group: the CLI wrapper leaves its node child otherwise (env.md); SIGKILL because the
+        # The whole group: the CLI wrapper leaves its node child otherwise; SIGKILL because the
         # server closes its browsers on SIGTERM first, and keeps the pipe open meanwhile.
         os.killpg(proc.pid, signal.SIGKILL)
         await asyncio.wait_for(proc.wait(), 10)

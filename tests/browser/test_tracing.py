@@ -147,5 +147,5 @@ async def test_the_scrubbed_trace_opens_in_the_trace_viewer(browser_session: Any
         assert site.state.password not in body
     finally:
         await context.close()
-        os.killpg(viewer.pid, signal.SIGTERM)  # the CLI wrapper leaves its node child otherwise (env.md)
+        os.killpg(viewer.pid, signal.SIGTERM)  # the CLI wrapper leaves its node child otherwise
         await asyncio.wait_for(viewer.wait(), 10)

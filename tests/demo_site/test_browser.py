@@ -198,7 +198,8 @@ def test_the_redesign_renders_cards(page: Page, make_site: SiteFactory) -> None:
     expect(page.locator("div.invoice-card")).to_have_count(20)
 
 
-# --- the traps the site sets on purpose (anchors §1.5): if Chromium stops springing them, the site must change
+# --- the traps the site sets on purpose (what connector authors trip on): if Chromium stops springing them, the site
+# must change
 
 
 @pytest.mark.parametrize("navigation", ["spa", "full"])

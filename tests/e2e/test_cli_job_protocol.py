@@ -1,5 +1,5 @@
 """The CLI's stdout in job mode, read for real: one JSON object per line, a failure ends with one
-critical line carrying the error code, exit status 1 — the Cozy stack's protocol (konnector-libs §1–3)."""
+critical line carrying the error code, exit status 1 — the Cozy stack's protocol."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def test_sigterm_ends_with_a_critical_line(tmp_path: Path) -> None:
 
     last = json.loads(out.strip().splitlines()[-1])
     assert process.returncode == 143
-    assert last == {**last, "type": "critical", "message": "The konnector got a SIGTERM"}
+    assert last == {**last, "type": "critical", "message": "UNKNOWN_ERROR.STOPPED"}
 
 
 @pytest.mark.site(latency_ms=2_000)

@@ -59,3 +59,14 @@ def test_connector_tests_run_headed_with_the_plugin(tmp_path: Path) -> None:
     launched = [line for line in done.stdout.splitlines() if "browser launched" in line]
     assert launched
     assert all("headless-shell" not in line and "/chromium" in line for line in launched)
+
+
+def test_new_html_connector_passes_its_own_tests(tmp_path: Path) -> None:
+    made = run_cli(["new", "shopx", "--kind", "html", "--dir", str(tmp_path)])
+    assert made.returncode == 0, made.stderr
+    folder = tmp_path / "shopx"
+    assert "ctx.form_login" in (folder / "konnector.py").read_text()
+    assert '"slug": "shopx"' in (folder / "manifest.konnector").read_text()
+    done = pytest_in(folder)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "3 passed" in done.stdout

@@ -5,6 +5,7 @@ which extra to install when a command needs them."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,8 +27,12 @@ def sh(*args: str | Path, cwd: Path, timeout: float = 600) -> subprocess.Complet
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with the built wheel and its required dependencies only; returns its bin folder."""
     root = tmp_path_factory.mktemp("wheel")
+    # Built from a copy: setuptools writes build/ and *.egg-info beside the sources it builds.
+    source = root / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "bk-store", "bk-artifacts", ".bench-cache", "__pycache__", "*.egg-info"))
     built = sh(sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q",
-               "-w", root / "dist", REPO, cwd=root)
+               "-w", root / "dist", source, cwd=root)
     assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = (root / "dist").glob("browserkonnector-*.whl")
     made = sh(sys.executable, "-m", "venv", root / "venv", cwd=root)

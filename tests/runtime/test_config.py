@@ -100,3 +100,22 @@ def test_secret_values_cover_names_models_and_parameters() -> None:
     found = secret_values(fields, raw, secret_names={"login"}, parameters={"secret": {"k": "param-secret"}})
     assert {"pw-123456", "tok-98765", "param-secret", "me"} <= set(found)
     assert "http://x" not in found
+
+
+@pytest.mark.parametrize("raw", ["null", "{}", " null "])
+def test_cozy_parameters_null_or_empty_is_no_parameters(tmp_path: Path, raw: str) -> None:
+    """The stack marshals a manifest without ``parameters`` as ``null``: no parameters, not an error."""
+    config = collect_sources(tmp_path, environ={"COZY_PARAMETERS": raw})
+    assert config.parameters == {}
+    assert config.parameters_origin == "COZY_PARAMETERS"
+
+
+def test_cozy_parameters_absent_falls_back_to_the_dev_config_or_nothing(tmp_path: Path) -> None:
+    assert collect_sources(tmp_path, environ={}).parameters == {}
+    write_dev_config(tmp_path, {}, {"key": "dev"})
+    assert collect_sources(tmp_path, environ={}).parameters == {"key": "dev"}
+
+
+def test_cozy_parameters_of_another_json_type_is_named(tmp_path: Path) -> None:
+    with pytest.raises(FieldsError, match="COZY_PARAMETERS: expected a JSON object, found list"):
+        collect_sources(tmp_path, environ={"COZY_PARAMETERS": "[1]"})

@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
 from loguru import logger
 
 from browserkonnector.redact import Redactor
-from browserkonnector.runtime.log import MAX_LINE, RunLog, critical, install
+from browserkonnector.runtime.log import MAX_LINE_BYTES, RunLog, critical, install
 
 
 def lines(stream: io.StringIO) -> list[dict[str, object]]:
@@ -46,13 +47,20 @@ def test_exceptions_keep_their_traceback_in_debug_lines_without_variable_values(
     assert "pw-value-123" not in text
 
 
-def test_long_messages_are_cut_like_cozy_logger() -> None:
+@pytest.mark.parametrize("text", ["x" * (200 * 1024), "é€" * (70 * 1024), "\x01" * (40 * 1024)])
+def test_long_messages_are_cut_below_the_stacks_64_kib_line(text: str) -> None:
+    """Counted in UTF-8 bytes of the line (multi-byte characters, JSON escapes), newline included."""
     out = io.StringIO()
     install("json", Redactor(), stream=out)
-    logger.info("x" * (200 * 1024))
-    line = out.getvalue().splitlines()[0]
-    assert len(line) <= MAX_LINE
-    assert json.loads(line)["message"].endswith("…")
+    logger.info(text)
+    raw = out.getvalue()
+    assert raw.count("\n") == 1
+    line = raw.splitlines()[0]
+    assert len(raw.encode()) <= MAX_LINE_BYTES + 1 < 64 * 1024
+    message = json.loads(line)["message"]
+    assert message.endswith("…")
+    assert message.startswith(text[:100])
+    assert len(raw.encode()) > MAX_LINE_BYTES - 64  # cut near the limit, not emptied
 
 
 def test_level_threshold_drops_debug() -> None:

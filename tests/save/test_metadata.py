@@ -43,7 +43,7 @@ def test_overloads_existing_data_on_the_same_slug() -> None:
 
 
 def test_update_keeps_created_at_and_refreshes_updated_at() -> None:
-    """The deliberate fix of the addData quirk (spec §7): updatedAt moves, createdAt stays."""
+    """The deliberate fix of the addData quirk (JS addData): updatedAt moves, createdAt stays."""
     first = get_cozy_metadata(APP, source_account="acc1", source_account_identifier="me@x", now=NOW)
     later = dt.datetime(2020, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
     again = get_cozy_metadata(APP, existing=first, now=later)

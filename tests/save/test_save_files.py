@@ -178,7 +178,7 @@ async def test_sub_path(store: Any, app: AppInfo, vendor: tuple[Vendor, str], wh
 
 async def test_contract_folder_is_created_referenced_and_reused(store: Any, app: AppInfo,
                                                                 vendor: tuple[Vendor, str]) -> None:
-    """§8 step 3: a contract's folder is referenced by the contract and the account; when the user renames
+    """A contract's folder is referenced by the contract and the account; when the user renames
     it, the next run finds it through the reference instead of creating a new one."""
     _site, base = vendor
     contract = {"id": "c-42", "name": "Maison"}
@@ -233,7 +233,7 @@ async def test_get_file_if_exists_metadata_mode(store: Any, app: AppInfo) -> Non
 
 # -- the fixes ----------------------------------------------------------------------------------------------
 async def test_html_error_page_is_never_stored(store: Any, app: AppInfo, vendor: tuple[Vendor, str]) -> None:
-    """The spec §8 "Vendor 404" case, with a forced content type: refused, retried, reported, not stored."""
+    """A vendor's HTML error page, with a forced content type: refused, retried, reported, not stored."""
     site, base = vendor
     site.html.add("expired.pdf")
     saved = await save(store, app, [{"fileurl": f"{base}/bill/expired.pdf"}], content_type="application/pdf",

@@ -25,7 +25,7 @@ PDF = make_pdf("ok")
     (Fetched(b"%PDF-1.4\ngarbage\n%%EOF", status=200), "a.pdf", "unreadable PDF"),
 ])
 def test_bad_downloads_are_refused_before_storing(fetched: Fetched, name: str, reason: str) -> None:
-    """The spec §8 "Vendor 404" case: an HTML error page is never stored as the PDF of a bill."""
+    """The JS library's "vendor answers 404" case: an HTML error page is never stored as the PDF of a bill."""
     with pytest.raises(InvalidContent, match=reason):
         check_content(fetched, name=name)
 

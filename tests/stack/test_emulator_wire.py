@@ -1,5 +1,5 @@
 """The emulator's own answers, with a raw HTTP client: the stack's status codes and bodies as the reference
-notes document them (``cozy-stack-api.md`` §2–3). What CozyStackStore parses must look like this."""
+documentation describes them (docs/stack-conformance.md). What CozyStackStore parses must look like this."""
 
 from __future__ import annotations
 
@@ -165,12 +165,17 @@ def test_files_status_codes_and_jsonapi_shapes_emulator(http: httpx.Client) -> N
     assert taken.status_code == 409
     assert taken.json()["errors"][0]["status"] == "409"
     assert _upload(http, "bad.pdf", md5=_md5(b"other")).status_code == 412
-    short = http.post(f"/files/{ROOT_DIR_ID}", params={"Type": "file", "Name": "short.pdf", "Size": "999"},
+    # FileDocFromReq: the Content-Length is the size; Size only counts for a chunked upload.
+    sized = http.post(f"/files/{ROOT_DIR_ID}", params={"Type": "file", "Name": "sized.pdf", "Size": "999"},
                       content=PDF)
-    assert short.status_code == 412  # Size and Content-Length differ
+    assert sized.status_code == 201
+    short = http.post(f"/files/{ROOT_DIR_ID}", params={"Type": "file", "Name": "short.pdf", "Size": "999"},
+                      content=iter([PDF]))
+    assert short.status_code == 412
+    assert short.json()["errors"][0]["source"] == {"parameter": "Content-Length"}
     bad_name = _upload(http, "a/b.pdf")
     assert bad_name.status_code == 422
-    assert bad_name.json()["errors"][0]["source"] == {"parameter": "Name"}
+    assert bad_name.json()["errors"][0]["source"] == {"parameter": "name"}
     assert _upload(http, "x.pdf", dir_id="no-such-dir").status_code == 404
     assert http.post(f"/files/{ROOT_DIR_ID}", params={"Type": "nope", "Name": "x"}).status_code == 422
     file_id = data["id"]

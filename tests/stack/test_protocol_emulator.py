@@ -1,5 +1,5 @@
 """The requests CozyStackStore sends, read from the emulator's log, against the documented protocol
-(``cozy-stack-api.md`` §2, §3 and the cozy-stack-client table of §5)."""
+(its /data and /files routes as cozy-stack-client calls them; docs/stack-conformance.md)."""
 
 from __future__ import annotations
 

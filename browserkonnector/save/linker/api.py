@@ -1,7 +1,8 @@
 """``link_bank_operations``: read the operations around the bills, link, commit once.
 
-konnector-libs read **every** ``io.cozy.bank.operations`` document on each run. Here only the
-operations dated inside the bills' windows are read: each bill's debit and credit windows are merged
+konnector-libs read **every** ``io.cozy.bank.operations`` document on each run. Here, unless bills are
+to be unlinked (``bills_to_remove``: those may be linked anywhere, so every operation is read, as in JS),
+only the operations dated inside the bills' windows are read: each bill's debit and credit windows are merged
 into a few date intervals and each interval is one indexed ``_find`` on ``date`` (index ``by_date``),
 widened by a day on each side so that dates written with another ISO spelling are not missed at the
 edges; the exact, strict window test is applied in memory by the linker. Changed operations are
@@ -91,6 +92,13 @@ async def _read_operations(store: Store, windows: Sequence[tuple[dt.datetime, dt
     return list(seen.values())
 
 
+async def _all_operations(store: Store) -> list[dict[str, Any]]:
+    try:
+        return [operation async for operation in store.all_docs(OPERATIONS_DOCTYPE)]
+    except NotFound:
+        return []
+
+
 async def link_bank_operations(
     bills: Sequence[Mapping[str, Any]],
     *,
@@ -125,7 +133,12 @@ async def link_bank_operations(
         past_window=past_window, future_window=future_window, allow_uncategorized=allow_uncategorized,
     )
     to_remove = list(bills_to_remove or [])
-    operations = await _read_operations(store, operation_windows([*bills, *to_remove], options))
+    if to_remove:
+        # An old bill may be linked to any operation, whatever its date (a combination, a manual link, a
+        # date corrected since): as the JS library, read them all to unlink it everywhere.
+        operations = await _all_operations(store)
+    else:
+        operations = await _read_operations(store, operation_windows(bills, options))
     linker = Linker(options)
     if to_remove:
         linker.remove_bills_from_operations(to_remove, operations)

@@ -22,6 +22,7 @@ from typing import Any
 
 from loguru import logger
 
+from browserkonnector.save._util import js_truthy
 from browserkonnector.save.linker.filters import find_operation
 from browserkonnector.save.linker.helpers import LinkOptions, bill_date
 
@@ -107,7 +108,7 @@ class Linker:
         """Link every bill; returns the links by bill ``_id``, in input order."""
         result: dict[str, BillLink] = {}
         for bill in bills:
-            if bill.get("isThirdPartyPayer") is True:
+            if js_truthy(bill.get("isThirdPartyPayer")):  # JS: any truthy value ("yes", 1), not only true
                 continue
             link = result[str(bill.get("_id"))] = BillLink(bill)
             if not operations:
@@ -145,11 +146,18 @@ class Linker:
 
     @staticmethod
     def generate_combinations(bills: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], ...]]:
-        """Every sub-list of two bills or more, smallest first (``geco.gen``)."""
+        """Every sub-list of two bills or more, smallest first, each size in ``geco.gen``'s order.
+
+        geco yields the k-subsets in colexicographic order (by the last index, then the one before:
+        ``[0,1] [0,2] [1,2] [0,3]…``), not itertools' lexicographic one (``[0,1] [0,2] [0,3] [1,2]…``).
+        The first combination whose sum matches a debit wins, so the order decides which bills are
+        linked when several subsets sum to the same amount: it is geco's, as in the JS library.
+        """
         if len(bills) > MAX_GROUP:
             log.warning(f"findCombinations: a group of {len(bills)} bills is too big to try its combinations")
             return []
-        return [c for n in range(2, len(bills) + 1) for c in itertools.combinations(bills, n)]
+        return [tuple(bills[i] for i in indexes) for n in range(2, len(bills) + 1)
+                for indexes in sorted(itertools.combinations(range(len(bills)), n), key=lambda c: c[::-1])]
 
     @staticmethod
     def combine_bills(bills: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

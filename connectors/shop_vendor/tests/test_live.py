@@ -87,3 +87,18 @@ def test_a_login_answered_500_three_times_is_vendor_down(shop_site: ShopSite, ru
                         artifacts_dir=tmp_path / "artifacts")
     assert run.code == "VENDOR_DOWN"
     assert shop_site.stats()["status_500"] == 3
+
+
+@pytest.mark.shop_site(orders=25)
+@pytest.mark.parametrize(("locale", "lang"), [("en-GB", "en"), ("de-DE", "de")])
+def test_every_page_comes_in_the_runs_language(shop_site: ShopSite, run_connector: Run, tmp_path: Path,
+                                               locale: str, lang: str) -> None:
+    """The browser (page 1) and ctx.http (page 2, details, invoices) ask for the same language, and the
+    amounts and dates are read in it."""
+    run = run_connector(CONNECTOR, fields=fields(shop_site), store_dir=tmp_path / "store", locale=locale)
+    assert_every_order_saved(run, shop_site)
+    stats = shop_site.stats()
+    other = "de" if lang == "en" else "en"
+    assert stats.get(f"lang_{other}", 0) == 0
+    assert stats[f"lang_{lang}"] == sum(v for k, v in stats.items() if k in ("login", "orders", "order_detail",
+                                                                            "invoice"))

@@ -17,7 +17,8 @@ from typing import Any
 DEFAULT_LOGIN = "alice@demo-energie.test"
 DEFAULT_PASSWORD = "Correct-Horse-Battery-42!"
 HEADLESS_SHELL = "/usr/lib/chromium/chromium-headless-shell"
-#: No DNS except loopback (env.md): the same flag the framework passes with ``--offline-dns``.
+#: No DNS except loopback (tests and benches reach only 127.0.0.1): the same flag the framework passes with
+#: ``--offline-dns``.
 OFFLINE_ARGS = ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1"]
 PDF_MAGIC = b"%PDF-"
 

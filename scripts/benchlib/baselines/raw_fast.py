@@ -1,8 +1,8 @@
 """Baseline (b): the job done as fast as a skilled author can with raw Playwright, no framework.
 
-What a careful author does after reading the same measurements the framework is built on (env.md,
-anchors §3), and nothing a framework would add (no store, no dedup, no trace, no validation beyond the
-PDF magic bytes):
+What a careful author does after reading the same measurements the framework is built on (the headless
+shell, one context, JSON through a cookie-sharing HTTP client rather than the page), and nothing a framework would add
+(no store, no dedup, no trace, no validation beyond the PDF magic bytes):
 
 - the headless shell, one context, one page; images, fonts, media and stylesheets aborted by a URL
   regular expression (matched in the driver: no Python round trip per request);

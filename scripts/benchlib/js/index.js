@@ -1,6 +1,6 @@
 // Workload 3 of scripts/bench, JavaScript side: cozy-konnector-libs 5.13.0 saveBills of BENCH_BILLS bills
 // with PDFs from BENCH_PDF_URL into the stack emulator, in dev mode (NODE_ENV=development; standalone mode
-// cannot save files since 5.4.0, konnector-libs-spec.md section 4). The bills are the ones
+// cannot save files since 5.4.0). The bills are the ones
 // benchlib/w_save_py.py saves: keep both in step.
 //
 // Run by the harness as:
