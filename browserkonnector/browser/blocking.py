@@ -23,11 +23,10 @@ import re
 from collections.abc import Iterable
 from typing import Final
 from urllib.parse import urlsplit
-from weakref import WeakKeyDictionary
 
-from playwright.async_api import BrowserContext, Page, Route
+from playwright.async_api import BrowserContext, Page, Request, Route
 
-__all__ = ["BLOCKABLE", "DEFAULT_BLOCKED", "NEVER_BLOCKED", "blocked_filter", "check_block_types", "install_blocking"]
+__all__ = ["BLOCKABLE", "DEFAULT_BLOCKED", "NEVER_BLOCKED", "Blocking", "check_block_types", "install_blocking"]
 
 #: Never aborted, whatever the caller asks: the page itself, its frames, and the site's API calls.
 NEVER_BLOCKED: Final = frozenset({"document", "xhr", "fetch", "preflight"})
@@ -49,10 +48,7 @@ _EXTENSIONS: Final[dict[str, tuple[str, ...]]] = {
 }
 #: Types that may hold an embedded PDF (``<embed>``, ``<object>``): check the response before aborting.
 _MAY_BE_DOCUMENT: Final = frozenset({"other"})
-_BLOCKED_ERROR: Final = "blockedbyclient"  # net::ERR_BLOCKED_BY_CLIENT: PageLog tells it from real failures
-#: What each target routes for blocking, so a page that must see everything (the PDF printer) can undo
-#: exactly that route and no more (every request routed through Python costs ~1.5 ms).
-_FILTERS: WeakKeyDictionary[BrowserContext | Page, re.Pattern[str] | str] = WeakKeyDictionary()
+BLOCKED_ERROR: Final = "blockedbyclient"  # net::ERR_BLOCKED_BY_CLIENT: PageLog tells it from real failures
 
 
 def check_block_types(types: Iterable[str], *, field_name: str = "types") -> frozenset[str]:
@@ -84,35 +80,67 @@ def url_filter(types: frozenset[str]) -> re.Pattern[str] | str:
     return re.compile(rf"^[^?#]*\.(?:{exts})(?:[?#]|$)", re.IGNORECASE)
 
 
+class Blocking:
+    """What a context blocks, as the context's network owner (:class:`~.network.Network`) applies it.
+
+    ``pattern`` is what the owner routes when nothing else needs routing (the cheap regex, see the module
+    docstring); :meth:`blocks` is the decision, taken in Python for a routed request. Pages exempted by
+    the owner (the PDF printer's) are never asked.
+    """
+
+    def __init__(self, types: Iterable[str] = (), *, route_all: bool = False) -> None:
+        self.types = check_block_types(types)
+        self.route_all = route_all
+
+    @property
+    def pattern(self) -> re.Pattern[str] | str | None:
+        """The URL filter of the blocked types (``None``: nothing is blocked)."""
+        if not self.types:
+            return None
+        return "**/*" if self.route_all else url_filter(self.types)
+
+    def blocks(self, request: Request) -> bool:
+        """Whether ``request`` is of a blocked type (a PDF URL never is)."""
+        return request.resource_type in self.types and not is_pdf_url(request.url)
+
+    @staticmethod
+    def may_be_document(request: Request) -> bool:
+        """A type that can carry an embedded PDF: its answer is looked at before it is aborted."""
+        return request.resource_type in _MAY_BE_DOCUMENT
+
+
 async def install_blocking(
     target: BrowserContext | Page, types: frozenset[str], *, route_all: bool = False
 ) -> None:
     """Abort requests whose resource type is in ``types`` on every page of ``target``.
 
     ``route_all`` routes every request through Python instead of the extension regex: slower (see the
-    module docstring), but it also blocks, say, an image served from ``/avatar?id=3``.
+    module docstring), but it also blocks, say, an image served from ``/avatar?id=3``. On a context, the
+    blocking becomes part of the context's network owner (:meth:`~.network.Network.block`), so that the
+    owner's other handlers (record/replay, JSON capture) and exemptions (the PDF printer's pages) see it.
     """
     types = check_block_types(types)
     if not types:
         return
+    if isinstance(target, BrowserContext):
+        from browserkonnector.browser.network import Network
+
+        await Network.of(target).block(types, route_all=route_all)
+        return
+    blocking = Blocking(types, route_all=route_all)
 
     async def handle(route: Route) -> None:
         request = route.request
-        if request.resource_type not in types or is_pdf_url(request.url):
+        if not blocking.blocks(request):
             await route.fallback()
             return
-        if request.resource_type in _MAY_BE_DOCUMENT:
+        if blocking.may_be_document(request):
             response = await route.fetch()
             if "pdf" in response.headers.get("content-type", "").lower():
                 await route.fulfill(response=response)
                 return
-        await route.abort(_BLOCKED_ERROR)
+        await route.abort(BLOCKED_ERROR)
 
-    pattern = "**/*" if route_all else url_filter(types)
-    _FILTERS[target] = pattern
+    pattern = blocking.pattern
+    assert pattern is not None
     await target.route(pattern, handle)
-
-
-def blocked_filter(target: BrowserContext | Page) -> re.Pattern[str] | str | None:
-    """The URL pattern :func:`install_blocking` routes on ``target`` (``None`` when nothing is blocked)."""
-    return _FILTERS.get(target)

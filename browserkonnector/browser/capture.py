@@ -20,7 +20,10 @@ a site that fingerprints its API clients) and may lose bodies to a navigation, a
         first = await bills.wait(10)
     bills.values  # every matching JSON body, in arrival order
 
-URL patterns are Playwright's: a glob string, a compiled regex, or a ``Callable[[str], bool]``.
+URL patterns are Playwright's: a glob string, a compiled regex, or a ``Callable[[str], bool]``
+(matched by :mod:`.urlmatch`). On a context that has a network owner (:mod:`.network`: every context of
+a :class:`~.session.BrowserSession`), the intercepting capture is one of the owner's handlers rather than
+a route of its own, so that what it fetches is recorded, or answered from the recording, like the rest.
 """
 
 from __future__ import annotations
@@ -34,12 +37,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, TypeAlias
 
-from playwright._impl.isomorphic.url_match import url_matches  # Playwright's own glob semantics
 from playwright.async_api import BrowserContext, Page, Response, Route
 from playwright.async_api import Error as PlaywrightError
 
 from browserkonnector import errors
 from browserkonnector.browser._scrub_rules import mask_url_query
+from browserkonnector.browser.network import Network
+from browserkonnector.browser.urlmatch import UrlPattern, url_matches
 from browserkonnector.errors import KonnectorError
 from browserkonnector.limits import BODY_TIMEOUT_S
 from browserkonnector.redact import Redactor
@@ -47,7 +51,6 @@ from browserkonnector.redact import Redactor
 __all__ = ["CaptureMode", "CapturedResponse", "JsonCapture", "UrlPattern", "capture_json", "read_body", "read_json",
            "wait_for_json"]
 
-UrlPattern: TypeAlias = str | re.Pattern[str] | Callable[[str], bool]
 CaptureMode: TypeAlias = Literal["intercept", "listen"]
 #: How long leaving the ``async with`` waits for bodies already being read (listen mode).
 DRAIN_TIMEOUT_S = 5.0
@@ -131,6 +134,8 @@ class JsonCapture:
         self._first: asyncio.Future[Any] | None = None
         self._give_up_after = give_up_after
         self._server_errors = 0
+        self._owner: Network | None = None  # the context's network owner, when it has one
+        self._remove: Callable[[], Awaitable[None]] | None = None  # removes our handler from the owner
         self.responses: list[CapturedResponse] = []
 
     # -- results ----------------------------------------------------------------------------------------
@@ -220,12 +225,42 @@ class JsonCapture:
         with contextlib.suppress(PlaywrightError):  # the page may be gone; the body is captured anyway
             await route.fulfill(response=response, body=body)
 
+    async def _on_network(self, route: Route, page: Page | None) -> bool:
+        """The same, as a handler of the context's network owner (fetched through its source)."""
+        request = route.request
+        if (request.method == "OPTIONS" or (isinstance(self._target, Page) and page is not self._target)
+                or not url_matches(request.url, self._pattern)):
+            return False
+        network = self._owner
+        assert network is not None
+        try:
+            async with asyncio.timeout(BODY_TIMEOUT_S):
+                response = await network.fetch(route)
+                body = await response.body()
+        except TimeoutError:
+            self._record(request.url, 0, request.method, None, f"no answer within {BODY_TIMEOUT_S:g} s")
+            with contextlib.suppress(PlaywrightError):
+                await route.abort("timedout")
+            return True
+        except PlaywrightError as exc:
+            self._record(request.url, 0, request.method, None, f"fetch failed: {exc.message}")
+            return False  # the next handler, or the network: the page meets its own network error
+        self._record(response.url, response.status, request.method, body, None)
+        with contextlib.suppress(PlaywrightError):
+            await network.fulfil(route, response, body)
+        return True
+
+    @property
+    def _network(self) -> Network | None:
+        context = self._target.context if isinstance(self._target, Page) else self._target
+        return Network.existing(context)
+
     # -- listen mode ------------------------------------------------------------------------------------
     def _on_response(self, response: Response) -> None:
         # Synchronous: the match is decided and the body read sent in this same turn of the loop.
         request = response.request
         if (request.method == "OPTIONS" or 300 <= response.status < 400
-                or not url_matches(None, response.url, self._pattern)):
+                or not url_matches(response.url, self._pattern)):
             return
         task = asyncio.get_running_loop().create_task(self._read(response))
         self._tasks.add(task)
@@ -247,7 +282,11 @@ class JsonCapture:
         # A give-up set while nobody waits must not warn "exception never retrieved" at shutdown.
         self._first.add_done_callback(lambda f: f.cancelled() or f.exception())
         if self._mode == "intercept":
-            await self._target.route(self._pattern, self._on_route)
+            self._owner = network = self._network
+            if network is not None:
+                self._remove = await network.add_handler(self._on_network)
+            else:
+                await self._target.route(self._pattern, self._on_route)
         else:
             self._target.on("response", self._on_response)
         return self
@@ -255,6 +294,10 @@ class JsonCapture:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._remove is not None:
+            remove, self._remove = self._remove, None
+            await remove()
+            return
         if self._mode == "intercept":
             with contextlib.suppress(PlaywrightError):  # a closed page or context routes nothing any more
                 await self._target.unroute(self._pattern, self._on_route)

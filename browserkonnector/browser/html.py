@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
-from playwright._impl.isomorphic.url_match import url_matches  # Playwright's own glob semantics
 from playwright.async_api import Page
 
 from browserkonnector import errors
 from browserkonnector.browser._scrub_rules import mask_url_query
 from browserkonnector.browser.capture import UrlPattern
+from browserkonnector.browser.urlmatch import url_matches  # Playwright's documented glob semantics
 from browserkonnector.errors import KonnectorError
 from browserkonnector.parsing import html_of
 
@@ -48,7 +48,7 @@ class SessionLost(KonnectorError):
 def landed_on(response: httpx.Response, pattern: UrlPattern) -> bool:
     """Whether ``response`` (after the redirects the client followed) is a page matching ``pattern``,
     reached through at least one redirect."""
-    return bool(response.history) and url_matches(None, str(response.url), pattern)
+    return bool(response.history) and url_matches(str(response.url), pattern)
 
 
 async def get_html(client: httpx.AsyncClient, url: str, *, params: Mapping[str, Any] | None = None,

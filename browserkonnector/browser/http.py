@@ -14,6 +14,10 @@ jar equal to the context's cookies:
   the session a refresh endpoint renewed;
 - every cookie value becomes a secret of the run's redactor (a session cookie is as good as a password).
 
+The client is built on the context's network owner (:class:`~.network.Network`): its innermost
+transport is the owner's (what ``--record``/``--replay`` plug into), given at construction, and the
+owner holds the :class:`CookieSync`.
+
 ``await fetch_file(client, url)`` turns a GET into a :class:`~browserkonnector.save.fetched.Fetched`.
 """
 
@@ -113,10 +117,11 @@ class CookieSync:
     (``add_cookies``/``clear_cookies`` send no event the client could see).
     """
 
-    def __init__(self, context: BrowserContext, client: httpx.AsyncClient, redactor: Redactor | None,
+    def __init__(self, context: BrowserContext, client: httpx.AsyncClient | None, redactor: Redactor | None,
                  *, max_age: float = DEFAULT_MAX_AGE_S, adopt_user_agent: bool = True) -> None:
+        """``client`` may be given later (:meth:`bind`): its hooks are this sync's, given at its construction."""
         self.context = context
-        self.client = client
+        self._client = client
         self.redactor = redactor
         self.max_age = max_age
         self.refreshes = 0
@@ -126,6 +131,16 @@ class CookieSync:
         self._fingerprint: tuple[tuple[Any, ...], ...] | None = None
         self._user_agent_pending = adopt_user_agent
         context.on("response", self._on_browser_response)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            raise RuntimeError("CookieSync: no client bound yet")
+        return self._client
+
+    def bind(self, client: httpx.AsyncClient) -> None:
+        """The client whose jar this sync keeps (made after the sync, with its hooks)."""
+        self._client = client
 
     def mark_changed(self) -> None:
         self._changed = True
@@ -215,24 +230,31 @@ def session_http(
     if accept_language and not any(k.lower() == "accept-language" for k in headers or {}):
         headers = {**(headers or {}), "Accept-Language": accept_language}
     own_agent = "user_agent" in factory_args or any(k.lower() == "user-agent" for k in headers or {})
-    client = request_factory(headers=headers, **factory_args)
-    sync = CookieSync(context, client, redactor, max_age=max_age, adopt_user_agent=not own_agent)
-    hooks = client.event_hooks
-    # First in line: request_factory's own hook computes the Cookie header from the jar we refresh.
-    client.event_hooks = {
+    from browserkonnector.browser.network import Network
+
+    network = Network.of(context)
+    sync = CookieSync(context, None, redactor, max_age=max_age, adopt_user_agent=not own_agent)
+    hooks = factory_args.pop("event_hooks", None) or {}
+    transport = network.transport(factory_args.pop("transport", None))
+    transport.cookie_sync = sync
+    # First in line: the client's cookie scoping computes the Cookie header from the jar we refresh.
+    client = request_factory(headers=headers, transport=transport, event_hooks={
         "request": [sync.on_request, *hooks.get("request", [])],
         "response": [sync.on_response, *hooks.get("response", [])],
-    }
+    }, **factory_args)
+    sync.bind(client)
+    network.cookie_sync = sync
     return client
 
 
 def cookie_sync_of(client: httpx.AsyncClient) -> CookieSync | None:
-    """The :class:`CookieSync` of a client made by :func:`session_http` (``None`` for another client)."""
-    for hook in client.event_hooks.get("request", []):
-        owner = getattr(hook, "__self__", None)
-        if isinstance(owner, CookieSync):
-            return owner
-    return None
+    """The :class:`CookieSync` of a client made by :func:`session_http` (``None`` for another client):
+    the one its network transport was built with."""
+    from browserkonnector.browser.network import NetworkTransport
+
+    retry = getattr(client, "retry_transport", None)  # a KonnectorClient's, ours
+    inner = getattr(retry, "inner", None)
+    return inner.cookie_sync if isinstance(inner, NetworkTransport) else None
 
 
 async def fetch_file(client: httpx.AsyncClient, url: str, *, max_bytes: int | None = None,

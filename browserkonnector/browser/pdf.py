@@ -8,7 +8,9 @@ since opening a page costs more than printing one bill. Every PDF is A4, with ba
 The classic failure is a PDF with no text at all — Chromium prints blank glyphs when fontconfig finds no
 font, without an error (env.md gotcha 1); the tests read the text back with pypdf.
 
-The printer's pages load what the context blocks (images, fonts): a bill's logo belongs in its PDF.
+The printer's pages load what the context blocks (images, fonts): a bill's logo belongs in its PDF. The
+context's network owner (:class:`~.network.Network`) exempts them from its blocking, and holds the
+context's shared printer (:func:`printer_for`).
 """
 
 from __future__ import annotations
@@ -18,12 +20,10 @@ import html as html_lib
 import re
 from types import TracebackType
 from typing import Any, Final, Literal
-from weakref import WeakKeyDictionary
 
 from loguru import logger
-from playwright.async_api import BrowserContext, Page, Route
+from playwright.async_api import BrowserContext, Page
 
-from browserkonnector.browser.blocking import blocked_filter
 from browserkonnector.errors import FILE_DOWNLOAD_FAILED, KonnectorError
 
 __all__ = ["PDF_OPTIONS", "PdfPrinter", "cozy_header_html", "cozy_pdf_document", "html_to_pdf", "printer_for"]
@@ -124,9 +124,12 @@ class PdfPrinter:
         try:
             target = await self._print_context()
             page = await target.new_page()
-            blocked = blocked_filter(target)
-            if blocked is not None:  # undo the context's blocking, for what it blocks only
-                await page.route(blocked, _unblocked)
+            if target is self.context:  # the owner's blocking leaves this page alone
+                from browserkonnector.browser.network import Network
+
+                network = Network.existing(target)
+                if network is not None:
+                    network.exempt(page)
             if self.media == "screen":
                 await page.emulate_media(media="screen")
         except BaseException:
@@ -226,35 +229,22 @@ async def _goto(page: Page, url: str) -> None:
         raise KonnectorError(FILE_DOWNLOAD_FAILED, f"printing {url.split('?')[0]}: it answered {response.status}")
 
 
-async def _unblocked(route: Route) -> None:
-    # A page route answers before the context's routes: continue_() skips the context's resource blocking.
-    await route.continue_()
-
-
 def _context(target: BrowserContext | Page) -> BrowserContext:
     return target.context if isinstance(target, Page) else target
 
 
-_PRINTERS: WeakKeyDictionary[BrowserContext, PdfPrinter] = WeakKeyDictionary()
 #: Pages of the shared printer. Two were measured no faster on 2 cores (the run is CPU-bound in Python
 #: by then) and cost a page more: one.
 PRINTER_PAGES = 1
 
 
 def printer_for(context_or_page: BrowserContext | Page, *, isolated: bool = False) -> PdfPrinter:
-    """The context's shared printer, made on first use (``isolated`` applies then) and closed with the
-    context: opening a page per bill costs 4x the printing itself (measured: 8 vs 31 bills/s)."""
-    context = _context(context_or_page)
-    printer = _PRINTERS.get(context)
-    if printer is None:
-        printer = _PRINTERS[context] = PdfPrinter(context, pages=PRINTER_PAGES, isolated=isolated)
+    """The context's shared printer, held by its network owner, made on first use (``isolated`` applies
+    then) and closed with the run: opening a page per bill costs 4x the printing itself (measured: 8 vs 31
+    bills/s)."""
+    from browserkonnector.browser.network import Network
 
-        def forget(closed: BrowserContext) -> None:
-            # An isolated printer's own context lives until ``close()`` or the browser's end.
-            _PRINTERS.pop(closed, None)
-
-        context.once("close", forget)
-    return printer
+    return Network.of(_context(context_or_page)).printer(isolated=isolated)
 
 
 async def html_to_pdf(context_or_page: BrowserContext | Page, html: str, *, base_url: str | None = None) -> bytes:

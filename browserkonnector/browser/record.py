@@ -4,8 +4,10 @@
   browser follows them as it would) and hands the answer to the page (``route.fulfill``): the exact bytes,
   downloads and PDFs included, which passive listening cannot promise (bodies vanish on navigation,
   download bodies are never readable). Resource types the connector blocks are left to the blocking and
-  not recorded. Page routes that fetch or continue on their own are tapped (:mod:`._taps`);
-- the session HTTP client: its innermost transport is wrapped; the raw answer goes back to httpx untouched.
+  not recorded. The recorder is the *source* of the context's network owner (:mod:`.network`): what the
+  owner's handlers fetch (a JSON capture's answer) goes through it and is recorded too;
+- the session HTTP client: its innermost transport (the owner's, given at construction) hands requests to
+  the recorder's transport, which records them; the raw answer goes back to httpx untouched.
 
 Secrets: the exchanges stay in memory as they happened; :meth:`Recorder.finish` first *names* every
 secret the run's redactor knows or the traffic reveals (fields by their name, then web-storage keys,
@@ -29,10 +31,10 @@ from urllib.parse import parse_qsl
 
 import httpx
 from loguru import logger
-from playwright.async_api import BrowserContext, Page, Route
+from playwright.async_api import BrowserContext, Page, Request, Route
 from playwright.async_api import Error as PlaywrightError
 
-from browserkonnector.browser._taps import hook_routes, is_redirect, redirect_navigation, request_data, transport_slot
+from browserkonnector.browser._taps import is_redirect, redirect_navigation, request_data
 from browserkonnector.browser.blocking import is_pdf_url
 from browserkonnector.browser.recording import DIFF_NAME, Exchange, Recording, RecordingError, now_iso
 from browserkonnector.browser.recording_diff import RecordingDiff, diff_recordings
@@ -133,13 +135,22 @@ class Recorder:
     # -- attaching -------------------------------------------------------------------------------------
     async def attach(self, context: BrowserContext | None, client: httpx.AsyncClient,
                      page: Page | None = None) -> None:
-        """Start recording the browser ``context`` (if any) and the session HTTP ``client``."""
-        owner, attribute = transport_slot(client)
-        setattr(owner, attribute, _RecordingTransport(getattr(owner, attribute), self))
-        if context is not None:
-            self.context, self.page = context, page
-            await context.route("**/*", self.handle)
-            hook_routes(context, self)
+        """Start recording the browser ``context`` (if any) and the session HTTP ``client``: become the
+        source of the context's network owner (:func:`~.network.attach_source`)."""
+        from browserkonnector.browser.network import attach_source
+
+        self.context, self.page = context, page
+        await attach_source(self, context, client)
+
+    # -- as the network owner's source -----------------------------------------------------------------
+    def transport(self, inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        return _RecordingTransport(inner, self)
+
+    def on_blocked(self, request: Request) -> None:
+        return None  # blocked requests are not part of the run's data
+
+    async def pass_on(self, route: Route) -> None:
+        await self.handle(route, continued=True)
 
     def add(self, seq: int, exchange: Exchange) -> None:
         self._exchanges.append((seq, exchange))

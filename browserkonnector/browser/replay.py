@@ -1,7 +1,9 @@
 """``--replay DIR``: run a connector offline, both network paths answered from a recording.
 
-Every browser request is answered by a context route (and the page routes that fetch or continue on their
-own are tapped, see :mod:`._taps`); the session HTTP client's innermost transport is replaced. Nothing is
+The replayer is the *source* of the context's network owner (:mod:`.network`): the owner's one route
+hands it every browser request no handler took, its handlers (a JSON capture) fetch through it, and the
+session HTTP client's innermost transport (the owner's, given at construction) hands it every HTTP
+request. Nothing is
 ever passed on to the network: a request is served, aborted as blocked (a resource type the connector
 blocks), or is a **miss**. :class:`Matcher <.matching.Matcher>` decides (volatile parameters dropped,
 bodies normalised, repeated calls in recorded order).
@@ -36,11 +38,9 @@ from browserkonnector.browser._taps import (
     HOP_HEADERS,
     RecordedResponse,
     headers_dict,
-    hook_routes,
     is_redirect,
     redirect_navigation,
     request_data,
-    transport_slot,
 )
 from browserkonnector.browser.matching import Matcher, RequestData, origin_of
 from browserkonnector.browser.record import label_fields
@@ -119,13 +119,25 @@ class Replayer:
 
     async def attach(self, context: BrowserContext | None, client: httpx.AsyncClient,
                      page: Page | None = None) -> None:
-        """Answer the browser `context` (if any) and the session HTTP `client` from the recording."""
-        owner, attribute = transport_slot(client)
-        setattr(owner, attribute, _ReplayTransport(self))
-        if context is not None:
-            self.context = context
-            await context.route("**/*", self.handle)
-            hook_routes(context, self)
+        """Answer the browser `context` (if any) and the session HTTP `client` from the recording: become
+        the source of the context's network owner (:func:`~.network.attach_source`)."""
+        from browserkonnector.browser.network import attach_source
+
+        self.context = context
+        await attach_source(self, context, client)
+
+    # -- as the network owner's source -----------------------------------------------------------------
+    def transport(self, inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        return _ReplayTransport(self)
+
+    def on_blocked(self, request: Request) -> None:
+        """Count a request the owner's blocking aborted (the report lists them)."""
+        self.blocked_count += 1
+        shown = self.redactor.redact(self.redactor.placeholder(request.url))
+        self.blocked_requests[f"{request.resource_type} {request.method} {shown}"] += 1
+
+    async def pass_on(self, route: Route) -> None:
+        await self.handle(route, continued=True)
 
     # -- matching --------------------------------------------------------------------------------------
     def serve(self, request: RequestData, source: str) -> Served | None:
@@ -177,9 +189,7 @@ class Replayer:
         try:
             if served is None:
                 if not continued and request.resource_type in self.blocked:
-                    self.blocked_count += 1
-                    shown = self.redactor.redact(self.redactor.placeholder(request.url))
-                    self.blocked_requests[f"{request.resource_type} {request.method} {shown}"] += 1
+                    self.on_blocked(request)
                     await route.abort("blockedbyclient")
                     return
                 self.miss(data, "browser", _request_id(request))

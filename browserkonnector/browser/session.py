@@ -32,8 +32,9 @@ from loguru import logger
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
-from browserkonnector.browser.blocking import DEFAULT_BLOCKED, check_block_types, install_blocking
+from browserkonnector.browser.blocking import DEFAULT_BLOCKED, check_block_types
 from browserkonnector.browser.discovery import LAUNCH_ARGS, OFFLINE_ARG_PREFIX, find_chromium
+from browserkonnector.browser.network import Network
 
 __all__ = ["BrowserOptions", "BrowserSession", "HeadedWithoutDisplay"]
 
@@ -264,9 +265,10 @@ class BrowserSession:
         context = await self.browser.new_context(**args)
         context.set_default_timeout(opts.default_timeout_ms)
         context.set_default_navigation_timeout(opts.default_timeout_ms)
+        network = Network.of(context)  # the context's network owner, made with it (see .network)
         blocked = opts.block_resources if block_resources is None else block_resources  # a run's own, in a kept session
         if blocked:
-            await install_blocking(context, blocked)
+            await network.block(blocked)
         return context
 
     async def close(self) -> None:

@@ -38,12 +38,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
-from playwright._impl.isomorphic.url_match import url_matches  # Playwright's own glob semantics
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Locator, Page, Response
 
 from browserkonnector.browser._scrub_rules import mask_url_query
 from browserkonnector.browser.capture import UrlPattern, describe_pattern, read_json
+from browserkonnector.browser.urlmatch import url_matches  # Playwright's documented glob semantics
 from browserkonnector.limits import BODY_TIMEOUT_S
 
 __all__ = ["Action", "NothingHappened", "WaitKind", "Waited", "act_and_wait"]
@@ -122,13 +122,13 @@ async def act_and_wait(
 
     def on_response(answer: Response) -> None:
         request = answer.request
-        if response is not None and request.method != "OPTIONS" and url_matches(None, answer.url, response):
+        if response is not None and request.method != "OPTIONS" and url_matches(answer.url, response):
             settle(Waited("response", page.url, answer))
         elif answer.status >= 500 and request.is_navigation_request() and request.frame == page.main_frame:
             settle(Waited("server_error", answer.url, answer))
 
     def on_navigated(frame: Frame) -> None:
-        if url is not None and frame == page.main_frame and url_matches(None, frame.url, url):
+        if url is not None and frame == page.main_frame and url_matches(frame.url, url):
             settle(Waited("url", frame.url))
 
     async def watch(kind: WaitKind, locator: Locator) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from contextlib import AsyncExitStack
 from contextvars import ContextVar
 from pathlib import Path
@@ -39,6 +39,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Browsing", "shared_session"]
 
+
+def _live_transport() -> httpx.AsyncBaseTransport:
+    from browserkonnector.request import default_ssl_context
+
+    return httpx.AsyncHTTPTransport(verify=default_ssl_context())
+
 log = logger.bind(namespace="browser")
 
 #: A browser session that a long-lived process (a Celery worker, see ``browserkonnector.scaling``) keeps
@@ -51,8 +57,12 @@ class Browsing:
     """Opens and closes the browser resources of a run on an ``AsyncExitStack``."""
 
     def __init__(self, konnector: Konnector[Any], options: RunOptions, redactor: Redactor, *,
-                 driver: Awaitable[Any] | None = None, locale: BrowserLocale | None = None) -> None:
+                 driver: Awaitable[Any] | None = None, locale: BrowserLocale | None = None,
+                 fields: Mapping[str, Any] | None = None) -> None:
+        """``fields``: the run's fields as ``prepare()`` merged them (the account's too, in job mode), whose
+        secrets a recording names after their field."""
         self.konnector, self.options, self.redactor = konnector, options, redactor
+        self.fields = dict(fields or {})
         self.locale = locale or BrowserLocale(None, "nowhere", None, "nowhere")
         self.driver = driver  # a Playwright driver started early by the CLI, or None
         self.session: BrowserSession | None = None
@@ -81,9 +91,11 @@ class Browsing:
             from browserkonnector.request import request_factory
 
             language = {"Accept-Language": self.locale.locale} if self.locale.locale else None
-            self.http = http = request_factory(headers=language)
+            source = self._network_source()
+            # The recorder's or replayer's transport is the client's innermost, from its construction.
+            transport = source.transport(_live_transport()) if source is not None else None
+            self.http = http = request_factory(headers=language, transport=transport)
             stack.push_async_callback(http.aclose)
-            await self._attach_network()
             return
         from browserkonnector.browser import (
             BrowserOptions,
@@ -159,19 +171,27 @@ class Browsing:
             raise KonnectorError(errors.BROWSER_UNAVAILABLE, "the browser host went away during the run")
 
     async def _attach_network(self) -> None:
-        """``--record`` / ``--replay``: one recorder or replayer on both network paths (the browser context
-        and ``self.http``), told the fields so it names their secrets (``{{password}}``)."""
-        options = self.options
-        if options.record is None and options.replay is None:
+        """``--record`` / ``--replay``: the recorder or replayer becomes the source of the context's network
+        owner, which answers both network paths (the context's route, and ``self.http``'s transport, the
+        owner's since the client was built)."""
+        source = self._network_source()
+        if source is None:
             return
+        assert self.http is not None
+        await source.attach(self.context, self.http, self.page)
+
+    def _network_source(self) -> Recorder | Replayer | None:
+        """The run's recorder or replayer (made once), told the fields so it names their secrets
+        (``{{password}}``)."""
+        options = self.options
+        if self.network is not None or (options.record is None and options.replay is None):
+            return self.network
         if options.record is not None and options.replay is not None:
             raise ValueError("--record and --replay cannot be used together: record from the live site, "
                              "or replay a recording")
         from browserkonnector.browser import Recorder, Replayer
-        from browserkonnector.runtime.config import collect_sources, merge_sources
 
-        fields, _ = merge_sources(collect_sources(self.konnector.folder, fields_file=options.fields_file,
-                                                  cli_fields=options.cli_fields, environ=options.environ).sources)
+        fields = {k: v for k, v in self.fields.items() if k != "folderPath"}  # the runtime's, not a field
         blocked = self.konnector.block_resources
         if options.replay is not None:
             report = bundle_dir_for(options.artifacts_dir, self.konnector.slug, "replay").with_suffix(".json")
@@ -182,8 +202,7 @@ class Browsing:
             self.network = Recorder(options.record, self.redactor, fields=fields, block_resources=blocked,
                                     connector={"slug": self.konnector.slug, "version": self.konnector.version},
                                     secret_storage_keys=self.konnector.secret_storage_keys)
-        assert self.http is not None
-        await self.network.attach(self.context, self.http, self.page)
+        return self.network
 
     async def _finish_network(self, error: str | None) -> None:
         """Write the recording (a failed run's too, marked failed), or report what the replay served."""

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from loguru import logger
-from playwright._impl.isomorphic.url_match import url_matches  # Playwright's own glob semantics
+
+from browserkonnector.browser.urlmatch import url_matches  # Playwright's documented glob semantics
 
 if TYPE_CHECKING:
     from playwright.async_api import Page, Response
@@ -50,7 +51,7 @@ def matches_login_page(url: str, login_page: LoginPage | None) -> bool:
     at ``/`` and ``?``), a regular expression (searched), or a predicate of the URL."""
     if login_page is None or not url:
         return False
-    return bool(url_matches(None, url, login_page))
+    return bool(url_matches(url, login_page))
 
 
 def _expand(template: str, fields: Any) -> str:

@@ -213,7 +213,7 @@ class _Runner:
             browsing = Browsing(konnector, options, self.redactor, driver=self.driver, locale=resolve_browser_locale(
                 option_locale=options.locale, option_timezone=options.timezone, declared_locale=konnector.locale,
                 declared_timezone=konnector.timezone, cozy_locale=self.job.locale if self.job.is_job else None,
-                environ=options.environ))
+                environ=options.environ), fields=prepared.raw_fields)
             self.driver = None  # the browser resources own it now
             self.browser = browsing
             from browserkonnector.runtime.account_session import RunSession

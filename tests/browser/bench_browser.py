@@ -24,6 +24,7 @@ from browserkonnector.browser import (
     BrowserSession,
     PdfPrinter,
     Tracer,
+    capture_json,
     fill_secret,
     install_blocking,
     session_http,
@@ -88,6 +89,35 @@ async def bench_blocking(session: BrowserSession, url: str) -> None:
         page = await context.new_page()
         start = time.perf_counter()
         await page.goto(url + "/images?n=40&delay=0.02", wait_until="load")
+        await page.wait_for_function("document.querySelector('#data').textContent === 'items:3'")
+        elapsed = (time.perf_counter() - start) * 1000
+        await context.close()
+        return elapsed
+
+    for mode in modes:
+        await one(mode)  # warm up
+    for _ in range(9):
+        for mode in modes:
+            results[mode].append(await one(mode))
+    for mode in modes:
+        report(f"load until data visible, {mode}", results[mode])
+
+
+async def bench_capture(session: BrowserSession, url: str) -> None:
+    print("capture: the blocking page, default blocking, with and without an intercepting capture_json")
+    modes = ["blocking only", "blocking + capture"]
+    results: dict[str, list[float]] = {m: [] for m in modes}
+
+    async def one(mode: str) -> float:
+        context = await session.new_context()  # with its network owner and its blocking
+        page = await context.new_page()
+        start = time.perf_counter()
+        if mode == "blocking only":
+            await page.goto(url + "/images?n=40&delay=0.02", wait_until="load")
+        else:
+            async with capture_json(page, "**/api/bills*") as bills:
+                await page.goto(url + "/images?n=40&delay=0.02", wait_until="load")
+                await bills.wait(10)
         await page.wait_for_function("document.querySelector('#data').textContent === 'items:3'")
         elapsed = (time.perf_counter() - start) * 1000
         await context.close()
@@ -240,6 +270,7 @@ async def main() -> None:
             sections: dict[str, Callable[[], Awaitable[None]]] = {
                 "contexts": lambda: bench_contexts(session),
                 "blocking": lambda: bench_blocking(session, url),
+                "capture": lambda: bench_capture(session, url),
                 "json": lambda: bench_json(session, url),
                 "pdf": lambda: bench_pdf(session, url),
                 "tracing": lambda: bench_tracing(session, url, state, tmp),
