@@ -315,6 +315,11 @@ class _ScopedCookies(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
+#: ``guard(request, answer, resend) -> answer`` (see :meth:`KonnectorClient.add_answer_guard`).
+AnswerGuard = Callable[[httpx.Request, httpx.Response, Callable[[], Awaitable[httpx.Response]]],
+                       Awaitable[httpx.Response]]
+
+
 class KonnectorClient(httpx.AsyncClient):
     """An ``httpx.AsyncClient`` that remembers its default ``parse`` mode and its :class:`RetryTransport`,
     and sends cookies with browser scoping (see ``_ScopedCookies``). An explicit ``Cookie`` header (client
@@ -325,6 +330,20 @@ class KonnectorClient(httpx.AsyncClient):
         super().__init__(transport=_ScopedCookies(retry_transport, lambda: self.cookies), **kwargs)
         self.parse: ParseMode = parse
         self.retry_transport = retry_transport
+        self._guards: list[AnswerGuard] = []
+
+    def add_answer_guard(self, guard: AnswerGuard) -> None:
+        """Have ``guard`` judge every final answer (after redirects): it returns the answer to use, which
+        may come from ``resend()`` (the same request sent again). The session keeper adds one that logs in
+        again when an answer shows the session was lost. Answers a transport cannot judge alone: a
+        redirect to the login page is only known once httpx has followed it."""
+        self._guards.append(guard)
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        response = await super().send(request, **kwargs)
+        for guard in self._guards:
+            response = await guard(request, response, lambda: super(KonnectorClient, self).send(request, **kwargs))
+        return response
 
     def _merge_cookies(self, cookies: Any = None) -> Any:
         # httpx copies the whole jar into every request here, only for ``_ScopedCookies`` to recompute the

@@ -33,10 +33,10 @@ ALLOWED = {
     ("browser/_taps.py", "route._impl_obj._redirect_navigation_request"):
         ("_redirect_navigation_request", "no public API moves a routed navigation on (playwright#33893)"),
     ("browser/_taps.py", "route._impl_obj"): ("_impl_obj", "the same call"),
-    # The login keeper re-logs in when ctx.http meets a lost session, by replacing this one client's
-    # ``send``. It belongs in the client's transport chain, as a layer the network owner holds: not done
-    # yet (it landed while the owner was being built).
-    ("runtime/login.py", "setattr()"): ("setattr(client, \"send\"", "to move into the transport chain"),
+    # The browser host starts Playwright's own driver with ``launch-server``: Playwright exposes no public
+    # function for where its driver is, and ``python -m playwright`` would put a Python process between
+    # the host and the driver, which a signal to the host would leave orphaned.
+    ("server/host.py", "playwright._impl._driver"): ("compute_driver_executable", "the driver's location"),
 }
 
 #: Underscored but public: a named tuple's documented methods (``urlsplit(url)._replace(...)``).

@@ -22,13 +22,14 @@ import asyncio
 import contextvars
 import re
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from loguru import logger
 
 from browserkonnector.browser.urlmatch import url_matches  # Playwright's documented glob semantics
+from browserkonnector.request import KonnectorClient
 
 if TYPE_CHECKING:
     from playwright.async_api import Page, Response
@@ -195,11 +196,17 @@ class SessionKeeper:
         """Make ``client`` re-login and retry once when an answer says the session is gone."""
         if self.login_fn is None:
             return
-        original = client.send
+        if not isinstance(client, KonnectorClient):
+            raise TypeError(f"re-login needs a client made by session_http or request_factory, not a "
+                            f"{type(client).__name__}")
 
-        async def send(request: httpx.Request, **kwargs: Any) -> httpx.Response:
-            generation = self.generation
-            response = await original(request, **kwargs)
+        async def stamp(request: httpx.Request) -> None:
+            # Which login the request went out under: requests that fail together share one re-login.
+            request.extensions["bk_login_generation"] = self.generation
+
+        async def guard(request: httpx.Request, response: httpx.Response,
+                        resend: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+            generation = request.extensions.get("bk_login_generation", self.generation)
             if _QUIET.get() or not self.lost(response.status_code, str(response.url),
                                              redirected=bool(response.history)):
                 return response
@@ -209,9 +216,10 @@ class SessionKeeper:
             await response.aclose()
             for name, value in client.headers.items():  # a new token (Authorization) set by the login
                 request.headers[name] = value
-            return await original(request, **kwargs)
+            return await resend()
 
-        setattr(client, "send", send)  # noqa: B010  (an instance attribute on purpose: this client only)
+        client.event_hooks["request"] = [stamp, *client.event_hooks.get("request", [])]
+        client.add_answer_guard(guard)
 
     async def goto(self, page: Page, url: str, **kwargs: Any) -> Response | None:
         """``page.goto(url)``; when it lands on the login page (or answers 401/403), log in and go again."""
