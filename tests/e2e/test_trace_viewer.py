@@ -44,8 +44,9 @@ def test_failed_run_trace_opens_in_the_viewer(site: DemoSite, tmp_path: Path) ->
         viewer.wait(timeout=10)
     assert _stops_serving(url.group(0)), "the trace viewer kept serving after show-trace was terminated"
     assert "Navigate" in actions
-    assert 'get_by_label("Password")' in actions
-    assert 'Fill "***"' in actions
+    # the login form's fields, found by label (form_login looks up name, then id, then label)
+    assert 'get_by_label("Password", exact=True)' in actions, actions
+    assert 'Fill "***"' in actions, actions
     assert "not-the-password-123" not in actions
 
 
