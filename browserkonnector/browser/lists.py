@@ -15,6 +15,7 @@ element or attribute reads as ``None``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -106,13 +107,17 @@ def _parse_fields(fields: Mapping[str, str]) -> list[list[str | None]]:
     return parsed
 
 
+def _has_values(wanted: Mapping[str, Any], row: Row) -> bool:
+    return all(row.get(name) == value for name, value in wanted.items())
+
+
 async def collect_rows(
     container: Locator,
     rows: str,
     fields: Mapping[str, str],
     *,
     key: str,
-    keep: Callable[[Row], bool] | None = None,
+    keep: Callable[[Row], bool] | Mapping[str, Any] | None = None,
     timeout: float = 60.0,
     settle: float = 0.3,
     max_rows: int = 100_000,
@@ -121,12 +126,19 @@ async def collect_rows(
 
     ``rows`` is a CSS selector of a row inside the container; ``fields`` maps a name to a field spec (see
     the module docstring) and ``key`` names the field that identifies a row (rows without it are
-    skipped). ``keep`` says whether a row belongs to the list wanted now: while any row shown fails it,
+    skipped). ``keep`` says whether a row belongs to the list wanted now — a predicate, or the field values
+    it must have (``keep={"account": "A-1"}``): while any row shown fails it,
     the rows are read again (the page is still replacing them). Scrolling and reading happen in the page,
     up to 25 screens per round trip. At the end of the list the collector waits up to ``settle`` seconds
     for more rows (an infinite list fetches them). Raises :class:`ListNotStable`
     when ``timeout`` passes first, and stops (with a warning) at ``max_rows``.
     """
+    if isinstance(keep, Mapping):
+        wanted = dict(keep)
+        unknown = sorted(set(wanted) - set(fields))
+        if unknown:
+            raise ValueError(f"collect_rows: keep names {unknown}, which are not fields {sorted(fields)}")
+        keep = functools.partial(_has_values, wanted)
     spec = _parse_fields(fields)
     if key not in fields:
         raise ValueError(f"collect_rows: key {key!r} is not one of the fields {sorted(fields)}")

@@ -369,7 +369,8 @@ class RunContext(Generic[F]):
 
     # -- lists and local data -----------------------------------------------------------------------
     async def collect_rows(self, container: str | Locator, rows: str, fields: Mapping[str, str], *, key: str,
-                           keep: Callable[[dict[str, Any]], bool] | None = None, timeout: float = 60.0,
+                           keep: Callable[[dict[str, Any]], bool] | Mapping[str, Any] | None = None,
+                           timeout: float = 60.0,
                            settle: float = 0.3, max_rows: int = 100_000) -> list[dict[str, Any]]:
         """Every row of a virtualised or infinite list, scrolled and read until stable, once each by
         ``key``; rows failing ``keep`` (stale ones) are waited out. See docs/guide-local-first-spa.md."""

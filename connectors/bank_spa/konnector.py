@@ -37,8 +37,7 @@ async def start(ctx: RunContext[Fields]) -> None:
     operations = []
     for account in accounts:
         await page.locator(f'nav .account[data-account-id="{account["id"]}"]').click()
-        rows = await ctx.collect_rows("#ops-scroll", ".op-row", ROW, key="id",
-                                      keep=lambda row, wanted=account["id"]: row["account"] == wanted)
+        rows = await ctx.collect_rows("#ops-scroll", ".op-row", ROW, key="id", keep={"account": account["id"]})
         ctx.shapes.count(f"operations of {account['id']}", len(rows))
         operations += [BankOperation(vendor_id=r["id"], vendor_account_id=account["id"], label=r["label"],
                                      amount=r["amount"], date=r["date"]) for r in rows]

@@ -61,7 +61,7 @@ async def test_every_row_of_a_virtualised_table_once_waiting_out_stale_rows(tab:
     assert rows[0]["amount"] == bank.expected_operations(first)[0]["amount"]
     await tab.locator(f'nav [data-account-id="{second}"]').click()
     rows = await collect_rows(tab.locator("#ops-scroll"), ".op-row", ROW, key="id",
-                              keep=lambda r: r["account"] == second)
+                              keep={"account": second})  # the field values a row of the wanted list has
     assert [r["id"] for r in rows] == [o["id"] for o in bank.expected_operations(second)]
 
 
@@ -99,3 +99,9 @@ async def test_read_indexeddb_and_its_errors(tab: Any, bank: BankSite) -> None:
         await read_indexeddb(tab, "bank", "nope")
     with pytest.raises(Exception, match="no IndexedDB elsewhere"):
         await read_indexeddb(tab, "elsewhere", "x")
+
+
+async def test_keep_as_field_values_names_unknown_fields(tab: Any, bank: BankSite) -> None:
+    await unlock(tab, bank)
+    with pytest.raises(ValueError, match=r"keep names \['acount'\], which are not fields"):
+        await collect_rows(tab.locator("#ops-scroll"), ".op-row", ROW, key="id", keep={"acount": "A-1"})
