@@ -265,6 +265,7 @@ async def fetch_file(client: httpx.AsyncClient, url: str, *, max_bytes: int | No
     than :data:`~browserkonnector.save.fetched.SPILL_BYTES` goes to a temporary file (``path``)."""
     async with client.stream("GET", url, **request_args) as response:
         fetched = await read_spooled(response, max_bytes)
-    described = fetched_from(b"", str(response.url), response.status_code, response.headers, "http")
-    fetched.content_type, fetched.filename = described.content_type, described.filename
+    fetched.content_type = media_type(response.headers.get("content-type"))
+    fetched.filename = (filename_from_disposition(response.headers.get("content-disposition"))
+                        or filename_from_url(fetched.url or url))
     return fetched

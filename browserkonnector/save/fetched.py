@@ -25,7 +25,7 @@ import tempfile
 import weakref
 from collections.abc import AsyncIterable, Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from browserkonnector import limits
 
@@ -150,7 +150,8 @@ class Fetched:
         on any error or cancellation."""
         cap = limits.max_file_bytes() if cap is None else cap
         where = url.split("?", 1)[0] if url else None
-        meta = {"url": url, "status": status, "content_type": content_type, "filename": filename, "how": how}
+        meta: dict[str, Any] = {"url": url, "status": status, "content_type": content_type, "filename": filename,
+                                "how": how}
         buffer = bytearray()
         digest = hashlib.md5(usedforsecurity=False)
         size = 0
@@ -171,11 +172,11 @@ class Fetched:
                     await asyncio.to_thread(fh.write, bytes(buffer))
                     buffer.clear()
             if fh is None:
-                return cls(bytes(buffer), **meta)  # type: ignore[arg-type]
+                return cls(bytes(buffer), **meta)
             digest.update(buffer)
             await asyncio.to_thread(fh.write, bytes(buffer))
             await asyncio.to_thread(fh.close)
-            return cls(path=path, temporary=True, md5=digest.digest(), **meta)  # type: ignore[arg-type]
+            return cls(path=path, temporary=True, md5=digest.digest(), **meta)
         except BaseException:
             if fh is not None:
                 fh.close()
