@@ -105,7 +105,8 @@ async def _from_download(item: Download) -> Fetched:
             raise
         return await asyncio.to_thread(Fetched.from_file, target, cap=cap, **meta)
     finally:
-        await item.delete()  # the browser's copy is no longer needed
+        with contextlib.suppress(PlaywrightError):  # never hide why the download itself failed
+            await item.delete()  # the browser's copy is no longer needed
 
 
 async def download(page: Page, trigger: Trigger, *, timeout: float = 30.0) -> Fetched:
