@@ -17,7 +17,8 @@ file time            300 s           one file, all its retries together        `
                                                                                ``BROWSERKONNECTOR_FILE_TIMEOUT``
 Retry-After          60 s            one wait a vendor asks for (429/503)      ``BROWSERKONNECTOR_MAX_RETRY_AFTER``
 file size            100 MiB         one downloaded file (read in chunks,      ``BROWSERKONNECTOR_MAX_FILE_MB``
-                                     cut at the cap, never retried)
+                                     cut at the cap, never retried; past
+                                     8 MiB spilled to a temporary file)
 body read            30 s            reading one browser response's body       ``read_body(response,
                                      (``capture_json``, :func:`read_body`)     timeout=S)``
 ===================  ==============  ========================================  ==============================

@@ -33,7 +33,7 @@ from playwright.async_api import Error as PlaywrightError
 from browserkonnector.browser.http import fetch_file, fetched_from, media_type
 from browserkonnector.errors import FILE_DOWNLOAD_FAILED, KonnectorError
 from browserkonnector.limits import FileTooLarge, max_file_bytes
-from browserkonnector.save.fetched import Fetched, How
+from browserkonnector.save.fetched import SPILL_BYTES, Fetched, How, new_spool_file
 
 __all__ = ["Trigger", "download", "fetch_blob", "fetch_inline", "get_file"]
 
@@ -80,33 +80,33 @@ def _guess_type(filename: str | None) -> str | None:
 
 
 async def _from_download(item: Download) -> Fetched:
+    """The download's file: a small one read into memory, a big one kept on disk (a copy of our own,
+    since the browser's copy goes with its context)."""
     cap = max_file_bytes()
-    try:
-        path = await item.path()  # waits for the end of the download; raises if it failed
-        size = await asyncio.to_thread(os.path.getsize, path)
-        if size > cap:  # never read a file over the cap into memory
-            await item.delete()
-            raise FileTooLarge(size, cap, item.url.split("?", 1)[0])
-        data = await asyncio.to_thread(Path(path).read_bytes)
-    except PlaywrightError as exc:
-        if "connecting remotely" not in exc.message:
-            raise
-        data = await _remote_download_bytes(item)  # a browser host: the file is on its disk, streamed here
-        if len(data) > cap:
-            await item.delete()
-            raise FileTooLarge(len(data), cap, item.url.split("?", 1)[0]) from None
-    await item.delete()  # the bytes are in memory: the temporary file is no longer needed
     name = item.suggested_filename
-    return Fetched(data=data, url=item.url, content_type=_guess_type(name), filename=name, how="download")
-
-
-async def _remote_download_bytes(item: Download) -> bytes:
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="bk-download-") as tmp:
-        target = Path(tmp) / "download"
-        await item.save_as(target)
-        return await asyncio.to_thread(target.read_bytes)
+    meta: dict[str, Any] = {"url": item.url, "content_type": _guess_type(name), "filename": name, "how": "download"}
+    try:
+        try:
+            path = await item.path()  # waits for the end of the download; raises if it failed
+            size = await asyncio.to_thread(os.path.getsize, path)
+            if size > cap:  # never read a file over the cap into memory
+                raise FileTooLarge(size, cap, item.url.split("?", 1)[0])
+            if size <= SPILL_BYTES:
+                return Fetched(await asyncio.to_thread(Path(path).read_bytes), **meta)
+        except PlaywrightError as exc:
+            if "connecting remotely" not in exc.message:
+                raise
+        # Big, or on a browser host's disk: streamed into a temporary file of ours.
+        target = new_spool_file()
+        try:
+            await item.save_as(target)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        return await asyncio.to_thread(Fetched.from_file, target, cap=cap, **meta)
+    finally:
+        with contextlib.suppress(PlaywrightError):  # never hide why the download itself failed
+            await item.delete()  # the browser's copy is no longer needed
 
 
 async def download(page: Page, trigger: Trigger, *, timeout: float = 30.0) -> Fetched:

@@ -36,10 +36,9 @@ from playwright.async_api import BrowserContext, Response
 from playwright.async_api import Error as PlaywrightError
 
 from browserkonnector.browser.secrets import register_cookie_values
-from browserkonnector.limits import read_capped
 from browserkonnector.redact import SENSITIVE_HEADERS, Redactor
 from browserkonnector.request import KonnectorClient, cookies_from_playwright, request_factory
-from browserkonnector.save.fetched import Fetched, How
+from browserkonnector.save.fetched import Fetched, How, read_spooled
 
 __all__ = [
     "CookieSync", "cookie_sync_of", "fetch_file", "fetched_from", "filename_from_disposition", "session_http",
@@ -262,7 +261,11 @@ async def fetch_file(client: httpx.AsyncClient, url: str, *, max_bytes: int | No
     """GET ``url`` and return what came back, error statuses included (the caller checks ``ok``).
 
     The body is read in chunks and refused past ``max_bytes`` (default: the run's file-size cap, see
-    :mod:`browserkonnector.limits`) with :class:`~browserkonnector.limits.FileTooLarge`."""
+    :mod:`browserkonnector.limits`) with :class:`~browserkonnector.limits.FileTooLarge`; a body bigger
+    than :data:`~browserkonnector.save.fetched.SPILL_BYTES` goes to a temporary file (``path``)."""
     async with client.stream("GET", url, **request_args) as response:
-        data = await read_capped(response, max_bytes)
-    return fetched_from(data, str(response.url), response.status_code, response.headers, "http")
+        fetched = await read_spooled(response, max_bytes)
+    fetched.content_type = media_type(response.headers.get("content-type"))
+    fetched.filename = (filename_from_disposition(response.headers.get("content-disposition"))
+                        or filename_from_url(fetched.url or url))
+    return fetched

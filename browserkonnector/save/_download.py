@@ -6,7 +6,9 @@ callable, or its ``fileurl`` through the ``fetch(url, entry)`` downloader (defau
 :func:`~browserkonnector.save._validate.check_content` before anything is stored; a failing attempt is
 retried with exponential backoff (tenacity) unless the failure is permanent (a 404, a 403) or means
 the run must stop (a :class:`~browserkonnector.errors.KonnectorError` raised by a connector's fetch).
-A stream can be read only once, so its bytes are kept for the retries of the same entry.
+A stream can be read only once, so its bytes are kept for the retries of the same entry. A body
+bigger than :data:`~browserkonnector.save.fetched.SPILL_BYTES` is kept in a temporary file rather than
+in memory; the file of a refused attempt is removed before the next one.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from browserkonnector import limits
 from browserkonnector.errors import KonnectorError
 from browserkonnector.save._validate import InvalidContent, check_content
-from browserkonnector.save.fetched import Fetched
+from browserkonnector.save.fetched import Fetched, read_spooled
 from browserkonnector.save.models import FileEntry
 from browserkonnector.store.errors import StoreError, StoreUnavailable
 
@@ -40,15 +42,16 @@ async def default_fetcher(timeout: float = 60.0) -> AsyncIterator[Fetch]:
     async with request_factory(retries=0, timeout=timeout) as client:
         async def fetch(url: str, entry: FileEntry) -> Fetched:
             async with client.stream("GET", url) as response:
-                data = await limits.read_capped(response)
-            return Fetched(data=data, url=url, status=response.status_code,
-                           content_type=response.headers.get("content-type"), how="http")
+                fetched = await read_spooled(response)  # a big body goes to a temporary file
+            fetched.url = url
+            return fetched
 
         yield fetch
 
 
 class Source:
-    """Where one entry's bytes come from; remembers a stream's bytes across retries."""
+    """Where one entry's bytes come from; remembers a stream's bytes across retries (a big stream in a
+    temporary file, removed by :meth:`close`)."""
 
     def __init__(self, entry: FileEntry, fetch: Fetch | None) -> None:
         self.entry = entry
@@ -63,7 +66,7 @@ class Source:
         if isinstance(content, bytes):
             return Fetched(data=content, how="bytes", filename=entry.filename)
         if content is not None:
-            self._cached = Fetched(data=await _read_stream(content), how="stream", filename=entry.filename)
+            self._cached = await _read_stream(content, entry.filename)
             return self._cached
         if entry.fetch_file is not None:
             result: Any = await entry.fetch_file()
@@ -76,22 +79,31 @@ class Source:
             return await self.fetch(entry.fileurl, entry)
         raise InvalidContent("no content, fetch_file or fileurl to get the file from", permanent=True)
 
+    def release(self, fetched: Fetched) -> None:
+        """Drop a failed attempt's temporary file (a remembered stream is kept for the next attempt)."""
+        if fetched is not self._cached:
+            fetched.discard()
 
-async def _read_stream(stream: Any) -> bytes:
-    """A stream's bytes, refused past the file-size cap (the rest is never read)."""
-    cap = limits.max_file_bytes()
+    def close(self) -> None:
+        """Drop the remembered stream's temporary file, if any."""
+        if self._cached is not None:
+            self._cached.discard()
+
+
+async def _read_stream(stream: Any, filename: str | None) -> Fetched:
+    """A stream's bytes (a big one in a temporary file), refused past the file-size cap (the rest is
+    never read)."""
     if hasattr(stream, "__aiter__"):
-        buffer = bytearray()
-        async for chunk in stream:
-            buffer += chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
-            if len(buffer) > cap:
-                raise limits.FileTooLarge(len(buffer), cap)
-        return bytes(buffer)
-    data = await asyncio.to_thread(stream.read, cap + 1)
-    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    if len(raw) > cap:
-        raise limits.FileTooLarge(len(raw), cap)
-    return raw
+        chunks: AsyncIterator[Any] = stream.__aiter__()
+    else:
+        chunks = _read_file_object(stream)
+    return await Fetched.from_chunks(chunks, how="stream", filename=filename)
+
+
+async def _read_file_object(stream: Any, chunk_size: int = 1 << 20) -> AsyncIterator[Any]:
+    """A binary (or text) file object's chunks, each read in a worker thread."""
+    while chunk := await asyncio.to_thread(stream.read, chunk_size):
+        yield chunk
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -123,10 +135,14 @@ async def download(
     async def attempt() -> Fetched:
         async with asyncio.timeout(attempt_timeout):
             fetched = await source.get()
-        if len(fetched.data) > 256 * 1024:
-            await asyncio.to_thread(check_content, fetched, name=name, forced_mime=forced_mime)
-        else:
-            check_content(fetched, name=name, forced_mime=forced_mime)
+        try:
+            if fetched.spilled or len(fetched.data) > 256 * 1024:
+                await asyncio.to_thread(check_content, fetched, name=name, forced_mime=forced_mime)
+            else:
+                check_content(fetched, name=name, forced_mime=forced_mime)
+        except BaseException:
+            source.release(fetched)  # a refused copy's temporary file goes before the next attempt
+            raise
         return fetched
 
     retrying = AsyncRetrying(
@@ -139,11 +155,15 @@ async def download(
     try:
         with limits.deadline_scope(file_timeout):  # the session client's own waits see it too
             async with asyncio.timeout(file_timeout):
-                return await retrying(attempt)
+                return await retrying(attempt)  # the caller discards what it returns once stored
     except TimeoutError:
+        source.close()
         if file_timeout is None:
             raise
         raise FileTimeout(file_timeout) from None
+    except BaseException:
+        source.close()
+        raise
 
 
 class FileTimeout(limits.LimitExceeded, TimeoutError):

@@ -27,7 +27,7 @@ from browserkonnector.save._util import iso, maybe_await
 from browserkonnector.save._validate import upload_mime
 from browserkonnector.save.fetched import Fetched
 from browserkonnector.save.models import FileEntry, ShouldReplaceFile
-from browserkonnector.store.base import AppInfo, FileDoc, Store, md5_base64
+from browserkonnector.store.base import AppInfo, FileDoc, Store
 from browserkonnector.store.errors import Conflict, NotFound, QuotaExceeded, StoreError, StoreUnavailable
 
 __all__ = ["Options", "Outcome", "Plan", "SavedFile", "save_one"]
@@ -134,6 +134,8 @@ async def save_one(plan: Plan, opts: Options) -> SavedFile:
         raise KonnectorError(errors.DISK_QUOTA_EXCEEDED, "the Cozy (or the disk under the store) is full") from None
     except StoreError as exc:
         return _failed(plan, f"{errors.SAVE_FILE_FAILED}: {type(exc).__name__}: {exc}")
+    finally:
+        fetched.discard()  # a big download's temporary file: stored or not, it is no longer needed
     if opts.validate_file is not None and not await maybe_await(opts.validate_file(file)):
         if outcome == "created":
             with contextlib.suppress(StoreError):
@@ -199,12 +201,12 @@ def _metadata(plan: Plan, opts: Options) -> dict[str, Any]:
 
 
 async def _store(plan: Plan, opts: Options, fetched: Fetched) -> tuple[FileDoc, Outcome]:
-    data = fetched.data
+    data = fetched.content  # the bytes, or a spilled download's file (the store streams it)
     mime = upload_mime(plan.name, fetched, opts.content_type)
     attrs = plan.entry.file_attributes
     created_at = attrs.get("created_at") or attrs.get("createdAt")
     tags = attrs.get("tags")
-    md5 = md5_base64(data)
+    md5 = await asyncio.to_thread(fetched.md5_base64) if fetched.spilled else fetched.md5_base64()
     store = opts.store
 
     async def write() -> tuple[FileDoc, Outcome]:

@@ -16,6 +16,7 @@ mime consistent with the extension (an existing file that fails it is downloaded
 
 from __future__ import annotations
 
+import contextlib
 import io
 import mimetypes
 from dataclasses import dataclass
@@ -59,20 +60,24 @@ def looks_like_html(data: bytes) -> bool:
         head.startswith(b"<!doctype") and b"html" in head[:64])
 
 
-def _pdf_problem(data: bytes) -> str | None:
-    if not looks_like_pdf(data):
+def _pdf_problem(fetched: Fetched) -> str | None:
+    if not looks_like_pdf(fetched.head()):
         return "not a PDF (no %PDF- header)"
-    if b"%%EOF" not in data[-2048:]:
+    if b"%%EOF" not in fetched.tail(2048):
         return "a truncated PDF (no %%EOF at the end)"
     from pypdf import PdfReader  # ~0.1 s to import: paid by the first PDF checked, not by every start
 
-    try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if len(reader.pages) < 1:
-            return "a PDF without any page"
-        reader.pages[0].mediabox  # noqa: B018 - touching the first page parses it
-    except Exception as exc:  # pypdf raises many types on broken files
-        return f"an unreadable PDF ({type(exc).__name__})"
+    with contextlib.ExitStack() as stack:
+        # A spilled file is handed to pypdf as an open file, which it seeks in (given a path, it would
+        # read the whole file into memory).
+        stream = stack.enter_context(fetched.path.open("rb")) if fetched.path is not None else io.BytesIO(fetched.data)
+        try:
+            reader = PdfReader(stream, strict=False)
+            if len(reader.pages) < 1:
+                return "a PDF without any page"
+            reader.pages[0].mediabox  # noqa: B018 - touching the first page parses it
+        except Exception as exc:  # pypdf raises many types on broken files
+            return f"an unreadable PDF ({type(exc).__name__})"
     return None
 
 
@@ -89,16 +94,16 @@ def check_content(fetched: Fetched, *, name: str, forced_mime: str | None = None
         status = fetched.status or 0
         raise InvalidContent(f"HTTP status {status}", permanent=400 <= status < 500 and status not in (408, 429),
                              status=status)
-    data = fetched.data
-    if not data:
+    if not fetched.size:
         raise InvalidContent("empty file")
+    head = fetched.head()  # only the first KiB and the last bytes of a big file are read here
     declared = _mime_of(forced_mime) or _mime_of(fetched.content_type)
     wants_html = name.lower().endswith((".html", ".htm")) or _mime_of(forced_mime) in HTML_MIMES
-    is_pdf = looks_like_pdf(data)
-    if not wants_html and not is_pdf and (looks_like_html(data) or _mime_of(fetched.content_type) in HTML_MIMES):
+    is_pdf = looks_like_pdf(head)
+    if not wants_html and not is_pdf and (looks_like_html(head) or _mime_of(fetched.content_type) in HTML_MIMES):
         raise InvalidContent(f"an HTML page ({_mime_of(fetched.content_type) or 'sniffed'}) instead of {name!r}")
     if _is_pdf_target(name, declared):
-        problem = _pdf_problem(data)
+        problem = _pdf_problem(fetched)
         if problem:
             raise InvalidContent(f"{problem} for {name!r}")
 
@@ -115,7 +120,7 @@ def upload_mime(name: str, fetched: Fetched, forced: str | bool | None) -> str:
     guessed, _ = mimetypes.guess_type(name, strict=False)
     if forced is True and guessed:
         return guessed
-    if looks_like_pdf(fetched.data) and name.lower().endswith(".pdf"):
+    if looks_like_pdf(fetched.head()) and name.lower().endswith(".pdf"):
         return "application/pdf"
     if guessed:
         return guessed
