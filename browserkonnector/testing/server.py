@@ -12,15 +12,19 @@ server accepts connections::
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import socket
+import sys
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
-__all__ = ["BackgroundServer"]
+__all__ = ["BackgroundServer", "SiteServer", "serve_until_stopped"]
 
 
 class BackgroundServer:
@@ -91,3 +95,58 @@ class BackgroundServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class SiteServer:
+    """What every fixture site shares: its app served by a :class:`BackgroundServer`, ``url`` once
+    started, ``start``/``stop`` and ``with``. A site subclasses it and adds its knobs and expectations."""
+
+    #: How the site names itself in errors ("the shop site is not started").
+    NAME = "site"
+
+    def __init__(self, app: Any, *, port: int = 0) -> None:
+        self.app = app
+        self._server = BackgroundServer(app, port=port)
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise RuntimeError(f"the {self.NAME} is not started: call start() or use it as a context manager")
+        return self._url
+
+    def start(self) -> str:
+        self._url = self._server.start()
+        return self._url
+
+    def stop(self) -> None:
+        self._server.stop()
+        self._url = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def serve_until_stopped(site: SiteServer, banner: Callable[[], str]) -> int:
+    """Serve ``site`` until Ctrl-C or SIGTERM, printing ``banner()`` once it listens; ``Stopped.`` on
+    stderr at the end, status 0. What ``python -m <site>`` and ``browserkonnector <site>-site`` run.
+    SIGTERM stops as cleanly as Ctrl-C (its handler can only be set from the main thread)."""
+    stop = threading.Event()
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if in_main else None
+    try:
+        with site:
+            print(banner(), flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                stop.wait()
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+    print("Stopped.", file=sys.stderr)
+    return 0
