@@ -27,15 +27,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from loguru import logger
 from playwright.async_api import BrowserContext, Page, Request, Route
 from playwright.async_api import Error as PlaywrightError
 
+from browserkonnector.browser._scrub_rules import secret_name
 from browserkonnector.browser._taps import is_redirect, redirect_navigation, request_data
 from browserkonnector.browser.blocking import is_pdf_url
+from browserkonnector.browser.matching import looks_opaque
 from browserkonnector.browser.recording import DIFF_NAME, Exchange, Recording, RecordingError, now_iso
 from browserkonnector.browser.recording_diff import RecordingDiff, diff_recordings
 from browserkonnector.browser.scrub import find_secrets, scrub_file
@@ -258,6 +260,17 @@ class Recorder:
                 if _CSRF_NAME.search(name) and value:
                     self.redactor.add(value, label=f"csrf:{name}")
 
+    def _label_url_secrets(self, exchanges: Iterable[Exchange]) -> None:
+        """Opaque values of secret-named query parameters (``?key=1e77d69e…``, ``access_token=``,
+        ``sig=``): a per-document key in a URL opens that document to whoever reads the recording. Named
+        placeholders keep the replay matching (the recorded page links to the placeholder, and the
+        connector asks for it); only token-like values, so that ``?state=open`` leaves "open" alone."""
+        for exchange in exchanges:
+            query = urlsplit(exchange.url).query
+            for name, value in parse_qsl(query, keep_blank_values=False):
+                if secret_name(name) and looks_opaque(value):
+                    self.redactor.add(value, label=f"query:{name}")
+
     @staticmethod
     def _mask_leftovers(exchange: Exchange) -> Exchange:
         """A sensitive header no placeholder covered (too short to register): masked whole."""
@@ -274,6 +287,7 @@ class Recorder:
         exchanges = self.exchanges
         self._label_traffic_secrets(exchanges)
         self._label_form_tokens(exchanges)
+        self._label_url_secrets(exchanges)
         previous = self.previous
         meta: dict[str, Any] = {
             "recorded_at": now_iso(), "connector": self.connector, "fields": sorted(self.fields),

@@ -9,6 +9,7 @@ recomputed from ``shop_site`` with the config kept in the recording's notes, wit
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -78,3 +79,6 @@ def test_the_recordings_hold_placeholders_not_secrets() -> None:
         assert "password=%7B%7Bpassword%7D%7D" in text  # {{password}}, form-encoded
         assert "{{cookie:sessionid}}" in text
         assert "csrfmiddlewaretoken={{cookie:csrftoken}}" in text
+        # each order's key in its URLs (it opens the order to whoever has the link) is a placeholder too
+        keys = set(re.findall(r"[?&]key=([^&\"\s\\]+)", text))
+        assert keys == {"{{query:key}}"}, keys
