@@ -9,13 +9,13 @@ shell, one context, JSON through a cookie-sharing HTTP client rather than the pa
 - login in the page (the site's JavaScript does CSRF and keeps the API token in sessionStorage), the
   token read from the login answer itself, the session cookie lifted from the context;
 - then no more page driving: the bills API and every PDF through httpx with the cookie and the bearer,
-  ``--concurrency`` downloads at a time;
+  ``--concurrency`` downloads at a time (2 by default here, measured best on 2 cores; 6 for the others);
 - the HTML bills printed *while* the downloads run, on ``--lanes`` pages of the one context at once (2 by
   default: measured faster than 1 and than 3 on 2 cores, see docs/performance.md), each lane taking the
   next bill as soon as it is free; the login page is the first lane, the others open while the login runs.
   Each printable page is fetched over HTTP and laid out with ``set_content`` (measured ~4× faster than
   ``goto``, which makes a navigation per bill; ``--print-via goto`` does that instead), then ``page.pdf``.
-  ``--lanes 1`` is this script as it was before the lanes.
+  ``--lanes 1 --concurrency 6`` is this script as it was before the lanes.
 
 ``python -m benchlib.baselines.raw_fast --url URL --out DIR``
 """
@@ -125,6 +125,9 @@ def main() -> None:
     cli = parser(__doc__.splitlines()[0])
     cli.add_argument("--print-via", choices=["html", "goto"], default="html",
                      help="html: fetch the printable page over HTTP and set_content it (default); goto: navigate")
+    # 2 downloads at a time: on loopback they are short, and more of them only take CPU from the printing
+    # (200 bills, 2 lanes: 2 at once measured 0.97x the wall time of 6 and 0.91x of 4; 1 no better than 2)
+    cli.set_defaults(concurrency=2)
     cli.add_argument("--lanes", type=int, default=2, help="pages printing at once on the one context (default 2)")
     args = cli.parse_args()
     if args.lanes < 1:
