@@ -28,6 +28,7 @@ EXPECTED_ROWS = [
     ("1", "vs (b) hand-written fast Playwright"),
     ("1", "vs (c) naive Playwright"),
     ("1", "vs (a) the floor"),
+    ("1", "CPU time (user+sys) of the process tree"),
     ("2", "incremental run"),
     ("3", "save_bills of 20 bills"),
     ("3", "stack requests per bill"),

@@ -5,7 +5,8 @@ spawn to exit, its process tree's PSS sampled every ~50 ms. Variants are interle
 the order rotated each round, so that a burst of load from the other engineers' test runs hits each of
 them about equally; the table then compares medians taken in the same bench run.
 
-- 1: the framework (``--trace off``) against (a) ``floor_httpx``, (b) ``raw_fast``, (c) ``raw_naive``;
+- 1: the framework (``--trace off``) against (a) ``floor_httpx``, (b) ``raw_fast``, (c) ``raw_naive``; and
+  its CPU time (user+sys of the whole process tree) against ``raw_fast``'s;
 - 7: the same rounds also run the framework with ``--trace retain-on-failure``;
 - 6: the peak PSS of the framework's process tree in workload 1;
 - 2: an incremental run (everything already saved) against the framework logging in to a site that
@@ -49,11 +50,13 @@ class Samples:
 
     wall: dict[str, list[float]] = field(default_factory=dict)
     pss: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
     extra: dict[str, list[dict[str, object]]] = field(default_factory=dict)
 
     def add(self, name: str, outcome: Outcome) -> None:
         self.wall.setdefault(name, []).append(outcome.wall_s)
         self.pss.setdefault(name, []).append(outcome.peak_pss_mib)
+        self.cpu.setdefault(name, []).append(outcome.cpu_s)
         info = {k: v for k, v in outcome.extra.items() if k not in ("summary", "pss_by_process")}
         self.extra.setdefault(name, []).append(info)
 
@@ -67,7 +70,7 @@ def interleave(variants: dict[str, Variant], rounds: int, samples: Samples, log:
             samples.add(name, outcome)
             breakdown = outcome.extra.get("pss_by_process") or {}
             top = ", ".join(f"{k} {v:.0f}" for k, v in sorted(breakdown.items(), key=lambda kv: -kv[1])[:4])
-            log(f"  round {number + 1}/{rounds} {name:<22} {outcome.wall_s:7.2f} s  "
+            log(f"  round {number + 1}/{rounds} {name:<22} {outcome.wall_s:7.2f} s  CPU {outcome.cpu_s:6.2f} s  "
                 f"peak PSS {outcome.peak_pss_mib:5.0f} MiB ({outcome.peak_procs} procs: {top})")
 
 
@@ -140,6 +143,8 @@ def _full(scratch: Scratch, url: str, sizes: Sizes, log: Callable[[str], None]) 
     rows.append(Row("1", what + ", vs (b) hand-written fast Playwright", "s", fw,
                     baseline=samples.wall["raw_fast"], baseline_label="raw_fast", target_op="<=",
                     target=1.15, target_text="≤ 1.15"))
+    rows.append(Row("1", "… CPU time (user+sys) of the process tree, vs (b) raw_fast", "s", samples.cpu["framework"],
+                    baseline=samples.cpu["raw_fast"], baseline_label="raw_fast", target_text="info"))
     naive = samples.wall.get("raw_naive", [])
     rows.append(Row("1", "… vs (c) naive Playwright (click every link)", "s", fw, baseline=naive,
                     baseline_label="raw_naive", invert=True, target_op=">=", target=3.0, target_text="≥ 3",
@@ -158,8 +163,12 @@ def _full(scratch: Scratch, url: str, sizes: Sizes, log: Callable[[str], None]) 
 
 
 def _phases(samples: Samples) -> str:
-    """The baselines' own phase timings (login, printing, downloads), medians, for the notes."""
+    """Every variant's CPU time and the baselines' own phase timings (login, printing, downloads), medians,
+    for the notes."""
     out = []
+    for name, cpu in samples.cpu.items():
+        rounds = ", ".join(f"{c:.2f}" for c in cpu)
+        out.append(f"  {name}: CPU (user+sys, process tree) median {sorted(cpu)[len(cpu) // 2]:.2f} s [{rounds}]")
     for name, lines in samples.extra.items():
         keys = sorted({k for line in lines for k, v in line.items() if k.endswith("_s") and isinstance(v, float)})
         if keys:
