@@ -27,6 +27,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -117,27 +118,48 @@ class Database:
         if readonly:
             return
         conn = self.conn
-        try:
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = OFF")
-            # Checkpoint every ~400 KiB of WAL and truncate it back to 512 KiB after: a run of a few
-            # hundred bills otherwise grows the WAL to several times the database (measured 2.8 MB for a
-            # 250 KB database), which a nearly full disk does not have.
-            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
-            conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
-            with self.write():
-                run_script(conn, _SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise damaged(path, exc) from None
+        # Another writer process may hold the database for a moment (switching to WAL, checkpointing):
+        # SQLite then answers "database is locked" at once for some of these statements, whatever the
+        # busy timeout. That is no damage: try again, with a growing pause, within the busy timeout.
+        deadline = time.monotonic() + 30.0
+        pause = 0.02
+        while True:
+            try:
+                self._prepare(conn)
+                break
+            except sqlite3.OperationalError as exc:
+                if _busy(exc) and time.monotonic() < deadline:
+                    time.sleep(pause)
+                    pause = min(pause * 2, 1.0)
+                    continue
+                conn.close()
+                if _busy(exc):
+                    raise StoreUnavailable(f"the store database {path} stayed locked by another process "
+                                           f"for 30 s ({exc})") from None
+                raise damaged(path, exc) from None
+            except (sqlite3.DatabaseError, StoreCorrupted) as exc:
+                conn.close()
+                raise (exc if isinstance(exc, StoreCorrupted) else damaged(path, exc)) from None
         try:  # the reader opens once the schema exists (nothing reads before)
             self._reader = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
             self._reader.execute("PRAGMA busy_timeout = 30000")
         except sqlite3.Error as exc:
             self.conn.close()
             raise StoreUnavailable(f"cannot open the store database {path}: {exc}") from exc
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA busy_timeout = 30000")
+        if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")  # once per database: it stays WAL
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = OFF")
+        # Checkpoint every ~400 KiB of WAL and truncate it back to 512 KiB after: a run of a few
+        # hundred bills otherwise grows the WAL to several times the database (measured 2.8 MB for a
+        # 250 KB database), which a nearly full disk does not have.
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+        with self.write():
+            run_script(conn, _SCHEMA)
 
     def close(self) -> None:
         with self.lock, self._read_lock:
@@ -297,6 +319,11 @@ class Database:
             )
         self._indexes = None
         return True
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 def damaged(path: Path, exc: BaseException) -> StoreCorrupted:

@@ -121,3 +121,23 @@ async def test_two_writer_processes_on_one_store(tmp_path: Path) -> None:
         assert sorted((b["tag"], b["i"]) for b in bills) == sorted(
             (t, i) for t in "AB" for i in range(rounds))
     assert os.listdir(root / ".locks") == []
+
+
+async def test_a_store_locked_for_a_moment_by_another_writer_opens_once_it_is_free(tmp_path: Path) -> None:
+    """Opening a store while another process holds its database (switching to WAL, checkpointing) got
+    SQLite's immediate "database is locked", which was reported as a damaged store: it now waits."""
+    async with LocalStore(tmp_path / "store"):
+        pass
+    database = tmp_path / "store" / "store.sqlite3"
+    holder = sqlite3.connect(str(database), isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # what a writer mid-checkpoint looks like to a newcomer
+
+    async def release_later() -> None:
+        await anyio.sleep(0.5)
+        holder.execute("COMMIT")
+        holder.close()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(release_later)
+        async with LocalStore(tmp_path / "store") as store:
+            assert "io.cozy.files" in await store.doctypes()
