@@ -1,7 +1,7 @@
 """Abort the requests a connector never needs (images, media, fonts), never the ones it does.
 
 Blocking is by Playwright *resource type*, not by URL list: crawlee's default URL list blocks ``.pdf``,
-which is exactly what a bills framework must fetch (anchors §0.10). Some types are never blocked
+which is exactly what a bills framework must fetch. Some types are never blocked
 whatever the caller asks — ``document`` (pages, iframes), ``xhr`` and ``fetch`` (the site's API, which
 the connector captures) — and neither is a PDF: a request whose URL path ends in ``.pdf`` always goes
 through, and for the types that can carry an embedded document (``other``: ``<embed>``/``<object>``),

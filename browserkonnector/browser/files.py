@@ -1,6 +1,6 @@
 """Get a file out of a vendor's site, however the site hands it over.
 
-Getting the PDF is the weak point users report everywhere (anchors §0.3): the same "download" button is,
+Getting the PDF is the weak point users report everywhere: the same "download" button is,
 depending on the site, an attachment (a download event), an inline PDF opened in the page or in a popup
 (the PDF viewer swallows it; the headless shell turns it into a download instead: measured, see
 ``tests/browser/test_files.py``), or a ``blob:`` URL made by the page's JavaScript. Each helper here

@@ -1,7 +1,7 @@
 """The fast path once logged in: plain HTTP that shares the browser context's cookies.
 
 Driving a page to get a JSON answer costs ~1 s; asking the same URL over HTTP with the session's
-cookies costs ~30 ms (anchors §3). :func:`session_http` builds that client on
+cookies costs ~30 ms. :func:`session_http` builds that client on
 :func:`~browserkonnector.request.request_factory` (retries, browser-like cookie scoping) and keeps its
 jar equal to the context's cookies:
 

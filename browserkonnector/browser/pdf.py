@@ -2,11 +2,11 @@
 
 This replaces konnector-libs' ``htmlToPDF``/``createCozyPDFDocument`` (which re-typeset a cheerio tree
 with pdfjs): Chromium lays out the vendor's real HTML and CSS, with its JavaScript run, for about 12 ms a
-page in the headless shell (env.md). :class:`PdfPrinter` keeps one page (or a tiny pool) for printing,
+page in the headless shell (measured here). :class:`PdfPrinter` keeps one page (or a tiny pool) for printing,
 since opening a page costs more than printing one bill. Every PDF is A4, with backgrounds and margins.
 
 The classic failure is a PDF with no text at all — Chromium prints blank glyphs when fontconfig finds no
-font, without an error (env.md gotcha 1); the tests read the text back with pypdf.
+font, without an error; the tests read the text back with pypdf.
 
 The printer's pages load what the context blocks (images, fonts): a bill's logo belongs in its PDF. The
 context's network owner (:class:`~.network.Network`) exempts them from its blocking, and holds the

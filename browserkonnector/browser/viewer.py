@@ -1,7 +1,7 @@
 """Open a trace in Playwright's trace viewer, with the system's Chromium.
 
 ``playwright show-trace trace.zip`` looks for a Chromium Playwright downloaded and fails here ("No
-chromium-based browser found on the system", env.md gotcha 8). Served with ``--host 127.0.0.1 --port 0``
+chromium-based browser found on the system"). Served with ``--host 127.0.0.1 --port 0``
 it prints a URL instead; we open that URL in the local Chromium when there is a display, else print it.
 The viewer runs in its own process group, because terminating the ``playwright`` wrapper leaves its node
 child running.
