@@ -39,6 +39,8 @@ def test_boot_login_sync_and_virtualised_table_in_english(browser: Browser,
     page.get_by_role("button", name="Unlock").click()
     expect(page.locator(".toast")).to_have_text("Welcome back! Your accounts are up to date.")
     first, second = (a["id"] for a in site.expected_accounts())
+    # the rows come from the store a moment after the toast: wait for them before counting
+    expect(page.locator(f'.op-row[data-account-id="{first}"]').first).to_be_attached()
     shown = rows(page)
     assert 20 <= len(shown) <= 40
     assert {r["account"] for r in shown} == {first}
