@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from browserkonnector import errors
-from browserkonnector._lazy import lazy_exports
-from browserkonnector.errors import (
+from browserkonnector import _errors as errors
+from browserkonnector import _limits as limits
+from browserkonnector._errors import (
     AccountNotFound,
     CaptchaFailed,
     FileFailed,
@@ -26,19 +26,20 @@ from browserkonnector.errors import (
     UserActionNeeded,
     VendorDown,
 )
-from browserkonnector.redact import Redactor
+from browserkonnector._lazy import lazy_exports
+from browserkonnector._redact import Redactor
 
 if TYPE_CHECKING:
-    from browserkonnector.browser.html import SessionLost
-    from browserkonnector.browser.lists import ListNotStable, collect_rows, read_indexeddb
-    from browserkonnector.browser.waits import NothingHappened, Waited
-    from browserkonnector.parsing import Amount, html_of, parse_amount, parse_date
-    from browserkonnector.request import request_factory
-    from browserkonnector.runtime.context import RunContext
-    from browserkonnector.runtime.konnector import Konnector
-    from browserkonnector.runtime.login import logged_in_if
-    from browserkonnector.runtime.options import RunOptions
-    from browserkonnector.runtime.run import RunResult
+    from browserkonnector._parsing import Amount, html_of, parse_amount, parse_date
+    from browserkonnector._request import request_factory
+    from browserkonnector.browser.toolkit._html import SessionLost
+    from browserkonnector.browser.toolkit._lists import ListNotStable, collect_rows, read_indexeddb
+    from browserkonnector.browser.toolkit._waits import NothingHappened, Waited
+    from browserkonnector.runtime._context import RunContext
+    from browserkonnector.runtime._konnector import Konnector
+    from browserkonnector.runtime._login import logged_in_if
+    from browserkonnector.runtime._options import RunOptions
+    from browserkonnector.runtime._run import RunResult
     from browserkonnector.save import (
         BankAccount,
         BankOperation,
@@ -54,9 +55,9 @@ if TYPE_CHECKING:
         save_files,
         update_or_create,
     )
-    from browserkonnector.store.base import AppInfo, FileDoc, Store
-    from browserkonnector.store.cozy import CozyStackStore
-    from browserkonnector.store.local import LocalStore
+    from browserkonnector.store._base import AppInfo, FileDoc, Store
+    from browserkonnector.store._cozy import CozyStackStore
+    from browserkonnector.store._local import LocalStore
 
 __all__ = [
     "AccountNotFound",
@@ -95,6 +96,7 @@ __all__ = [
     "errors",
     "html_of",
     "hydrate_and_filter",
+    "limits",
     "link_bank_operations",
     "logged_in_if",
     "parse_amount",
@@ -108,18 +110,18 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Konnector": "browserkonnector.runtime.konnector",
-    "RunContext": "browserkonnector.runtime.context",
-    "RunOptions": "browserkonnector.runtime.options",
-    "RunResult": "browserkonnector.runtime.run",
+    "Konnector": "browserkonnector.runtime._konnector",
+    "RunContext": "browserkonnector.runtime._context",
+    "RunOptions": "browserkonnector.runtime._options",
+    "RunResult": "browserkonnector.runtime._run",
     "Bill": "browserkonnector.save",
     "BankAccount": "browserkonnector.save",
     "BankOperation": "browserkonnector.save",
     "BankSaveResult": "browserkonnector.save",
     "save_bank_data": "browserkonnector.save",
-    "ListNotStable": "browserkonnector.browser.lists",
-    "collect_rows": "browserkonnector.browser.lists",
-    "read_indexeddb": "browserkonnector.browser.lists",
+    "ListNotStable": "browserkonnector.browser.toolkit._lists",
+    "collect_rows": "browserkonnector.browser.toolkit._lists",
+    "read_indexeddb": "browserkonnector.browser.toolkit._lists",
     "FileEntry": "browserkonnector.save",
     "Fetched": "browserkonnector.save",
     "add_data": "browserkonnector.save",
@@ -128,20 +130,20 @@ _LAZY = {
     "save_bills": "browserkonnector.save",
     "save_files": "browserkonnector.save",
     "update_or_create": "browserkonnector.save",
-    "AppInfo": "browserkonnector.store.base",
-    "FileDoc": "browserkonnector.store.base",
-    "Store": "browserkonnector.store.base",
-    "CozyStackStore": "browserkonnector.store.cozy",
-    "LocalStore": "browserkonnector.store.local",
-    "request_factory": "browserkonnector.request",
-    "logged_in_if": "browserkonnector.runtime.login",
-    "Amount": "browserkonnector.parsing",
-    "html_of": "browserkonnector.parsing",
-    "parse_amount": "browserkonnector.parsing",
-    "parse_date": "browserkonnector.parsing",
-    "SessionLost": "browserkonnector.browser.html",
-    "NothingHappened": "browserkonnector.browser.waits",
-    "Waited": "browserkonnector.browser.waits",
+    "AppInfo": "browserkonnector.store._base",
+    "FileDoc": "browserkonnector.store._base",
+    "Store": "browserkonnector.store._base",
+    "CozyStackStore": "browserkonnector.store._cozy",
+    "LocalStore": "browserkonnector.store._local",
+    "request_factory": "browserkonnector._request",
+    "logged_in_if": "browserkonnector.runtime._login",
+    "Amount": "browserkonnector._parsing",
+    "html_of": "browserkonnector._parsing",
+    "parse_amount": "browserkonnector._parsing",
+    "parse_date": "browserkonnector._parsing",
+    "SessionLost": "browserkonnector.browser.toolkit._html",
+    "NothingHappened": "browserkonnector.browser.toolkit._waits",
+    "Waited": "browserkonnector.browser.toolkit._waits",
 }
 
 

@@ -1,6 +1,6 @@
-"""Cookies for :mod:`browserkonnector.request`: a browser-like jar, and Playwright's cookies turned into it.
+"""Cookies for :mod:`browserkonnector._request`: a browser-like jar, and Playwright's cookies turned into it.
 
-Private helper of ``request.py`` (which re-exports :func:`cookies_from_playwright`); kept apart so the
+Private helper of ``_request.py`` (which re-exports :func:`cookies_from_playwright`); kept apart so the
 client module stays readable.
 """
 

@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from browserkonnector.runtime.options import DEFAULT_STORE, RunOptions, add_run_arguments, options_from_args
-from browserkonnector.scaffold import KINDS
+from browserkonnector._scaffold import KINDS
+from browserkonnector.runtime._options import DEFAULT_STORE, RunOptions, add_run_arguments, options_from_args
 
 if TYPE_CHECKING:
-    from browserkonnector.runtime.konnector import Konnector
+    from browserkonnector.runtime._konnector import Konnector
 
 __all__ = ["main"]
 
@@ -47,7 +47,7 @@ async def _run(args: argparse.Namespace) -> int:
     while the connector's modules import in a thread and the TLS context (~60 ms of loading CAs, without
     the GIL) is built in another: the run's start overlaps the three. No browser is launched before the
     fields are validated."""
-    from browserkonnector.browser.session import start_driver, stop_driver
+    from browserkonnector.browser._session import start_driver, stop_driver
 
     driver = start_driver()
     asyncio.get_running_loop().run_in_executor(None, _warm_tls)
@@ -55,7 +55,7 @@ async def _run(args: argparse.Namespace) -> int:
         konnector = await asyncio.to_thread(_load, args.connector)
     except BaseException as exc:
         await stop_driver(driver)
-        from browserkonnector.runtime.loader import ConnectorNotFound
+        from browserkonnector.runtime._loader import ConnectorNotFound
 
         if isinstance(exc, ConnectorNotFound):
             print(f"browserkonnector run: {exc}", file=sys.stderr)
@@ -67,13 +67,13 @@ async def _run(args: argparse.Namespace) -> int:
 
 def _load(spec: str) -> Konnector[Any]:
     """The connector, imported with the framework's runtime (~0.5 s of imports, off the event loop)."""
-    from browserkonnector.runtime.loader import load_connector
+    from browserkonnector.runtime._loader import load_connector
 
     return load_connector(spec)
 
 
 def _warm_tls() -> None:
-    from browserkonnector.request import default_ssl_context
+    from browserkonnector._request import default_ssl_context
 
     default_ssl_context()
 
@@ -92,7 +92,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as exc:
         return _missing_extra(exc, "demo")
 
-    from browserkonnector.runtime.loader import load_connector
+    from browserkonnector.runtime._loader import load_connector
 
     konnector = load_connector(DEMO_CONNECTOR)
     site = DemoSite(SiteConfig(bills=args.bills, seed=args.seed, latency_ms=args.latency_ms))
@@ -153,7 +153,7 @@ def _serve_site(command: str, argv: Sequence[str]) -> int:
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
-    from browserkonnector.scaffold import ScaffoldError, scaffold
+    from browserkonnector._scaffold import ScaffoldError, scaffold
 
     try:
         folder = scaffold(args.name, args.dir, kind=args.kind)
@@ -165,7 +165,7 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
 
 def _cmd_show_trace(args: argparse.Namespace) -> int:
-    from browserkonnector.browser.viewer import TraceViewerError, resolve_trace, serve_trace
+    from browserkonnector.browser.instrument._viewer import TraceViewerError, resolve_trace, serve_trace
 
     try:
         trace = resolve_trace(args.path)
@@ -178,8 +178,8 @@ def _cmd_show_trace(args: argparse.Namespace) -> int:
 def _cmd_store(args: argparse.Namespace) -> int:
     import json
 
-    from browserkonnector.store import inspect as store_inspect
-    from browserkonnector.store.errors import StoreError
+    from browserkonnector.store import _inspect as store_inspect
+    from browserkonnector.store._errors import StoreError
 
     async def go() -> int:
         if args.action == "ls":
@@ -266,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
                             help="e.g. io.cozy.bills" + (" (default)" if name == "show" else ""))
         action.set_defaults(func=_cmd_store)
 
-    from browserkonnector.server.command import register as register_browser_server
+    from browserkonnector.server._command import register as register_browser_server
 
     register_browser_server(sub)
     return parser

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from bank_spa_site import BankConfig, BankSite
 
-from browserkonnector.browser.recording import DIFF_NAME, Recording
-from browserkonnector.testing.runner import run_connector
+from browserkonnector.browser import DIFF_NAME, Recording
+from browserkonnector.testing import run_connector
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTOR = ROOT / "connectors" / "bank_spa"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from demo_vendor_site import DemoSite, SiteConfig
 
-from browserkonnector.browser.recording import DIFF_NAME, Recording
-from browserkonnector.testing.runner import run_connector
+from browserkonnector.browser import DIFF_NAME, Recording
+from browserkonnector.testing import run_connector
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTOR = ROOT / "connectors" / "demo_vendor"

@@ -30,13 +30,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "browserkonnector"
 #: (file relative to the package, the end of the finding) allowed: the text that must still be in the
 #: file for the exception to be needed, and why.
 ALLOWED = {
-    ("browser/_taps.py", "route._impl_obj._redirect_navigation_request"):
+    ("browser/instrument/_taps.py", "route._impl_obj._redirect_navigation_request"):
         ("_redirect_navigation_request", "no public API moves a routed navigation on (playwright#33893)"),
-    ("browser/_taps.py", "route._impl_obj"): ("_impl_obj", "the same call"),
+    ("browser/instrument/_taps.py", "route._impl_obj"): ("_impl_obj", "the same call"),
     # The browser host starts Playwright's own driver with ``launch-server``: Playwright exposes no public
     # function for where its driver is, and ``python -m playwright`` would put a Python process between
     # the host and the driver, which a signal to the host would leave orphaned.
-    ("server/host.py", "playwright._impl._driver"): ("compute_driver_executable", "the driver's location"),
+    ("server/_host.py", "playwright._impl._driver"): ("compute_driver_executable", "the driver's location"),
 }
 
 #: Underscored but public: a named tuple's documented methods (``urlsplit(url)._replace(...)``).

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from browserkonnector.request import (
+from browserkonnector._request import (
     DEFAULT_USER_AGENT,
     RetryTransport,
     cookies_from_playwright,
@@ -28,7 +28,7 @@ from browserkonnector.request import (
     request_factory,
     retry_extension,
 )
-from browserkonnector.testing.server import BackgroundServer
+from browserkonnector.testing._server import BackgroundServer
 
 pytestmark = pytest.mark.anyio
 

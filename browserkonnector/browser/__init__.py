@@ -27,8 +27,30 @@ from typing import TYPE_CHECKING
 from browserkonnector._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from browserkonnector.browser.blocking import DEFAULT_BLOCKED, NEVER_BLOCKED, install_blocking
-    from browserkonnector.browser.capture import (
+    from browserkonnector.browser._blocking import DEFAULT_BLOCKED, NEVER_BLOCKED, install_blocking
+    from browserkonnector.browser._discovery import LAUNCH_ARGS, ChromiumNotFound, find_chromium
+    from browserkonnector.browser._secrets import (
+        fill_secret,
+        register_cookie_secrets,
+        register_storage_secrets,
+    )
+    from browserkonnector.browser._session import BrowserOptions, BrowserSession, HeadedWithoutDisplay
+    from browserkonnector.browser.instrument._matching import Matcher, MatchRules
+    from browserkonnector.browser.instrument._observe import PageEvent, PageLog
+    from browserkonnector.browser.instrument._record import Recorder
+    from browserkonnector.browser.instrument._recording import DIFF_NAME, Exchange, Recording, RecordingError
+    from browserkonnector.browser.instrument._recording_diff import RecordingDiff, diff_recordings
+    from browserkonnector.browser.instrument._replay import REPLAY_MISS, Replayer, ReplayMiss
+    from browserkonnector.browser.instrument._scrub import (
+        Finding,
+        find_secrets,
+        scrub_bytes,
+        scrub_file,
+        scrub_har,
+        scrub_zip,
+    )
+    from browserkonnector.browser.instrument._tracing import TraceMode, Tracer
+    from browserkonnector.browser.toolkit._capture import (
         CapturedResponse,
         CaptureMode,
         JsonCapture,
@@ -38,100 +60,93 @@ if TYPE_CHECKING:
         read_json,
         wait_for_json,
     )
-    from browserkonnector.browser.discovery import LAUNCH_ARGS, ChromiumNotFound, find_chromium
-    from browserkonnector.browser.files import Trigger, download, fetch_blob, fetch_inline, get_file
-    from browserkonnector.browser.forms import form_login
-    from browserkonnector.browser.html import SessionLost, get_html, landed_on, page_html
-    from browserkonnector.browser.http import (
+    from browserkonnector.browser.toolkit._files import Trigger, download, fetch_blob, fetch_inline, get_file
+    from browserkonnector.browser.toolkit._forms import form_login
+    from browserkonnector.browser.toolkit._html import SessionLost, get_html, landed_on, page_html
+    from browserkonnector.browser.toolkit._http import (
         CookieSync,
         cookie_sync_of,
         fetch_file,
         filename_from_disposition,
         session_http,
     )
-    from browserkonnector.browser.matching import Matcher, MatchRules
-    from browserkonnector.browser.observe import PageEvent, PageLog
-    from browserkonnector.browser.pdf import PdfPrinter, cozy_pdf_document, html_to_pdf, printer_for
-    from browserkonnector.browser.record import Recorder
-    from browserkonnector.browser.recording import Exchange, Recording, RecordingError
-    from browserkonnector.browser.recording_diff import RecordingDiff, diff_recordings
-    from browserkonnector.browser.replay import REPLAY_MISS, Replayer, ReplayMiss
-    from browserkonnector.browser.scrub import Finding, find_secrets, scrub_bytes, scrub_file, scrub_har, scrub_zip
-    from browserkonnector.browser.secrets import (
-        fill_secret,
-        register_cookie_secrets,
-        register_storage_secrets,
+    from browserkonnector.browser.toolkit._pdf import (
+        PDF_OPTIONS,
+        PdfPrinter,
+        cozy_pdf_document,
+        html_to_pdf,
+        printer_for,
     )
-    from browserkonnector.browser.session import BrowserOptions, BrowserSession, HeadedWithoutDisplay
-    from browserkonnector.browser.tracing import TraceMode, Tracer
-    from browserkonnector.browser.waits import Action, NothingHappened, Waited, WaitKind, act_and_wait
+    from browserkonnector.browser.toolkit._waits import Action, NothingHappened, Waited, WaitKind, act_and_wait
 
 _EXPORTS: dict[str, str] = {  # name -> the submodule defining it
-    "DEFAULT_BLOCKED": ".blocking",
-    "NEVER_BLOCKED": ".blocking",
-    "install_blocking": ".blocking",
-    "CaptureMode": ".capture",
-    "CapturedResponse": ".capture",
-    "JsonCapture": ".capture",
-    "UrlPattern": ".capture",
-    "capture_json": ".capture",
-    "wait_for_json": ".capture",
-    "read_body": ".capture",
-    "read_json": ".capture",
-    "ChromiumNotFound": ".discovery",
-    "LAUNCH_ARGS": ".discovery",
-    "find_chromium": ".discovery",
-    "Trigger": ".files",
-    "download": ".files",
-    "fetch_blob": ".files",
-    "fetch_inline": ".files",
-    "get_file": ".files",
-    "form_login": ".forms",
-    "SessionLost": ".html",
-    "get_html": ".html",
-    "landed_on": ".html",
-    "page_html": ".html",
-    "CookieSync": ".http",
-    "cookie_sync_of": ".http",
-    "fetch_file": ".http",
-    "filename_from_disposition": ".http",
-    "session_http": ".http",
-    "MatchRules": ".matching",
-    "Matcher": ".matching",
-    "PageEvent": ".observe",
-    "PageLog": ".observe",
-    "PdfPrinter": ".pdf",
-    "cozy_pdf_document": ".pdf",
-    "html_to_pdf": ".pdf",
-    "printer_for": ".pdf",
-    "Recorder": ".record",
-    "Exchange": ".recording",
-    "Recording": ".recording",
-    "RecordingError": ".recording",
-    "RecordingDiff": ".recording_diff",
-    "diff_recordings": ".recording_diff",
-    "REPLAY_MISS": ".replay",
-    "ReplayMiss": ".replay",
-    "Replayer": ".replay",
-    "Finding": ".scrub",
-    "find_secrets": ".scrub",
-    "scrub_bytes": ".scrub",
-    "scrub_file": ".scrub",
-    "scrub_har": ".scrub",
-    "scrub_zip": ".scrub",
-    "fill_secret": ".secrets",
-    "register_cookie_secrets": ".secrets",
-    "register_storage_secrets": ".secrets",
-    "BrowserOptions": ".session",
-    "BrowserSession": ".session",
-    "HeadedWithoutDisplay": ".session",
-    "TraceMode": ".tracing",
-    "Tracer": ".tracing",
-    "Action": ".waits",
-    "NothingHappened": ".waits",
-    "WaitKind": ".waits",
-    "Waited": ".waits",
-    "act_and_wait": ".waits",
+    "DEFAULT_BLOCKED": "._blocking",
+    "NEVER_BLOCKED": "._blocking",
+    "install_blocking": "._blocking",
+    "CaptureMode": ".toolkit._capture",
+    "CapturedResponse": ".toolkit._capture",
+    "JsonCapture": ".toolkit._capture",
+    "UrlPattern": ".toolkit._capture",
+    "capture_json": ".toolkit._capture",
+    "wait_for_json": ".toolkit._capture",
+    "read_body": ".toolkit._capture",
+    "read_json": ".toolkit._capture",
+    "ChromiumNotFound": "._discovery",
+    "LAUNCH_ARGS": "._discovery",
+    "find_chromium": "._discovery",
+    "Trigger": ".toolkit._files",
+    "download": ".toolkit._files",
+    "fetch_blob": ".toolkit._files",
+    "fetch_inline": ".toolkit._files",
+    "get_file": ".toolkit._files",
+    "form_login": ".toolkit._forms",
+    "SessionLost": ".toolkit._html",
+    "get_html": ".toolkit._html",
+    "landed_on": ".toolkit._html",
+    "page_html": ".toolkit._html",
+    "CookieSync": ".toolkit._http",
+    "cookie_sync_of": ".toolkit._http",
+    "fetch_file": ".toolkit._http",
+    "filename_from_disposition": ".toolkit._http",
+    "session_http": ".toolkit._http",
+    "MatchRules": ".instrument._matching",
+    "Matcher": ".instrument._matching",
+    "PageEvent": ".instrument._observe",
+    "PageLog": ".instrument._observe",
+    "PdfPrinter": ".toolkit._pdf",
+    "cozy_pdf_document": ".toolkit._pdf",
+    "html_to_pdf": ".toolkit._pdf",
+    "printer_for": ".toolkit._pdf",
+    "Recorder": ".instrument._record",
+    "Exchange": ".instrument._recording",
+    "Recording": ".instrument._recording",
+    "RecordingError": ".instrument._recording",
+    "RecordingDiff": ".instrument._recording_diff",
+    "diff_recordings": ".instrument._recording_diff",
+    "REPLAY_MISS": ".instrument._replay",
+    "PDF_OPTIONS": ".toolkit._pdf",
+    "DIFF_NAME": ".instrument._recording",
+    "ReplayMiss": ".instrument._replay",
+    "Replayer": ".instrument._replay",
+    "Finding": ".instrument._scrub",
+    "find_secrets": ".instrument._scrub",
+    "scrub_bytes": ".instrument._scrub",
+    "scrub_file": ".instrument._scrub",
+    "scrub_har": ".instrument._scrub",
+    "scrub_zip": ".instrument._scrub",
+    "fill_secret": "._secrets",
+    "register_cookie_secrets": "._secrets",
+    "register_storage_secrets": "._secrets",
+    "BrowserOptions": "._session",
+    "BrowserSession": "._session",
+    "HeadedWithoutDisplay": "._session",
+    "TraceMode": ".instrument._tracing",
+    "Tracer": ".instrument._tracing",
+    "Action": ".toolkit._waits",
+    "NothingHappened": ".toolkit._waits",
+    "WaitKind": ".toolkit._waits",
+    "Waited": ".toolkit._waits",
+    "act_and_wait": ".toolkit._waits",
 }
 
 
@@ -139,8 +154,10 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = [
     "DEFAULT_BLOCKED",
+    "DIFF_NAME",
     "LAUNCH_ARGS",
     "NEVER_BLOCKED",
+    "PDF_OPTIONS",
     "REPLAY_MISS",
     "Action",
     "BrowserOptions",

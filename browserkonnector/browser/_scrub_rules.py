@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode
 
-from browserkonnector.browser.secrets import register_cookie_values
-from browserkonnector.redact import MASK, SENSITIVE_HEADERS, Redactor
+from browserkonnector._redact import MASK, SENSITIVE_HEADERS, Redactor
+from browserkonnector.browser._secrets import register_cookie_values
 
 __all__ = ["harvest", "mask_url_query", "scrub", "secret_name", "sensitive_header"]
 

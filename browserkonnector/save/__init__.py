@@ -14,15 +14,14 @@ Python names, documented against the JS ones:
 ``qualification_for``      cozy-clisk's ``qualificationLabel`` — ``metadata.qualification``
 =========================  ====================================================================
 
-Pure logic over the :class:`~browserkonnector.store.base.Store` interface: nothing here imports the
+Pure logic over the :class:`~browserkonnector.store._base.Store` interface: nothing here imports the
 browser or the runtime, so a connector without a browser uses it as is (bytes, a stream or a fetch
 callable returning :class:`Fetched`).
 """
 
 from __future__ import annotations
 
-from browserkonnector.save._lookup import sanitize_file_name
-from browserkonnector.save.bank import (
+from browserkonnector.save._bank import (
     BANK_ACCOUNTS_DOCTYPE,
     BANK_OPERATIONS_DOCTYPE,
     BankAccount,
@@ -30,23 +29,24 @@ from browserkonnector.save.bank import (
     BankSaveResult,
     save_bank_data,
 )
-from browserkonnector.save.bills import BILLS_DOCTYPE, SaveBillsResult, SaveCounts, save_bills
-from browserkonnector.save.documents import Upserted, add_data, update_or_create, upsert
-from browserkonnector.save.fetched import Fetched, FetchFile
-from browserkonnector.save.files import Outcome, SavedFile, save_files
-from browserkonnector.save.hydrate import hydrate_and_filter
-from browserkonnector.save.known import saved_values
-from browserkonnector.save.linker import BillLink, LinkResult, link_bank_operations
-from browserkonnector.save.metadata import get_cozy_metadata
-from browserkonnector.save.models import (
+from browserkonnector.save._bills import BILLS_DOCTYPE, SaveBillsResult, SaveCounts, save_bills
+from browserkonnector.save._documents import Upserted, add_data, update_or_create, upsert
+from browserkonnector.save._fetched import Fetched, FetchFile
+from browserkonnector.save._files import Outcome, SavedFile, save_files
+from browserkonnector.save._hydrate import hydrate_and_filter
+from browserkonnector.save._known import saved_values
+from browserkonnector.save._linker import BillLink, LinkResult, link_bank_operations
+from browserkonnector.save._lookup import sanitize_file_name
+from browserkonnector.save._metadata import get_cozy_metadata
+from browserkonnector.save._models import (
     Bill,
     BillValidationError,
     Contract,
     FileEntry,
     normalize_currency,
 )
-from browserkonnector.save.options import BillOptions, DocumentOptions, FileOptions, HydrateOptions
-from browserkonnector.save.qualification import qualification_for, qualification_labels
+from browserkonnector.save._options import BillOptions, DocumentOptions, FileOptions, HydrateOptions
+from browserkonnector.save._qualification import qualification_for, qualification_labels
 
 __all__ = [
     "BANK_ACCOUNTS_DOCTYPE",

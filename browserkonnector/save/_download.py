@@ -2,12 +2,12 @@
 
 An entry's bytes come from its ``content`` (bytes, a stream, a file object), its ``fetch_file()``
 callable, or its ``fileurl`` through the ``fetch(url, entry)`` downloader (default: a plain GET with
-:func:`browserkonnector.request.request_factory`). Each attempt is checked by
+:func:`browserkonnector._request.request_factory`). Each attempt is checked by
 :func:`~browserkonnector.save._validate.check_content` before anything is stored; a failing attempt is
 retried with exponential backoff (tenacity) unless the failure is permanent (a 404, a 403) or means
-the run must stop (a :class:`~browserkonnector.errors.KonnectorError` raised by a connector's fetch).
+the run must stop (a :class:`~browserkonnector._errors.KonnectorError` raised by a connector's fetch).
 A stream can be read only once, so its bytes are kept for the retries of the same entry. A body
-bigger than :data:`~browserkonnector.save.fetched.SPILL_BYTES` is kept in a temporary file rather than
+bigger than :data:`~browserkonnector.save._fetched.SPILL_BYTES` is kept in a temporary file rather than
 in memory; the file of a refused attempt is removed before the next one.
 """
 
@@ -21,12 +21,12 @@ from typing import Any, TypeAlias
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential
 
-from browserkonnector import limits
-from browserkonnector.errors import KonnectorError
+from browserkonnector import _limits as limits
+from browserkonnector._errors import KonnectorError
+from browserkonnector.save._fetched import Fetched, read_spooled
+from browserkonnector.save._models import FileEntry
 from browserkonnector.save._validate import InvalidContent, check_content
-from browserkonnector.save.fetched import Fetched, read_spooled
-from browserkonnector.save.models import FileEntry
-from browserkonnector.store.errors import StoreError, StoreUnavailable
+from browserkonnector.store._errors import StoreError, StoreUnavailable
 
 __all__ = ["Fetch", "FileTimeout", "Source", "default_fetcher", "download"]
 
@@ -37,7 +37,7 @@ Fetch: TypeAlias = Callable[[str, FileEntry], Awaitable[Fetched]]
 @contextlib.asynccontextmanager
 async def default_fetcher(timeout: float = 60.0) -> AsyncIterator[Fetch]:
     """A plain HTTP GET (no retries of its own: the entry-level retries also cover bad content)."""
-    from browserkonnector.request import request_factory
+    from browserkonnector._request import request_factory
 
     async with request_factory(retries=0, timeout=timeout) as client:
         async def fetch(url: str, entry: FileEntry) -> Fetched:

@@ -22,10 +22,10 @@ from collections.abc import Sequence
 
 from loguru import logger
 
+from browserkonnector.save._models import Contract, FileEntry
 from browserkonnector.save._util import js_string
-from browserkonnector.save.models import Contract, FileEntry
-from browserkonnector.store.base import FileDoc, Reference, Store
-from browserkonnector.store.errors import NotFound, StoreError
+from browserkonnector.store._base import FileDoc, Reference, Store
+from browserkonnector.store._errors import NotFound, StoreError
 
 __all__ = [
     "FILE_KEY_INDEX_FIELDS",

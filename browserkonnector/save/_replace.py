@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from browserkonnector.save._models import FileEntry, ShouldReplaceFile
 from browserkonnector.save._util import maybe_await
 from browserkonnector.save._validate import default_validate_file
-from browserkonnector.save.models import FileEntry, ShouldReplaceFile
-from browserkonnector.store.base import FileDoc
+from browserkonnector.store._base import FileDoc
 
 __all__ = ["decide_replace", "default_should_replace"]
 

@@ -19,16 +19,16 @@ from loguru import logger
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from browserkonnector import errors, limits
-from browserkonnector.errors import KonnectorError
+from browserkonnector._errors import KonnectorError
 from browserkonnector.save._download import Fetch, Source, describe_error, download
+from browserkonnector.save._fetched import Fetched
 from browserkonnector.save._lookup import Destinations
+from browserkonnector.save._models import FileEntry, ShouldReplaceFile
 from browserkonnector.save._replace import decide_replace
 from browserkonnector.save._util import iso, maybe_await
 from browserkonnector.save._validate import upload_mime
-from browserkonnector.save.fetched import Fetched
-from browserkonnector.save.models import FileEntry, ShouldReplaceFile
-from browserkonnector.store.base import AppInfo, FileDoc, Store
-from browserkonnector.store.errors import Conflict, NotFound, QuotaExceeded, StoreError, StoreUnavailable
+from browserkonnector.store._base import AppInfo, FileDoc, Store
+from browserkonnector.store._errors import Conflict, NotFound, QuotaExceeded, StoreError, StoreUnavailable
 
 __all__ = ["Options", "Outcome", "Plan", "SavedFile", "save_one"]
 

@@ -21,8 +21,8 @@ import io
 import mimetypes
 from dataclasses import dataclass
 
-from browserkonnector.save.fetched import Fetched
-from browserkonnector.store.base import FileDoc
+from browserkonnector.save._fetched import Fetched
+from browserkonnector.store._base import FileDoc
 
 __all__ = ["InvalidContent", "check_content", "default_validate_file", "looks_like_pdf", "upload_mime"]
 

@@ -22,7 +22,7 @@ What the task guarantees:
   put the task back in the queue, and the retried run dedups against what the lost one saved;
 - **a browser kept per worker process** (its own Chromium, or ``BROWSERKONNECTOR_CONNECT`` to a
   ``browser-server``), a fresh context per task;
-- **a result that says what the run saved** (:class:`~browserkonnector.scaling.worker.AccountRun`).
+- **a result that says what the run saved** (:class:`~browserkonnector.scaling._worker.AccountRun`).
 
 Configuration comes from the environment (``BROWSERKONNECTOR_BROKER``, default
 ``redis://127.0.0.1:6379/0``, and ``BROWSERKONNECTOR_RESULTS``, default the broker), or build your own app
@@ -42,9 +42,9 @@ from celery import Celery, Task
 from celery.schedules import crontab
 from celery.signals import worker_process_shutdown
 
-from browserkonnector.scaling.accounts import backoff_seconds
-from browserkonnector.scaling.slots import VendorSlot
-from browserkonnector.scaling.worker import close_worker_browser, worker_browser
+from browserkonnector.scaling._accounts import backoff_seconds
+from browserkonnector.scaling._slots import VendorSlot
+from browserkonnector.scaling._worker import close_worker_browser, worker_browser
 
 __all__ = ["TASK_NAME", "app", "daily_spread", "make_app", "register", "run_account", "schedule_accounts"]
 

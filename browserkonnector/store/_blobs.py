@@ -30,8 +30,8 @@ from typing import IO
 
 import anyio.to_thread
 
-from browserkonnector.store.base import Content
-from browserkonnector.store.errors import BadRequest, QuotaExceeded
+from browserkonnector.store._base import Content
+from browserkonnector.store._errors import BadRequest, QuotaExceeded
 
 __all__ = ["Owner", "TempBlob", "fsync_dir", "owner_is_dead", "remove_quietly", "write_temp"]
 

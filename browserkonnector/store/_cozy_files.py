@@ -1,4 +1,4 @@
-"""The ``/files`` half of :class:`~browserkonnector.store.cozy.CozyStackStore` (JSON-API routes).
+"""The ``/files`` half of :class:`~browserkonnector.store._cozy.CozyStackStore` (JSON-API routes).
 
 Routes (the stack's /files API as cozy-stack-client calls it; docs/stack-conformance.md): upload ``POST /files/:dir``
 with ``Type=file&Name&Executable=false&MetadataID&Size&SourceAccount&SourceAccountIdentifier`` and the
@@ -22,12 +22,12 @@ from typing import Any, TypeVar
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from browserkonnector.store._base import FILES_DOCTYPE, Content, FileDoc, FindResult, Reference, guess_mime
 from browserkonnector.store._cozy_find import find_body, run_find
+from browserkonnector.store._errors import Conflict, NotFound, StoreError, StoreUnavailable
 from browserkonnector.store._jsonapi import file_doc, in_trash, included_files, next_cursor, next_link
 from browserkonnector.store._stack_http import StackHTTP, seg
 from browserkonnector.store._upload_body import CHUNK_SIZE, UploadBody, prepare_body
-from browserkonnector.store.base import FILES_DOCTYPE, Content, FileDoc, FindResult, Reference, guess_mime
-from browserkonnector.store.errors import Conflict, NotFound, StoreError, StoreUnavailable
 
 __all__ = ["CozyFilesMixin"]
 

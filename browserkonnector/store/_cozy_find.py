@@ -2,7 +2,7 @@
 
 The stack refuses a ``_find`` that no index serves (``400 no_index``; an uncovered sort is
 ``no_usable_index``). cozy-stack-client's answer, copied here: name the index after the fields the query
-uses (:func:`~browserkonnector.store.base.index_name`: ``by_<sort fields>_and_<selector fields>``), always
+uses (:func:`~browserkonnector.store._base.index_name`: ``by_<sort fields>_and_<selector fields>``), always
 send ``use_index: "_design/<name>"``, and on ``no_index`` / ``no_usable_index`` create that index and
 run the query once more. The same names on both backends mean the same ``use_index`` works on both.
 """
@@ -15,9 +15,9 @@ from typing import Any
 
 from loguru import logger
 
+from browserkonnector.store._base import index_name
+from browserkonnector.store._errors import NoIndex
 from browserkonnector.store._stack_http import StackHTTP, seg
-from browserkonnector.store.base import index_name
-from browserkonnector.store.errors import NoIndex
 
 __all__ = ["Query", "define_index", "find_body", "index_fields", "run_find"]
 

@@ -20,9 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from browserkonnector.store._base import FILES_DOCTYPE, BulkResult, Doc
+from browserkonnector.store._errors import BadRequest, Conflict, Forbidden, NotFound
 from browserkonnector.store._sqlite import Database, dumps
-from browserkonnector.store.base import FILES_DOCTYPE, BulkResult, Doc
-from browserkonnector.store.errors import BadRequest, Conflict, Forbidden, NotFound
 
 __all__ = ["Prepared", "get_doc", "get_many", "make_rev", "prepare", "write_prepared"]
 

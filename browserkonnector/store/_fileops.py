@@ -37,12 +37,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from browserkonnector.store._base import FileDoc
 from browserkonnector.store._blobs import Owner, fsync_dir, owner_is_dead, remove_quietly
 from browserkonnector.store._docs import make_rev
+from browserkonnector.store._errors import Conflict, NotFound
 from browserkonnector.store._sqlite import Database, dumps
 from browserkonnector.store._tree import Tree
-from browserkonnector.store.base import FileDoc
-from browserkonnector.store.errors import Conflict, NotFound
 
 __all__ = ["Busy", "FileOps", "Op"]
 

@@ -13,14 +13,14 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from browserkonnector.store._base import ROOT_DIR_ID, TRASH_DIR_ID, FileDoc, Reference, file_class, guess_mime
 from browserkonnector.store._blobs import TempBlob
 from browserkonnector.store._docs import make_rev, new_id
+from browserkonnector.store._errors import BadRequest, Conflict, Forbidden, PreconditionFailed, QuotaExceeded
 from browserkonnector.store._fileops import FileOps, Op, generation
+from browserkonnector.store._names import check_name
 from browserkonnector.store._sqlite import dumps
 from browserkonnector.store._tree import Tree, now_iso
-from browserkonnector.store.base import ROOT_DIR_ID, TRASH_DIR_ID, FileDoc, Reference, file_class, guess_mime
-from browserkonnector.store.errors import BadRequest, Conflict, Forbidden, PreconditionFailed, QuotaExceeded
-from browserkonnector.store.names import check_name
 
 __all__ = ["change_refs", "patch", "plan_destroy", "plan_mkdir", "plan_move", "plan_overwrite", "plan_upload"]
 

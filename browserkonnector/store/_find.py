@@ -25,11 +25,9 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from browserkonnector.store._pushdown import conjuncts, push_down
-from browserkonnector.store._sqlite import Database, IndexDef
-from browserkonnector.store.base import Doc, FindResult
-from browserkonnector.store.errors import BadRequest, NoIndex
-from browserkonnector.store.mango import (
+from browserkonnector.store._base import Doc, FindResult
+from browserkonnector.store._errors import BadRequest, NoIndex
+from browserkonnector.store._mango import (
     _BAD_PATH,
     _MISSING,
     collate_key,
@@ -40,6 +38,8 @@ from browserkonnector.store.mango import (
     parse_sort,
     required_fields,
 )
+from browserkonnector.store._pushdown import conjuncts, push_down
+from browserkonnector.store._sqlite import Database, IndexDef
 
 __all__ = ["find", "project"]
 

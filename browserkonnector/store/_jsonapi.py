@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from browserkonnector.store.base import TRASH_DIR_ID, FileDoc
+from browserkonnector.store._base import TRASH_DIR_ID, FileDoc
 
 __all__ = ["error_info", "file_doc", "in_trash", "included_files", "next_cursor", "next_link"]
 

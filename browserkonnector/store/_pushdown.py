@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from browserkonnector.store.mango import Selector, parse_field
+from browserkonnector.store._mango import Selector, parse_field
 
 __all__ = ["Pushed", "conjuncts", "field_expr", "json_path", "literal", "push_down"]
 

@@ -35,8 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from browserkonnector.store._pushdown import conjuncts, index_fields_sql, push_down
-from browserkonnector.store.errors import (
+from browserkonnector.store._errors import (
     BadRequest,
     Forbidden,
     NotFound,
@@ -46,7 +45,8 @@ from browserkonnector.store.errors import (
     StoreUnavailable,
     is_disk_full,
 )
-from browserkonnector.store.mango import normalize
+from browserkonnector.store._mango import normalize
+from browserkonnector.store._pushdown import conjuncts, index_fields_sql, push_down
 
 __all__ = ["Database", "IndexDef", "damaged", "dumps", "run_script"]
 

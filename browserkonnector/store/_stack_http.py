@@ -1,4 +1,4 @@
-"""The HTTP plumbing of :class:`~browserkonnector.store.cozy.CozyStackStore`.
+"""The HTTP plumbing of :class:`~browserkonnector.store._cozy.CozyStackStore`.
 
 One place for what every stack call needs:
 
@@ -7,12 +7,12 @@ One place for what every stack call needs:
   (``{"oauthOptions": {clientID, clientSecret, ...}, "token": {accessToken, refreshToken, ...}}``);
 - **auth**: ``Authorization: Bearer <token>`` on every request; a 401 with a refresh token refreshes
   once through ``POST /auth/access_token`` and replays the request; an expired konnector token raises
-  :class:`~browserkonnector.store.errors.Unauthorized` (``expired=True``) with a message that says why;
-- **retries**: the transport is a :class:`~browserkonnector.request.RetryTransport` (5xx, timeouts,
+  :class:`~browserkonnector.store._errors.Unauthorized` (``expired=True``) with a message that says why;
+- **retries**: the transport is a :class:`~browserkonnector._request.RetryTransport` (5xx, timeouts,
   connection errors; never 4xx; POST/PATCH only when the server surely did not act);
-- **errors**: any non-2xx becomes the typed error of ``store/errors.py``.
+- **errors**: any non-2xx becomes the typed error of ``store/_errors.py``.
 
-Secrets: the tokens and the client secret are registered with a :class:`~browserkonnector.redact.Redactor`
+Secrets: the tokens and the client secret are registered with a :class:`~browserkonnector._redact.Redactor`
 and every message this module builds goes through it; ``repr`` of the credentials shows no value.
 """
 
@@ -28,16 +28,16 @@ import anyio
 import httpx
 from loguru import logger
 
-from browserkonnector.redact import Redactor
-from browserkonnector.request import RetryPolicy, RetryTransport
-from browserkonnector.store._jsonapi import error_info
-from browserkonnector.store.errors import (
+from browserkonnector._redact import Redactor
+from browserkonnector._request import RetryPolicy, RetryTransport
+from browserkonnector.store._errors import (
     InvalidName,
     StoreError,
     StoreUnavailable,
     Unauthorized,
     error_for_status,
 )
+from browserkonnector.store._jsonapi import error_info
 
 __all__ = ["Body", "StackCredentials", "StackHTTP", "seg"]
 

@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from browserkonnector.store._base import FILES_DOCTYPE, ROOT_DIR_ID, TRASH_DIR_ID, AppInfo, FileDoc
 from browserkonnector.store._docs import make_rev
+from browserkonnector.store._errors import NotFound
 from browserkonnector.store._sqlite import Database, run_script
-from browserkonnector.store.base import FILES_DOCTYPE, ROOT_DIR_ID, TRASH_DIR_ID, AppInfo, FileDoc
-from browserkonnector.store.errors import NotFound
 
 __all__ = ["TRASH_NAME", "Tree", "now_iso"]
 

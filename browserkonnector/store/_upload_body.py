@@ -25,7 +25,7 @@ from pathlib import Path
 
 import anyio
 
-from browserkonnector.store.base import Content, md5_base64
+from browserkonnector.store._base import Content, md5_base64
 
 __all__ = ["CHUNK_SIZE", "UploadBody", "prepare_body"]
 

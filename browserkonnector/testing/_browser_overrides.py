@@ -1,4 +1,4 @@
-"""Fixtures that override pytest-playwright's, registered last by :mod:`browserkonnector.testing.plugin`."""
+"""Fixtures that override pytest-playwright's, registered last by :mod:`browserkonnector.testing._plugin`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from browserkonnector.browser.discovery import LAUNCH_ARGS, find_chromium
+from browserkonnector.browser._discovery import LAUNCH_ARGS, find_chromium
 
 
 @pytest.fixture(scope="session")

@@ -16,12 +16,12 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from browserkonnector.store.base import Store
-from browserkonnector.store.errors import BadRequest, Forbidden, NotFound, StoreError
+from browserkonnector.store._base import Store
+from browserkonnector.store._errors import BadRequest, Forbidden, NotFound, StoreError
 from browserkonnector.testing._emulator_http import couch_error, file_resource, json_response
 
 if TYPE_CHECKING:
-    from browserkonnector.testing.emulator import StackEmulator
+    from browserkonnector.testing._emulator import StackEmulator
 
 __all__ = ["handle_data"]
 

@@ -18,9 +18,8 @@ from urllib.parse import quote
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
-from browserkonnector.store._jsonapi import in_trash
-from browserkonnector.store.base import FILES_DOCTYPE, TRASH_DIR_ID, FileDoc, Reference
-from browserkonnector.store.errors import (
+from browserkonnector.store._base import FILES_DOCTYPE, TRASH_DIR_ID, FileDoc, Reference
+from browserkonnector.store._errors import (
     BadRequest,
     Conflict,
     InvalidName,
@@ -30,10 +29,11 @@ from browserkonnector.store.errors import (
     StoreError,
     Unprocessable,
 )
+from browserkonnector.store._jsonapi import in_trash
 from browserkonnector.testing._emulator_http import LoggedRequest, file_resource, json_response, jsonapi_error
 
 if TYPE_CHECKING:
-    from browserkonnector.testing.emulator import StackEmulator
+    from browserkonnector.testing._emulator import StackEmulator
 
 __all__ = ["Dropped", "handle_files"]
 

@@ -1,5 +1,5 @@
 """Wire helpers of the stack emulator: the stack's error bodies, JSON-API file resources, the request log
-and fault injection. See :mod:`browserkonnector.testing.emulator` for what the emulator is (and is not).
+and fault injection. See :mod:`browserkonnector.testing._emulator` for what the emulator is (and is not).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive
 
-from browserkonnector.store.base import FileDoc
-from browserkonnector.store.errors import NoIndex, NotFound, StoreError, Unprocessable
+from browserkonnector.store._base import FileDoc
+from browserkonnector.store._errors import NoIndex, NotFound, StoreError, Unprocessable
 
 __all__ = [
     "METADATA_TTL",

@@ -31,9 +31,8 @@ from starlette.routing import Route
 
 from benchlib.pdf_server import pdf
 from browserkonnector.save import hydrate_and_filter, save_bills
-from browserkonnector.store.base import AppInfo
-from browserkonnector.store.local import LocalStore
-from browserkonnector.testing.server import BackgroundServer
+from browserkonnector.store import AppInfo, LocalStore
+from browserkonnector.testing import BackgroundServer
 
 APP = AppInfo("bench-vendor", "1.0.0")
 KEYS = ["date", "amount", "vendor"]

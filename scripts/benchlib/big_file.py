@@ -25,10 +25,8 @@ from typing import Any
 from loguru import logger
 
 from browserkonnector.save import save_files
-from browserkonnector.store.base import AppInfo
-from browserkonnector.store.local import LocalStore
-from browserkonnector.testing.bigpdf import BigPdf, big_pdf_app
-from browserkonnector.testing.server import BackgroundServer
+from browserkonnector.store import AppInfo, LocalStore
+from browserkonnector.testing import BackgroundServer, BigPdf, big_pdf_app
 
 APP = AppInfo(slug="bench-big-file", version="0")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def _chromium() -> tuple[str, str]:
-    from browserkonnector.browser.discovery import find_chromium
+    from browserkonnector.browser import find_chromium
 
     try:
         path = find_chromium(headless=True)

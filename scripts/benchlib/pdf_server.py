@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from browserkonnector.testing.server import BackgroundServer
+from browserkonnector.testing import BackgroundServer
 
 
 @lru_cache(maxsize=20_000)

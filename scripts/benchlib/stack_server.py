@@ -30,9 +30,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from browserkonnector.store.local import LocalStore
-from browserkonnector.testing.emulator import StackEmulator
-from browserkonnector.testing.server import BackgroundServer
+from browserkonnector.store import LocalStore
+from browserkonnector.testing import BackgroundServer, StackEmulator
 
 ACCOUNT_ID = "bench-account"
 FOLDER = "/Administratif/Bench"

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--renderer-limit", type=int, default=0,
                         help="also measure a host with --chromium-arg=--renderer-process-limit=N")
     args = parser.parse_args(argv)
-    from browserkonnector.server.process import HostProcess
+    from browserkonnector.server import HostProcess
 
     info = machine.describe()
     print(json.dumps(info), file=sys.stderr, flush=True)

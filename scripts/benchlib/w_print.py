@@ -27,8 +27,7 @@ from demo_vendor_site.state import SiteState
 from playwright.async_api import BrowserContext, async_playwright
 
 from benchlib.report import Row
-from browserkonnector.browser.discovery import LAUNCH_ARGS, find_chromium
-from browserkonnector.browser.pdf import PDF_OPTIONS, PdfPrinter, html_to_pdf
+from browserkonnector.browser import LAUNCH_ARGS, PDF_OPTIONS, PdfPrinter, find_chromium, html_to_pdf
 
 PDF_MAGIC = b"%PDF-"
 

@@ -23,8 +23,7 @@ from loguru import logger
 
 from benchlib.stack_server import ACCOUNT_ID, FOLDER
 from browserkonnector.save import save_bills
-from browserkonnector.store.base import AppInfo
-from browserkonnector.store.cozy import CozyStackStore
+from browserkonnector.store import AppInfo, CozyStackStore
 
 IDENTIFIER = "bench-user"
 

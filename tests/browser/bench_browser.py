@@ -19,6 +19,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import SiteState, build_app
 
+from browserkonnector._redact import Redactor
+from browserkonnector._request import request_factory
 from browserkonnector.browser import (
     BrowserOptions,
     BrowserSession,
@@ -30,11 +32,9 @@ from browserkonnector.browser import (
     session_http,
     wait_for_json,
 )
-from browserkonnector.browser.blocking import DEFAULT_BLOCKED
-from browserkonnector.browser.pdf import PDF_OPTIONS
-from browserkonnector.redact import Redactor
-from browserkonnector.request import request_factory
-from browserkonnector.testing.server import BackgroundServer
+from browserkonnector.browser._blocking import DEFAULT_BLOCKED
+from browserkonnector.browser.toolkit._pdf import PDF_OPTIONS
+from browserkonnector.testing._server import BackgroundServer
 
 
 async def timed(fn: Callable[[], Awaitable[Any]], runs: int, warmup: int = 1) -> list[float]:

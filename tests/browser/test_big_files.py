@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from browserkonnector.browser import download
-from browserkonnector.browser.http import fetch_file
-from browserkonnector.save.fetched import SPILL_BYTES, Fetched
-from browserkonnector.testing.bigpdf import BigPdf, big_pdf_app
-from browserkonnector.testing.server import BackgroundServer
+from browserkonnector.browser.toolkit._http import fetch_file
+from browserkonnector.save._fetched import SPILL_BYTES, Fetched
+from browserkonnector.testing._bigpdf import BigPdf, big_pdf_app
+from browserkonnector.testing._server import BackgroundServer
 
 pytestmark = pytest.mark.anyio
 PDF = BigPdf(SPILL_BYTES * 2)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from browserkonnector.browser import install_blocking
-from browserkonnector.browser.blocking import check_block_types, url_filter
+from browserkonnector.browser._blocking import check_block_types, url_filter
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 

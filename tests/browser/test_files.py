@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Error as PlaywrightError
 
+from browserkonnector._errors import FILE_DOWNLOAD_FAILED, KonnectorError
 from browserkonnector.browser import download, fetch_blob, fetch_inline, get_file, session_http
-from browserkonnector.errors import FILE_DOWNLOAD_FAILED, KonnectorError
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 

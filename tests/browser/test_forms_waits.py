@@ -15,7 +15,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from browserkonnector import errors
+from browserkonnector import _errors as errors
+from browserkonnector._errors import KonnectorError
+from browserkonnector._redact import Redactor
 from browserkonnector.browser import (
     NothingHappened,
     SessionLost,
@@ -25,9 +27,7 @@ from browserkonnector.browser import (
     page_html,
     session_http,
 )
-from browserkonnector.errors import KonnectorError
-from browserkonnector.redact import Redactor
-from browserkonnector.testing.server import BackgroundServer
+from browserkonnector.testing._server import BackgroundServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 PIN = "4711-secret"

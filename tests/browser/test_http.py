@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
+from browserkonnector._redact import Redactor
 from browserkonnector.browser import cookie_sync_of, fetch_file, filename_from_disposition, session_http
-from browserkonnector.redact import Redactor
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 

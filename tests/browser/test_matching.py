@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from browserkonnector.browser.matching import (
+from browserkonnector._redact import MASK, Redactor
+from browserkonnector.browser.instrument._matching import (
     DEFAULT_VOLATILE_PARAMS,
     Matcher,
     MatchRules,
@@ -17,9 +18,8 @@ from browserkonnector.browser.matching import (
     looks_opaque,
     normalise,
 )
-from browserkonnector.browser.recording import Exchange, Recording
-from browserkonnector.browser.recording_diff import diff_recordings, json_shape
-from browserkonnector.redact import MASK, Redactor
+from browserkonnector.browser.instrument._recording import Exchange, Recording
+from browserkonnector.browser.instrument._recording_diff import diff_recordings, json_shape
 
 JSON = (("Content-Type", "application/json"),)
 FORM = (("Content-Type", "application/x-www-form-urlencoded"),)

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from playwright.async_api import Request, Route
 
-from browserkonnector.browser import cookie_sync_of, printer_for, session_http
-from browserkonnector.browser.network import Network, NetworkTransport
+from browserkonnector.browser import CookieSync, PdfPrinter, cookie_sync_of, printer_for, session_http
+from browserkonnector.browser._network import Network, NetworkTransport
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 
@@ -44,8 +44,11 @@ async def test_a_session_context_has_one_owner_holding_its_client_and_printer(ct
         inner = http.retry_transport.inner
         assert isinstance(inner, NetworkTransport)  # given at construction
         assert inner.network is network
-        assert cookie_sync_of(http) is network.cookie_sync is not None
-        assert printer_for(ctx) is network.printer()
+        sync = cookie_sync_of(http)
+        assert sync is not None
+        assert inner.attachment(CookieSync) is sync
+        printer = printer_for(ctx)
+        assert network.attachment(PdfPrinter) is printer is printer_for(ctx)
     finally:
         await http.aclose()
     await ctx.close()

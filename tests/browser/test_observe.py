@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from browserkonnector._redact import Redactor
 from browserkonnector.browser import PageLog
-from browserkonnector.redact import Redactor
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
+from browserkonnector._errors import FILE_DOWNLOAD_FAILED, KonnectorError
 from browserkonnector.browser import PdfPrinter, cozy_pdf_document, html_to_pdf, printer_for
-from browserkonnector.errors import FILE_DOWNLOAD_FAILED, KonnectorError
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 
@@ -135,7 +135,7 @@ async def test_isolated_printer_keeps_prints_out_of_the_trace_but_has_the_cookie
 ])
 def test_loads_resources_tells_self_contained_html(html: str, loads: bool) -> None:
     """Only self-contained HTML skips the isolated printer's cookie copy: anything that may fetch counts."""
-    from browserkonnector.browser.pdf import loads_resources
+    from browserkonnector.browser.toolkit._pdf import loads_resources
 
     assert loads_resources(html) is loads
 

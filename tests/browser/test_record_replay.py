@@ -15,6 +15,8 @@ import pytest
 from playwright.async_api import BrowserContext
 from playwright.async_api import Error as PlaywrightError
 
+from browserkonnector._redact import Redactor
+from browserkonnector._request import request_factory
 from browserkonnector.browser import (
     DEFAULT_BLOCKED,
     BrowserSession,
@@ -27,9 +29,7 @@ from browserkonnector.browser import (
     find_secrets,
     session_http,
 )
-from browserkonnector.browser.recording import DIFF_NAME, HAR_NAME, META_NAME, Exchange
-from browserkonnector.redact import Redactor
-from browserkonnector.request import request_factory
+from browserkonnector.browser.instrument._recording import DIFF_NAME, HAR_NAME, META_NAME, Exchange
 
 from .conftest import Site
 

@@ -12,9 +12,9 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from browserkonnector._redact import Redactor
 from browserkonnector.browser import find_secrets, scrub_file, scrub_har, scrub_zip
 from browserkonnector.browser._scrub_rules import mask_url_query
-from browserkonnector.redact import Redactor
 
 from .test_tracing import assert_trace_parses, members
 

@@ -8,9 +8,9 @@ import pytest
 from loguru import logger
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from browserkonnector._redact import Redactor
 from browserkonnector.browser import fill_secret, register_cookie_secrets, register_storage_secrets
-from browserkonnector.browser.secrets import is_cookie_secret
-from browserkonnector.redact import Redactor
+from browserkonnector.browser._secrets import is_cookie_secret
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 

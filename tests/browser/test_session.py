@@ -16,7 +16,7 @@ import pytest
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from browserkonnector.browser import BrowserOptions, BrowserSession, HeadedWithoutDisplay, find_chromium
-from browserkonnector.browser.discovery import LAUNCH_ARGS
+from browserkonnector.browser._discovery import LAUNCH_ARGS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 
@@ -138,7 +138,7 @@ async def test_connects_to_a_playwright_server_over_ws(site: Any) -> None:
 async def test_a_bad_driver_node_option_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     """Node exits on an option it does not know, which Playwright reports as a closed connection: the
     error says which variable put the option there, and the environment is left as it was."""
-    from browserkonnector.browser.session import _start_playwright
+    from browserkonnector.browser._session import _start_playwright
 
     monkeypatch.setenv("BROWSERKONNECTOR_DRIVER_NODE_OPTIONS", "--no-such-node-flag")
     monkeypatch.delenv("NODE_OPTIONS", raising=False)

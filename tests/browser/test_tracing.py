@@ -16,9 +16,9 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
+from browserkonnector._redact import Redactor
 from browserkonnector.browser import Tracer, fill_secret, find_secrets
-from browserkonnector.browser.tracing import TRACE_PARTS, trace_parts
-from browserkonnector.redact import Redactor
+from browserkonnector.browser.instrument._tracing import TRACE_PARTS, trace_parts
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 

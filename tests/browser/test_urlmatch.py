@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from browserkonnector.browser.urlmatch import glob_to_regex, url_matches
+from browserkonnector.browser._urlmatch import glob_to_regex, url_matches
 
 CASES = [
     # Playwright's documentation: "*" stops at "/", "**" does not

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from demo_vendor_site import DemoSite
 
+from browserkonnector._redact import Redactor
 from browserkonnector.browser import find_secrets
-from browserkonnector.redact import Redactor
 
 from .conftest import CLI, DEMO_CONNECTOR, alice, run_args, run_cli
 

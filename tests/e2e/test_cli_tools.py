@@ -90,7 +90,7 @@ def test_store_export_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     killed by SIGPIPE would (status 141), with nothing on stderr."""
     import asyncio
 
-    from browserkonnector.store.local import LocalStore
+    from browserkonnector.store._local import LocalStore
 
     async def fill() -> None:
         async with LocalStore(tmp_path / "store") as store:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from demo_vendor_site import DemoSite
 
-from browserkonnector.testing.runner import ConnectorRun
+from browserkonnector.testing._runner import ConnectorRun
 
 from .conftest import REPO, alice
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from demo_vendor_site import DemoSite
 
-from browserkonnector.store.base import FileDoc
-from browserkonnector.store.local import LocalStore
-from browserkonnector.testing.emulator import StackEmulator
+from browserkonnector.store._base import FileDoc
+from browserkonnector.store._local import LocalStore
+from browserkonnector.testing._emulator import StackEmulator
 
 from .conftest import DEMO_CONNECTOR, alice, run_args, run_cli
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from demo_vendor_site import DemoSite
 
-from browserkonnector.browser.recording import META_NAME
-from browserkonnector.testing.emulator import StackEmulator
+from browserkonnector.browser.instrument._recording import META_NAME
+from browserkonnector.testing._emulator import StackEmulator
 
 from .conftest import DEMO_CONNECTOR, alice, run_cli
 from .test_job_mode_emulator import job_env, make_folder

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from browserkonnector.testing.server import BackgroundServer
+from browserkonnector.testing._server import BackgroundServer
 
 from .conftest import run_args, run_cli
 

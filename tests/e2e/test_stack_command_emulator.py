@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from demo_vendor_site import DemoSite
 
-from browserkonnector.store.local import LocalStore
-from browserkonnector.testing.emulator import StackEmulator
+from browserkonnector.store._local import LocalStore
+from browserkonnector.testing._emulator import StackEmulator
 
 from .conftest import DEMO_CONNECTOR, REPO
 from .test_job_mode_emulator import ACCOUNT, job_env, make_folder

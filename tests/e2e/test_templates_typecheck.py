@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from browserkonnector.scaffold import KINDS, scaffold
+from browserkonnector._scaffold import KINDS, scaffold
 
 REPO = Path(__file__).resolve().parents[2]
 

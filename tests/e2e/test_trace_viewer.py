@@ -15,7 +15,7 @@ import pytest
 from demo_vendor_site import DemoSite
 from playwright.sync_api import sync_playwright
 
-from browserkonnector.browser.discovery import find_chromium
+from browserkonnector.browser._discovery import find_chromium
 
 from .conftest import CLI, run_args, run_cli
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from browserkonnector.store.local import LocalStore
+from browserkonnector.store._local import LocalStore
 
 
 @dataclass

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from demo_vendor_site import DemoSite, SiteConfig
 
-from browserkonnector.redact import LONG_VARIANT, Redactor
+from browserkonnector._redact import LONG_VARIANT, Redactor
 from tests.e2e.conftest import CLI, DEMO_CONNECTOR, alice, run_cli
 from tests.faults.conftest import Outcome, run_demo
 from tests.faults.invariants import check_store

@@ -22,12 +22,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from browserkonnector import limits
+from browserkonnector import _limits as limits
+from browserkonnector._limits import read_capped
+from browserkonnector._request import RetryTransport
 from browserkonnector.browser import read_body
-from browserkonnector.browser.discovery import find_chromium
-from browserkonnector.limits import read_capped
-from browserkonnector.request import RetryTransport
-from browserkonnector.testing.server import BackgroundServer
+from browserkonnector.browser._discovery import find_chromium
+from browserkonnector.testing._server import BackgroundServer
 from tests.faults.conftest import run_demo
 
 NAIVE = Path(__file__).parent / "connectors" / "naive429.py"

@@ -17,8 +17,8 @@ from urllib.parse import quote
 import pytest
 from demo_vendor_site import DemoSite, SiteConfig
 
-from browserkonnector.browser.scrub import find_secrets
-from browserkonnector.redact import Redactor
+from browserkonnector._redact import Redactor
+from browserkonnector.browser.instrument._scrub import find_secrets
 from tests.e2e.conftest import alice, run_cli
 
 LEAKY = Path(__file__).parent / "connectors" / "leaky.py"

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from demo_vendor_site import DemoSite, SiteConfig
 
-from browserkonnector.store.errors import QuotaExceeded
-from browserkonnector.store.local import LocalStore
+from browserkonnector.store._errors import QuotaExceeded
+from browserkonnector.store._local import LocalStore
 from tests.e2e.conftest import run_cli
 from tests.faults.conftest import run_demo
 from tests.faults.invariants import check_store
@@ -189,7 +189,7 @@ def test_export_of_an_unknown_doctype_fails_naming_it(tmp_path: Path) -> None:
 
 
 def test_sqlite_error_text_is_recognised_as_disk_full() -> None:
-    from browserkonnector.store.errors import is_disk_full
+    from browserkonnector.store._errors import is_disk_full
 
     assert is_disk_full(sqlite3.OperationalError("database or disk is full"))
     assert is_disk_full(OSError(28, "No space left on device"))

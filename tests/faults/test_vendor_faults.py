@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from demo_vendor_site import DemoSite, SiteConfig
 
-from browserkonnector.browser.scrub import find_secrets
-from browserkonnector.redact import Redactor
+from browserkonnector._redact import Redactor
+from browserkonnector.browser.instrument._scrub import find_secrets
 from tests.e2e.conftest import alice
 from tests.faults.conftest import Outcome, run_demo
 from tests.faults.invariants import check_store

@@ -6,9 +6,9 @@ import json
 import zipfile
 from pathlib import Path
 
+from browserkonnector._redact import Redactor
 from browserkonnector.browser import find_secrets
-from browserkonnector.redact import Redactor
-from browserkonnector.runtime.bundle import describe_findings
+from browserkonnector.runtime._bundle import describe_findings
 
 SECRET = "s3cret-Token-0042"
 

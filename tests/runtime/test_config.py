@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, SecretStr
 
-from browserkonnector import errors
-from browserkonnector.runtime.config import (
+from browserkonnector import _errors as errors
+from browserkonnector.runtime._config import (
     FieldsError,
     FieldSource,
     collect_sources,

@@ -13,7 +13,7 @@ from pydantic import BaseModel, SecretStr
 from shop_site import ShopSite
 
 from browserkonnector import Konnector, RunContext
-from browserkonnector.testing.runner import ConnectorRun
+from browserkonnector.testing._runner import ConnectorRun
 
 pytestmark = pytest.mark.browser
 

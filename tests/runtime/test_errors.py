@@ -8,8 +8,8 @@ import pickle
 import pytest
 
 import browserkonnector
-from browserkonnector import errors
-from browserkonnector.errors import (
+from browserkonnector import _errors as errors
+from browserkonnector._errors import (
     MEANINGS,
     AccountNotFound,
     CaptchaFailed,
@@ -22,7 +22,7 @@ from browserkonnector.errors import (
     UserActionNeeded,
     VendorDown,
 )
-from browserkonnector.runtime.outcome import classify
+from browserkonnector.runtime._outcome import classify
 
 FAMILY_OF = {
     errors.LOGIN_FAILED: LoginFailed, errors.LOGIN_FAILED_TOO_MANY_ATTEMPTS: LoginFailed,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from browserkonnector.runtime.jsonc import JsoncError, loads
+from browserkonnector.runtime._jsonc import JsoncError, loads
 
 
 def test_comments_and_trailing_commas_are_accepted() -> None:

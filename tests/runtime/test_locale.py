@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from browserkonnector import Konnector
-from browserkonnector.runtime.locale import (
+from browserkonnector.runtime._locale import (
     check_locale,
     check_timezone,
     machine_locale,
     machine_timezone,
     resolve_browser_locale,
 )
-from browserkonnector.runtime.options import parse_run_args
+from browserkonnector.runtime._options import parse_run_args
 
 
 def resolve(**given: object) -> tuple[str | None, str, str | None, str]:

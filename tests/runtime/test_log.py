@@ -8,8 +8,8 @@ import json
 import pytest
 from loguru import logger
 
-from browserkonnector.redact import Redactor
-from browserkonnector.runtime.log import MAX_LINE_BYTES, RunLog, critical, install
+from browserkonnector._redact import Redactor
+from browserkonnector.runtime._log import MAX_LINE_BYTES, RunLog, critical, install
 
 
 def lines(stream: io.StringIO) -> list[dict[str, object]]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 
-from browserkonnector import errors
-from browserkonnector.errors import KonnectorError
-from browserkonnector.runtime.outcome import classify
-from browserkonnector.store.errors import QuotaExceeded
+from browserkonnector import _errors as errors
+from browserkonnector._errors import KonnectorError
+from browserkonnector.runtime._outcome import classify
+from browserkonnector.store._errors import QuotaExceeded
 
 
 def test_konnector_errors_keep_their_code() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from browserkonnector.runtime.sitechange import ShapeRecorder, diff_shapes, shape_of
+from browserkonnector.runtime._sitechange import ShapeRecorder, diff_shapes, shape_of
 
 CLASSIC = {"items": [{"id": "B-1", "amount": 1.5, "date": "2024-01-01", "links": {"pdf": None}}], "page": 1}
 REDESIGN = {"data": [{"invoiceId": "B-1", "total": {"value": 1.5}}], "meta": {"page": 1}}

@@ -13,8 +13,8 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 
 from save_helpers import Vendor
 
-from browserkonnector.store.base import AppInfo
-from browserkonnector.testing.server import BackgroundServer
+from browserkonnector.store._base import AppInfo
+from browserkonnector.testing._server import BackgroundServer
 
 APP = AppInfo(slug="demo-vendor", version="1.2.3")
 
@@ -29,12 +29,12 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     """A real LocalStore in a fresh folder, acting for :data:`APP` (as the stack acts for a token); or
     (``[emulator]``) a CozyStackStore talking HTTP to the stack emulator, itself over a LocalStore."""
     if request.param == "local":
-        from browserkonnector.store.local import LocalStore
+        from browserkonnector.store._local import LocalStore
 
         async with LocalStore(tmp_path / "store", app=APP) as opened:
             yield opened
     else:
-        from browserkonnector.testing.emulator import emulated_store
+        from browserkonnector.testing._emulator import emulated_store
 
         emulated = await emulated_store(tmp_path / "emulated-cozy", app=APP)
         try:

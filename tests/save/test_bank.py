@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from browserkonnector import BankAccount, BankOperation, save_bank_data
-from browserkonnector.runtime.context import RunStats
-from browserkonnector.store.base import AppInfo
+from browserkonnector.runtime._context import RunStats
+from browserkonnector.store._base import AppInfo
 
 pytestmark = pytest.mark.anyio
 

@@ -1,6 +1,6 @@
 """A big download goes through a temporary file, is stored intact, and leaves no file behind.
 
-Files past :data:`~browserkonnector.save.fetched.SPILL_BYTES` are spilled to disk while they are read;
+Files past :data:`~browserkonnector.save._fetched.SPILL_BYTES` are spilled to disk while they are read;
 these tests point the temp folder at an empty directory of their own and check it is empty again after
 a success, a refused (truncated) copy, a file over the cap and a cancelled save. The memory bound itself
 is checked in a subprocess (peak RSS is per process), with a wide margin.
@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 
-from browserkonnector import errors
+from browserkonnector import _errors as errors
 from browserkonnector.save import save_files
-from browserkonnector.save.fetched import SPILL_BYTES, Fetched
-from browserkonnector.store.base import AppInfo
-from browserkonnector.testing.bigpdf import BigPdf, big_pdf_app
-from browserkonnector.testing.server import BackgroundServer
+from browserkonnector.save._fetched import SPILL_BYTES, Fetched
+from browserkonnector.store._base import AppInfo
+from browserkonnector.testing._bigpdf import BigPdf, big_pdf_app
+from browserkonnector.testing._server import BackgroundServer
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[2]

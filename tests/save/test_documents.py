@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from browserkonnector.save import add_data, update_or_create
-from browserkonnector.store.base import AppInfo
-from browserkonnector.store.errors import Conflict
+from browserkonnector.store._base import AppInfo
+from browserkonnector.store._errors import Conflict
 
 pytestmark = pytest.mark.anyio
 DOCTYPE = "io.cozy.identities"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from browserkonnector.save import hydrate_and_filter
-from browserkonnector.save.hydrate import find_existing, key_of
+from browserkonnector.save._hydrate import find_existing, key_of
 
 pytestmark = pytest.mark.anyio
 

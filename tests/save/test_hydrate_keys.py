@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from browserkonnector.save import hydrate_and_filter
-from browserkonnector.save.hydrate import key_of, mango_field
+from browserkonnector.save._hydrate import key_of, mango_field
 
 pytestmark = pytest.mark.anyio
 DOCTYPE = "io.cozy.things"

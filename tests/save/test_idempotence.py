@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from save_helpers import make_pdf
 
 from browserkonnector.save import save_bills
-from browserkonnector.store.base import AppInfo
-from browserkonnector.store.local import LocalStore
+from browserkonnector.store._base import AppInfo
+from browserkonnector.store._local import LocalStore
 
 APP = AppInfo("demo-vendor", "1.0.0")
 

@@ -4,7 +4,7 @@ The cases and the JS library's outputs are in ``fixtures/js_expectations.json``,
 ``tests/save/js/generate_cases.py`` (which ran the library's own code with node), so these tests need
 neither node nor npm. The one difference kept on purpose: bills matched to a debit through a combination
 are also added to that operation's ``bills`` (the JS library only reports them), see
-``browserkonnector/save/linker/core.py``.
+``browserkonnector/save/_linker/core.py``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from browserkonnector.save import hydrate_and_filter
-from browserkonnector.save.linker import link_bank_operations
-from browserkonnector.store.local import LocalStore
+from browserkonnector.save._linker import link_bank_operations
+from browserkonnector.store._local import LocalStore
 
 pytestmark = pytest.mark.anyio
 

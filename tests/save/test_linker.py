@@ -11,9 +11,9 @@ import pytest
 from save_tables import DEFAULT_OPTIONS, LINK_CASES, OPERATIONS_INIT, parse_table
 
 from browserkonnector.save import link_bank_operations
-from browserkonnector.save.linker import Linker, LinkOptions
-from browserkonnector.save.linker.api import OPERATIONS_DOCTYPE, operation_windows
-from browserkonnector.save.linker.core import BillLink
+from browserkonnector.save._linker import Linker, LinkOptions
+from browserkonnector.save._linker.api import OPERATIONS_DOCTYPE, operation_windows
+from browserkonnector.save._linker.core import BillLink
 
 BILL = {"amount": 110, "_id": "b1"}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from browserkonnector.save.linker.filters import (
+from browserkonnector.save._linker.filters import (
     filter_by_amounts,
     filter_by_category,
     filter_by_dates,
@@ -16,7 +16,7 @@ from browserkonnector.save.linker.filters import (
     find_neighboring_operations,
     operations_filters,
 )
-from browserkonnector.save.linker.helpers import (
+from browserkonnector.save._linker.helpers import (
     LinkOptions,
     amount_range,
     date_range,

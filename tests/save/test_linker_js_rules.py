@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from browserkonnector.save import link_bank_operations
+from browserkonnector.save._linker import Linker, LinkOptions
 from browserkonnector.save._util import js_truthy
-from browserkonnector.save.linker import Linker, LinkOptions
-from browserkonnector.store.local import LocalStore
+from browserkonnector.store._local import LocalStore
 
 pytestmark = pytest.mark.anyio
 OPERATIONS = "io.cozy.bank.operations"

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from browserkonnector.save import get_cozy_metadata, qualification_for, qualification_labels
-from browserkonnector.store.base import AppInfo
+from browserkonnector.store._base import AppInfo
 
 APP = AppInfo(slug="testapp", version="0.0.1")
 NOW = dt.datetime(2019, 1, 1, tzinfo=dt.UTC)

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from browserkonnector.save import Bill, BillValidationError, FileEntry, normalize_currency
-from browserkonnector.save.models import as_bill
+from browserkonnector.save._models import as_bill
 
 
 @pytest.mark.parametrize(("given", "expected"), [

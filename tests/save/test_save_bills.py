@@ -11,7 +11,7 @@ import pytest
 from save_helpers import Vendor, make_pdf
 
 from browserkonnector.save import BillValidationError, Fetched, save_bills
-from browserkonnector.store.base import AppInfo
+from browserkonnector.store._base import AppInfo
 
 pytestmark = pytest.mark.anyio
 FOLDER = "/Administratif/Demo"

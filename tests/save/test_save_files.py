@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from save_helpers import Vendor, is_valid_pdf, make_pdf, summary
 
-from browserkonnector import errors
-from browserkonnector.errors import KonnectorError
+from browserkonnector import _errors as errors
+from browserkonnector._errors import KonnectorError
 from browserkonnector.save import Fetched, FileEntry, save_files
-from browserkonnector.store.base import AppInfo
+from browserkonnector.store._base import AppInfo
 
 pytestmark = pytest.mark.anyio
 FOLDER = "/testfolder"
@@ -297,7 +297,7 @@ async def test_entries_sharing_a_file_download_it_once(store: Any, app: AppInfo)
 
 
 async def test_quota_exceeded_stops_the_run(tmp_path: Any, app: AppInfo) -> None:
-    from browserkonnector.store.local import LocalStore
+    from browserkonnector.store._local import LocalStore
 
     async with LocalStore(tmp_path / "full", app=app, quota_bytes=1000) as small:
         entries = [{"filename": f"f{i}.pdf", "filestream": make_pdf(f"f{i}", pages=3)} for i in range(3)]

@@ -12,7 +12,7 @@ from loguru import logger
 from save_helpers import Vendor, is_valid_pdf, make_pdf
 
 from browserkonnector.save import Fetched, FileEntry, hydrate_and_filter, link_bank_operations, save_bills, save_files
-from browserkonnector.store.base import AppInfo, FileDoc
+from browserkonnector.store._base import AppInfo, FileDoc
 
 pytestmark = pytest.mark.anyio
 FOLDER = "/opts"

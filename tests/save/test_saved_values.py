@@ -8,7 +8,7 @@ import pytest
 from demo_vendor_site.pdf import PdfCanvas
 
 from browserkonnector.save import Bill, save_bills, saved_values
-from browserkonnector.store.base import AppInfo
+from browserkonnector.store._base import AppInfo
 
 pytestmark = pytest.mark.anyio
 

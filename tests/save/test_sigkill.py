@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from save_helpers import is_valid_pdf
 
-from browserkonnector.store.local import LocalStore
+from browserkonnector.store._local import LocalStore
 
 pytestmark = pytest.mark.slow
 WORKER = Path(__file__).parent / "fixtures" / "sigkill_worker.py"

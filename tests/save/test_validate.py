@@ -8,7 +8,7 @@ from save_helpers import ERROR_PAGE, make_pdf
 from browserkonnector.save import Fetched, FileEntry
 from browserkonnector.save._lookup import file_key, file_name, sanitize_file_name
 from browserkonnector.save._validate import InvalidContent, check_content, default_validate_file, upload_mime
-from browserkonnector.store.base import FileDoc
+from browserkonnector.store._base import FileDoc
 
 PDF = make_pdf("ok")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from browserkonnector import errors
-from browserkonnector.scaling.accounts import (
+from browserkonnector import _errors as errors
+from browserkonnector.scaling._accounts import (
     AccountError,
     account_store,
     backoff_seconds,

@@ -17,9 +17,9 @@ import pytest
 import redis
 from demo_vendor_site import DemoSite, SiteConfig
 
-from browserkonnector import errors
+from browserkonnector import _errors as errors
 from browserkonnector.scaling.celery import TASK_NAME, make_app
-from browserkonnector.store.local import LocalStore
+from browserkonnector.store._local import LocalStore
 
 from .conftest import DEMO, REPO, Cluster, _free_port, alice_fields
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from demo_vendor_site import DemoSite, SiteConfig
 
-from browserkonnector import errors
+from browserkonnector import _errors as errors
+from browserkonnector._errors import KonnectorError
 from browserkonnector.browser import BrowserOptions, BrowserSession
-from browserkonnector.errors import KonnectorError
-from browserkonnector.server.process import HostProcess
+from browserkonnector.server._process import HostProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.anyio]
 REPO = Path(__file__).resolve().parents[2]

@@ -15,8 +15,8 @@ import pyotp
 import pytest
 from demo_vendor_site import DemoSite
 
-from browserkonnector.runtime.sync import SYNC_KEY
-from browserkonnector.testing.runner import ConnectorRun
+from browserkonnector.runtime._sync import SYNC_KEY
+from browserkonnector.testing._runner import ConnectorRun
 
 from .test_kept_session import EXAMPLE, account, alice, bob
 

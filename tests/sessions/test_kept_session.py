@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from demo_vendor_site import DemoSite
 
-from browserkonnector.browser.state import BrowserState
-from browserkonnector.runtime.job import ACCOUNTS_DOCTYPE
-from browserkonnector.runtime.vault import VAULT_DATA_KEY, open_envelope
-from browserkonnector.store.base import AppInfo
-from browserkonnector.store.local import LocalStore
-from browserkonnector.testing.runner import ConnectorRun, _run_in_thread
+from browserkonnector.browser._state import BrowserState
+from browserkonnector.runtime._job import ACCOUNTS_DOCTYPE
+from browserkonnector.runtime._vault import VAULT_DATA_KEY, open_envelope
+from browserkonnector.store._base import AppInfo
+from browserkonnector.store._local import LocalStore
+from browserkonnector.testing._runner import ConnectorRun, _run_in_thread
 
 pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
@@ -174,7 +174,7 @@ def idb_site() -> Iterator[str]:
     from starlette.responses import HTMLResponse
     from starlette.routing import Route
 
-    from browserkonnector.testing.server import BackgroundServer
+    from browserkonnector.testing._server import BackgroundServer
 
     async def home(request: Any) -> HTMLResponse:
         return HTMLResponse("<!doctype html><title>IDB app</title><p>local-first</p>")

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from demo_vendor_site import DemoSite
 
-from browserkonnector import errors
-from browserkonnector.runtime.vault import VAULT_DATA_KEY, derive_job_key, open_envelope
-from browserkonnector.store.local import LocalStore
-from browserkonnector.testing.emulator import StackEmulator
-from browserkonnector.testing.runner import ConnectorRun
+from browserkonnector import _errors as errors
+from browserkonnector.runtime._vault import VAULT_DATA_KEY, derive_job_key, open_envelope
+from browserkonnector.store._local import LocalStore
+from browserkonnector.testing._emulator import StackEmulator
+from browserkonnector.testing._runner import ConnectorRun
 
 from .test_kept_session import EXAMPLE, account, alice, bob, kept_state, rewrite_account
 

@@ -14,14 +14,14 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from browserkonnector import errors
-from browserkonnector.browser.state import BrowserState, register_state_secrets
-from browserkonnector.errors import KonnectorError
-from browserkonnector.redact import Redactor
-from browserkonnector.runtime.job import Account, JobEnv
-from browserkonnector.runtime.sync import SYNC_KEY, SyncMemory
-from browserkonnector.runtime.twofa import ask_code, is_interactive, prompt_terminal, second_factor, totp
-from browserkonnector.runtime.vault import (
+from browserkonnector import _errors as errors
+from browserkonnector._errors import KonnectorError
+from browserkonnector._redact import Redactor
+from browserkonnector.browser._state import BrowserState, register_state_secrets
+from browserkonnector.runtime._job import Account, JobEnv
+from browserkonnector.runtime._sync import SYNC_KEY, SyncMemory
+from browserkonnector.runtime._twofa import ask_code, is_interactive, prompt_terminal, second_factor, totp
+from browserkonnector.runtime._vault import (
     ENV_KEY,
     ENV_KEY_FILE,
     VAULT_DATA_KEY,
@@ -247,7 +247,7 @@ async def test_a_seed_that_is_not_base32_ends_with_invalid_fields_naming_it() ->
 
 def test_logged_in_if_and_login_page_declarations() -> None:
     from browserkonnector import Konnector, logged_in_if
-    from browserkonnector.runtime.login import _expand, matches_login_page
+    from browserkonnector.runtime._login import _expand, matches_login_page
 
     with pytest.raises(ValueError, match="either url="):
         logged_in_if()
@@ -282,9 +282,9 @@ def test_logged_in_if_and_login_page_declarations() -> None:
 async def test_in_a_cozy_job_a_refused_code_is_asked_again_through_the_account(tmp_path: Path) -> None:
     """The Home app's side is played on the account document itself (a real store): it waits for the
     TWOFA_NEEDED state, writes a code, and sees TWOFA_NEEDED_RETRY when the site refused it."""
-    from browserkonnector.runtime.job import ACCOUNTS_DOCTYPE
-    from browserkonnector.store.base import AppInfo
-    from browserkonnector.store.local import LocalStore
+    from browserkonnector.runtime._job import ACCOUNTS_DOCTYPE
+    from browserkonnector.store._base import AppInfo
+    from browserkonnector.store._local import LocalStore
 
     job = JobEnv(cozy_url="http://cozy.test", credentials="token", manual_execution=True)
     async with LocalStore(tmp_path / "cozy", app=AppInfo("t", "1")) as store:

@@ -1,6 +1,6 @@
 """Fixtures of the CozyStackStore tests: a stack emulator on loopback over a LocalStore in tmp_path.
 
-The emulator serves the cozy-stack protocol *as documented* (see ``browserkonnector.testing.emulator``),
+The emulator serves the cozy-stack protocol *as documented* (see ``browserkonnector.testing._emulator``),
 so these tests prove the client speaks that protocol, not that a real stack accepts it; their names end
 in ``_emulator`` to say so.
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from browserkonnector.store.cozy import CozyStackStore
-from browserkonnector.testing.emulator import StackEmulator
+from browserkonnector.store._cozy import CozyStackStore
+from browserkonnector.testing._emulator import StackEmulator
 
 from .helpers import APP, SleepRecorder
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from browserkonnector.store.base import AppInfo
+from browserkonnector.store._base import AppInfo
 
 APP = AppInfo("demo-vendor", "1.0.0")
 

@@ -8,12 +8,12 @@ import json
 import pytest
 from loguru import logger
 
+from browserkonnector.store._base import ROOT_DIR_ID
+from browserkonnector.store._cozy import CozyStackStore
+from browserkonnector.store._errors import BadRequest, Conflict, InvalidName, NoIndex, NotFound, PreconditionFailed
 from browserkonnector.store._jsonapi import error_info
 from browserkonnector.store._stack_http import StackCredentials
-from browserkonnector.store.base import ROOT_DIR_ID
-from browserkonnector.store.cozy import CozyStackStore
-from browserkonnector.store.errors import BadRequest, Conflict, InvalidName, NoIndex, NotFound, PreconditionFailed
-from browserkonnector.testing.emulator import StackEmulator
+from browserkonnector.testing._emulator import StackEmulator
 
 DEV_MODE = json.dumps({
     "oauthOptions": {"clientID": "cid-123", "clientSecret": "csecret-456", "registrationAccessToken": "r"},

@@ -16,10 +16,10 @@ import anyio.to_thread
 import httpx
 import pytest
 
-from browserkonnector.store.base import ROOT_DIR_ID
-from browserkonnector.store.cozy import CozyStackStore
-from browserkonnector.store.errors import Forbidden
-from browserkonnector.testing.emulator import StackEmulator
+from browserkonnector.store._base import ROOT_DIR_ID
+from browserkonnector.store._cozy import CozyStackStore
+from browserkonnector.store._errors import Forbidden
+from browserkonnector.testing._emulator import StackEmulator
 
 PDF = b"%PDF-1.4 conformance"
 MANIFEST = json.loads((Path(__file__).parents[2] / "connectors" / "demo_vendor" / "manifest.konnector").read_text())

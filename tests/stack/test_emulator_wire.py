@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from browserkonnector.store.base import ROOT_DIR_ID
-from browserkonnector.testing.emulator import METADATA_TTL, StackEmulator
+from browserkonnector.store._base import ROOT_DIR_ID
+from browserkonnector.testing._emulator import METADATA_TTL, StackEmulator
 
 PDF = b"%PDF-1.4 wire test"
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from browserkonnector.store.base import ROOT_DIR_ID, md5_base64
-from browserkonnector.store.cozy import CozyStackStore
-from browserkonnector.store.errors import Conflict, NotFound, QuotaExceeded, StoreUnavailable, Unauthorized
-from browserkonnector.testing.emulator import StackEmulator
+from browserkonnector.store._base import ROOT_DIR_ID, md5_base64
+from browserkonnector.store._cozy import CozyStackStore
+from browserkonnector.store._errors import Conflict, NotFound, QuotaExceeded, StoreUnavailable, Unauthorized
+from browserkonnector.testing._emulator import StackEmulator
 
 from .helpers import APP, SleepRecorder
 

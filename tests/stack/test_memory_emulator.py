@@ -26,9 +26,9 @@ PROBE = textwrap.dedent('''
     import asyncio, gc, hashlib, json, os, re, sys, time
     from pathlib import Path
 
-    from browserkonnector.store.base import ROOT_DIR_ID
-    from browserkonnector.store.cozy import CozyStackStore
-    from browserkonnector.testing.emulator import StackEmulator
+    from browserkonnector.store._base import ROOT_DIR_ID
+    from browserkonnector.store._cozy import CozyStackStore
+    from browserkonnector.testing._emulator import StackEmulator
 
     root, size = Path(sys.argv[1]), int(sys.argv[2])
 

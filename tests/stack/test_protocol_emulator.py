@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from browserkonnector.store.base import ROOT_DIR_ID, Reference
-from browserkonnector.store.cozy import CozyStackStore
-from browserkonnector.testing.emulator import LoggedRequest, StackEmulator
+from browserkonnector.store._base import ROOT_DIR_ID, Reference
+from browserkonnector.store._cozy import CozyStackStore
+from browserkonnector.testing._emulator import LoggedRequest, StackEmulator
 
 pytestmark = pytest.mark.anyio
 

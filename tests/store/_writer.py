@@ -17,9 +17,9 @@ import sys
 
 import anyio
 
-from browserkonnector.store.base import AppInfo, md5_base64
-from browserkonnector.store.errors import Conflict
-from browserkonnector.store.local import LocalStore
+from browserkonnector.store._base import AppInfo, md5_base64
+from browserkonnector.store._errors import Conflict
+from browserkonnector.store._local import LocalStore
 
 
 async def loop(root: str, seed: int) -> None:

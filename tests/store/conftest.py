@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from browserkonnector.store.base import AppInfo, Store
-from browserkonnector.store.cozy import CozyStackStore
-from browserkonnector.store.local import LocalStore
-from browserkonnector.testing.emulator import emulated_store
+from browserkonnector.store._base import AppInfo, Store
+from browserkonnector.store._cozy import CozyStackStore
+from browserkonnector.store._local import LocalStore
+from browserkonnector.testing._emulator import emulated_store
 
 Factory = Callable[[Path, AppInfo], Awaitable[Store]]
 

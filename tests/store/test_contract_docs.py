@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from browserkonnector.store.base import Store
-from browserkonnector.store.errors import BadRequest, Conflict, Forbidden, NotFound
+from browserkonnector.store._base import Store
+from browserkonnector.store._errors import BadRequest, Conflict, Forbidden, NotFound
 
 pytestmark = pytest.mark.anyio
 

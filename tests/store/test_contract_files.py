@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from browserkonnector.store.base import ROOT_DIR_ID, TRASH_DIR_ID, FileDoc, Reference, Store, md5_base64
-from browserkonnector.store.errors import Conflict, InvalidName, NotFound, PreconditionFailed
+from browserkonnector.store._base import ROOT_DIR_ID, TRASH_DIR_ID, FileDoc, Reference, Store, md5_base64
+from browserkonnector.store._errors import Conflict, InvalidName, NotFound, PreconditionFailed
 
 pytestmark = pytest.mark.anyio
 

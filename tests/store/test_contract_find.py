@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from browserkonnector.store.base import Store, index_name
-from browserkonnector.store.errors import BadRequest
+from browserkonnector.store._base import Store, index_name
+from browserkonnector.store._errors import BadRequest
 
 pytestmark = pytest.mark.anyio
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from browserkonnector.store.local import LocalStore
+from browserkonnector.store._local import LocalStore
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

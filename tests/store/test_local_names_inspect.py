@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from browserkonnector.store import inspect
-from browserkonnector.store.base import FILES_DOCTYPE, ROOT_DIR_ID
-from browserkonnector.store.errors import InvalidName, NotFound
-from browserkonnector.store.local import LocalStore
-from browserkonnector.store.names import check_name, normalize_filename, sanitize_filename, split_path
+from browserkonnector.store import _inspect as inspect
+from browserkonnector.store._base import FILES_DOCTYPE, ROOT_DIR_ID
+from browserkonnector.store._errors import InvalidName, NotFound
+from browserkonnector.store._local import LocalStore
+from browserkonnector.store._names import check_name, normalize_filename, sanitize_filename, split_path
 
 
 @pytest.mark.parametrize(("raw", "ext", "expected"), [

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from browserkonnector.store import _pushdown
-from browserkonnector.store.base import ROOT_DIR_ID, AppInfo
-from browserkonnector.store.errors import InvalidName, NoIndex, QuotaExceeded
-from browserkonnector.store.local import LocalStore
-from browserkonnector.store.mango import normalize
+from browserkonnector.store._base import ROOT_DIR_ID, AppInfo
+from browserkonnector.store._errors import InvalidName, NoIndex, QuotaExceeded
+from browserkonnector.store._local import LocalStore
+from browserkonnector.store._mango import normalize
 
 pytestmark = pytest.mark.anyio
 
@@ -160,7 +160,7 @@ async def test_quota(tmp_path: Path) -> None:
 
 
 async def test_failed_uploads_leave_no_temp_file(local: LocalStore) -> None:
-    from browserkonnector.store.errors import Conflict, NotFound, PreconditionFailed
+    from browserkonnector.store._errors import Conflict, NotFound, PreconditionFailed
 
     await local.upload(ROOT_DIR_ID, "taken.pdf", b"x")
     for call in (

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from browserkonnector.store.errors import BadRequest
-from browserkonnector.store.local import LocalStore
-from browserkonnector.store.mango import collate_key, compare, match, normalize, parse_sort
+from browserkonnector.store._errors import BadRequest
+from browserkonnector.store._local import LocalStore
+from browserkonnector.store._mango import collate_key, compare, match, normalize, parse_sort
 
 DOC = {"_id": "d1", "name": "Paul", "age": 42, "tags": ["a", "b"], "nested": {"x": 1, "y": None},
        "scores": [{"s": 80}, {"s": 95}], "flag": False, "empty": []}

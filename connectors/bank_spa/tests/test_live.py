@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from bank_spa_site import BankConfig, BankSite
 
-from browserkonnector.testing.runner import ConnectorRun
+from browserkonnector.testing import ConnectorRun
 
 pytestmark = pytest.mark.browser
 CONNECTOR = Path(__file__).resolve().parents[1]

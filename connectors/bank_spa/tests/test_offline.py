@@ -16,7 +16,7 @@ import pytest
 from bank_spa_site import BankConfig, BankSite
 
 from browserkonnector.browser import Recording
-from browserkonnector.testing.runner import ConnectorRun
+from browserkonnector.testing import ConnectorRun
 
 pytestmark = pytest.mark.browser
 CONNECTOR = Path(__file__).resolve().parents[1]

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from demo_vendor_site import DemoSite
 
+from browserkonnector import Redactor
 from browserkonnector.browser import find_secrets
-from browserkonnector.redact import Redactor
-from browserkonnector.testing.runner import ConnectorRun
+from browserkonnector.testing import ConnectorRun
 
 pytestmark = pytest.mark.browser
 CONNECTOR = Path(__file__).resolve().parents[1]

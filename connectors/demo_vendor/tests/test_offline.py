@@ -20,9 +20,9 @@ import pytest
 from demo_vendor_site import DemoSite, SiteConfig
 from pypdf import PdfReader
 
+from browserkonnector import Redactor
 from browserkonnector.browser import Recording, find_secrets
-from browserkonnector.redact import Redactor
-from browserkonnector.testing.runner import ConnectorRun
+from browserkonnector.testing import ConnectorRun
 
 pytestmark = pytest.mark.browser
 

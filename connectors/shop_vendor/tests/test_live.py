@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from shop_site import ShopSite
 
-from browserkonnector.testing.runner import ConnectorRun
+from browserkonnector.testing import ConnectorRun
 
 pytestmark = pytest.mark.browser
 CONNECTOR = Path(__file__).resolve().parents[1]

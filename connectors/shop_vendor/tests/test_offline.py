@@ -19,7 +19,7 @@ import pytest
 from shop_site import ShopConfig, ShopSite
 
 from browserkonnector.browser import Recording
-from browserkonnector.testing.runner import ConnectorRun
+from browserkonnector.testing import ConnectorRun
 
 pytestmark = pytest.mark.browser
 
