@@ -126,3 +126,52 @@ def test_user_facing_code_imports_only_public_names() -> None:
                 module == "browserkonnector.scaling" and name == "celery"):
             bad.append(f"{where}: {name} is not in {module}.__all__")
     assert bad == []
+
+
+#: The layers, top first (docs/architecture.md): a module imports only from its own layer or those below.
+#: ``testing`` may import everything and nothing imports it but the command line.
+LAYERS = [
+    ("cli", "_scaffold", "testing"),
+    ("scaling",),
+    ("server",),
+    ("runtime",),
+    ("browser.instrument",),
+    ("browser.toolkit",),
+    ("browser",),
+    ("save",),
+    ("store",),
+    ("_request", "_parsing", "_errors", "_redact", "_lazy", "_limits", "_cookies"),
+]
+
+
+def _layer(dotted: str) -> int | None:
+    """The layer of ``browserkonnector.<dotted>`` (the longest prefix listed)."""
+    best: tuple[int, int] | None = None
+    for index, names in enumerate(LAYERS):
+        for name in names:
+            if (dotted == name or dotted.startswith(name + ".")) and (best is None or len(name) > best[1]):
+                best = (index, len(name))
+    return None if best is None else best[0]
+
+
+def test_imports_point_down_the_layers() -> None:
+    """Function-level imports count too: a lazy import upwards is still a cycle waiting to happen."""
+    upward = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).with_suffix("").as_posix().replace("/", ".").removesuffix(".__init__")
+        if rel in ("__init__", "", "browser") or rel.startswith("templates"):
+            continue  # the root and the browser facades re-export from the layers below them
+        mine = _layer(rel)
+        assert mine is not None, f"browserkonnector.{rel} is in no layer"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else (
+                [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for target in targets:
+                if target.startswith("browserkonnector.") or target == "browserkonnector":
+                    names = [target] if target != "browserkonnector" or isinstance(node, ast.Import) else [
+                        f"browserkonnector.{a.name}" for a in node.names]
+                    for full in names:
+                        theirs = _layer(full.removeprefix("browserkonnector."))
+                        if theirs is not None and theirs < mine and mine > 0:
+                            upward.append(f"{rel} imports {full}")
+    assert upward == []
