@@ -1,19 +1,23 @@
-"""The browser layer: what a connector touches instead of raw Playwright plumbing.
+"""The browser layer: what a connector touches instead of raw Playwright plumbing. This ``__init__`` is
+its contract; the modules behind it are private, in three rooms (see docs/architecture.md):
 
-- :class:`BrowserSession` / :class:`BrowserOptions` — Chromium launched from the system (or connected),
-  contexts with blocking, timeouts, locale and downloads applied (:mod:`.session`, :mod:`.blocking`);
-- :func:`capture_json` / :func:`wait_for_json` — the site's own API answers (:mod:`.capture`);
-- :func:`get_file` and friends — a file however it arrives, as a ``Fetched`` (:mod:`.files`);
-- :func:`session_http` / :func:`fetch_file` — HTTP sharing the browser's cookies (:mod:`.http`);
-- :class:`PdfPrinter`, :func:`html_to_pdf`, :func:`cozy_pdf_document` — print-to-PDF (:mod:`.pdf`);
-- :func:`act_and_wait` — act, then the first of an API answer, a navigation, a new element (:mod:`.waits`);
-- :func:`form_login` — a scoped form login mapped to ``LOGIN_FAILED``/``VENDOR_DOWN`` (:mod:`.forms`);
-- :func:`page_html`, :func:`get_html`, :class:`SessionLost` — server-rendered pages as selectors (:mod:`.html`);
-- :func:`fill_secret` and the ``register_*_secrets`` helpers (:mod:`.secrets`);
-- :class:`Tracer`, the scrubbers and :func:`find_secrets` (:mod:`.tracing`, :mod:`.scrub`);
-- :class:`PageLog` — console, page errors and failing requests (:mod:`.observe`);
-- :class:`Recorder` / :class:`Replayer` — record a run's network, replay it offline with tolerant matching
-  (:mod:`.record`, :mod:`.replay`, :mod:`.recording`, :mod:`.matching`).
+**The core** (modules of this package): :class:`BrowserSession` / :class:`BrowserOptions` — Chromium
+launched from the system (or connected), contexts with blocking, timeouts, locale and downloads applied;
+the network owner of each context; :func:`fill_secret` and the ``register_*_secrets`` helpers.
+
+**The connector toolkit** (:mod:`.toolkit`):
+
+- :func:`capture_json` / :func:`wait_for_json` — the site's own API answers;
+- :func:`get_file` and friends — a file however it arrives, as a ``Fetched``;
+- :func:`session_http` / :func:`fetch_file` — HTTP sharing the browser's cookies;
+- :class:`PdfPrinter`, :func:`html_to_pdf`, :func:`cozy_pdf_document` — print-to-PDF;
+- :func:`act_and_wait` — act, then the first of an API answer, a navigation, a new element;
+- :func:`form_login` — a scoped form login mapped to ``LOGIN_FAILED``/``VENDOR_DOWN``;
+- :func:`page_html`, :func:`get_html`, :class:`SessionLost` — server-rendered pages as selectors.
+
+**The run's instrumentation** (:mod:`.instrument`): :class:`Tracer`, the scrubbers and
+:func:`find_secrets`; :class:`PageLog` — console, page errors and failing requests; :class:`Recorder` /
+:class:`Replayer` — record a run's network, replay it offline with tolerant matching.
 
 Names are imported on first use (PEP 562): a run that never records, replays or scrubs a bundle does not
 pay for importing those modules, and ``browserkonnector run`` can start Playwright's driver before

@@ -81,7 +81,7 @@ def url_filter(types: frozenset[str]) -> re.Pattern[str] | str:
 
 
 class Blocking:
-    """What a context blocks, as the context's network owner (:class:`~.network.Network`) applies it.
+    """What a context blocks, as the context's network owner (:class:`~._network.Network`) applies it.
 
     ``pattern`` is what the owner routes when nothing else needs routing (the cheap regex, see the module
     docstring); :meth:`blocks` is the decision, taken in Python for a routed request. Pages exempted by
@@ -116,7 +116,7 @@ async def install_blocking(
 
     ``route_all`` routes every request through Python instead of the extension regex: slower (see the
     module docstring), but it also blocks, say, an image served from ``/avatar?id=3``. On a context, the
-    blocking becomes part of the context's network owner (:meth:`~.network.Network.block`), so that the
+    blocking becomes part of the context's network owner (:meth:`~._network.Network.block`), so that the
     owner's other handlers (record/replay, JSON capture) and exemptions (the PDF printer's pages) see it.
     """
     types = check_block_types(types)

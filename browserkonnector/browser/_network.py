@@ -9,12 +9,12 @@ existed). :class:`Network` is created with the context and is the one place they
 **The browser path** is one context route, ``_handle``, which takes each routed request through:
 
 1. anything but ``http(s)`` falls back untouched (``data:``, ``blob:``);
-2. **blocking** (:class:`~.blocking.Blocking`), unless the request comes from an exempt page (the
+2. **blocking** (:class:`~._blocking.Blocking`), unless the request comes from an exempt page (the
    printer's): a blocked type is aborted, an embeddable type is first fetched and let through if a PDF;
-3. **handlers** (:meth:`add_handler`; the JSON captures of :mod:`.capture`), the newest first, each
+3. **handlers** (:meth:`add_handler`; the JSON captures of :mod:`.toolkit._capture`), the newest first, each
    answering the request or declining it;
-4. the **source**: with ``--record`` / ``--replay``, the :class:`~.record.Recorder` or
-   :class:`~.replay.Replayer` answers (recorded, or served from the recording); without one,
+4. the **source**: with ``--record`` / ``--replay``, the :class:`~.instrument._record.Recorder` or
+   :class:`~.instrument._replay.Replayer` answers (recorded, or served from the recording); without one,
    ``route.fallback()`` hands the request on to any route of the connector's own, then to the network.
 
 A handler that needs the answer fetches it with :meth:`fetch`, which goes through the source too, so a
@@ -145,7 +145,7 @@ class Network(Attachments):
 
     # -- configuration -----------------------------------------------------------------------------------
     async def block(self, types: frozenset[str], *, route_all: bool = False) -> None:
-        """Abort the requests of these resource types (see :mod:`.blocking`)."""
+        """Abort the requests of these resource types (see :mod:`._blocking`)."""
         self.blocking = Blocking(types, route_all=route_all)
         await self._reroute()
 

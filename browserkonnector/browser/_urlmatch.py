@@ -2,7 +2,7 @@
 
 A connector names the requests it cares about the way Playwright's ``page.route`` does: a glob string,
 a compiled regular expression (searched, not anchored), or a ``Callable[[str], bool]``. The network
-owner (:mod:`.network`) decides in Python which of its handlers a routed request belongs to, and a
+owner (:mod:`._network`) decides in Python which of its handlers a routed request belongs to, and a
 listening capture decides which responses to read, so both need the same matching without importing
 Playwright's private modules (whose paths move between releases).
 

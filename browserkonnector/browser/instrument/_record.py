@@ -4,7 +4,7 @@
   browser follows them as it would) and hands the answer to the page (``route.fulfill``): the exact bytes,
   downloads and PDFs included, which passive listening cannot promise (bodies vanish on navigation,
   download bodies are never readable). Resource types the connector blocks are left to the blocking and
-  not recorded. The recorder is the *source* of the context's network owner (:mod:`.network`): what the
+  not recorded. The recorder is the *source* of the context's network owner (``browser._network``): what the
   owner's handlers fetch (a JSON capture's answer) goes through it and is recorded too;
 - the session HTTP client: its innermost transport (the owner's, given at construction) hands requests to
   the recorder's transport, which records them; the raw answer goes back to httpx untouched.
@@ -138,7 +138,7 @@ class Recorder:
     async def attach(self, context: BrowserContext | None, client: httpx.AsyncClient,
                      page: Page | None = None) -> None:
         """Start recording the browser ``context`` (if any) and the session HTTP ``client``: become the
-        source of the context's network owner (:func:`~.network.attach_source`)."""
+        source of the context's network owner (:func:`~._network.attach_source`)."""
         from browserkonnector.browser._network import attach_source
 
         self.context, self.page = context, page

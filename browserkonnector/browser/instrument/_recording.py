@@ -6,7 +6,7 @@ A recording folder holds::
     bodies/<sha1>.<ext>  bodies too big or too binary for the HAR (PDFs...), named by content
     recording.json       format version, when, which connector, origins seen, field *names*, notes,
                          matching rules, outcome
-    recording-diff.txt   what the last re-record changed (see :mod:`.recording_diff`)
+    recording-diff.txt   what the last re-record changed (see :mod:`._recording_diff`)
 
 The HAR follows the spec; what it adds uses the spec's ``_`` prefix: ``_source`` (``browser`` or
 ``http``: which path made the request), ``_resourceType``, ``_error`` (a request that failed without an
@@ -14,7 +14,7 @@ answer), and ``content._file`` / ``postData._file`` for bodies kept outside, the
 HAR writer uses in its ``attach`` mode, so ``route_from_har`` can read the file too. Output is
 deterministic (sorted keys, headers sorted by name, bodies named by their SHA-1) so that a re-record
 diff shows what changed and nothing else. Nothing here scrubs secrets: :class:`Recording.save` takes the
-redactor that turns them into placeholders, and :mod:`.record` checks the result.
+redactor that turns them into placeholders, and :mod:`._record` checks the result.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ folded), how many exchanges were added, removed or changed, and for a changed JS
 moved (``+ items[].dueDate``, ``- total``, ``amount: number → string``): a site that changed its API shows
 up here before a connector breaks on it.
 
-Exchanges are paired per endpoint by their matching :class:`~.matching.Key` (volatile parameters
+Exchanges are paired per endpoint by their matching :class:`~.instrument._matching.Key` (volatile parameters
 dropped, so a new cache buster is no change), in recorded order. Bodies are compared with each
 recording's origin folded to ``{{origin}}`` (the demo site's port differs on every record).
 """

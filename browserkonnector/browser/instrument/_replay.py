@@ -1,6 +1,6 @@
 """``--replay DIR``: run a connector offline, both network paths answered from a recording.
 
-The replayer is the *source* of the context's network owner (:mod:`.network`): the owner's one route
+The replayer is the *source* of the context's network owner (``browser._network``): the owner's one route
 hands it every browser request no handler took, its handlers (a JSON capture) fetch through it, and the
 session HTTP client's innermost transport (the owner's, given at construction) hands it every HTTP
 request. Nothing is
@@ -120,7 +120,7 @@ class Replayer:
     async def attach(self, context: BrowserContext | None, client: httpx.AsyncClient,
                      page: Page | None = None) -> None:
         """Answer the browser `context` (if any) and the session HTTP `client` from the recording: become
-        the source of the context's network owner (:func:`~.network.attach_source`)."""
+        the source of the context's network owner (:func:`~._network.attach_source`)."""
         from browserkonnector.browser._network import attach_source
 
         self.context = context

@@ -2,7 +2,7 @@
 
 - :func:`scrub_file` — one file, by kind: a zip (every member), a HAR, JSON lines, JSON, or bytes;
 - :func:`scrub_zip` — a Playwright trace (or any zip): harvest the secrets its network log and snapshots
-  reveal (cookies, ``Authorization``, typed passwords, see :mod:`._scrub_rules`), then rewrite every
+  reveal (cookies, ``Authorization``, typed passwords, see ``browser._scrub_rules``), then rewrite every
   member — JSON lines stay valid JSON so ``playwright show-trace`` still opens it;
 - :func:`scrub_har` — a HAR, JSON-aware (headers, cookie arrays, query strings, ``postData``, base64
   bodies decoded → scrubbed → re-encoded);

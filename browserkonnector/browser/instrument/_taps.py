@@ -1,11 +1,11 @@
-"""What recording and replay share (:mod:`.record`, :mod:`.replay`): a Playwright request as the matcher
+"""What recording and replay share (:mod:`._record`, :mod:`._replay`): a Playwright request as the matcher
 sees it, headers for ``route.fulfill``, a recorded answer shaped like Playwright's ``APIResponse``, and
 redirects of navigations.
 
-Both plug into the context's network owner (:class:`~.network.Network`) as its *source*: the owner's one
+Both plug into the context's network owner (:class:`~._network.Network`) as its *source*: the owner's one
 route hands them what no handler took, and its handlers (JSON capture, blocking's PDF check) fetch
 through them, so nothing of Playwright is wrapped. Their HTTP transport is the innermost of the session
-client, given to it at construction (:meth:`~.network.Network.transport`).
+client, given to it at construction (:meth:`~._network.Network.transport`).
 
 Redirects: Chromium does not route the request that follows a *fulfilled* redirect (observed here with
 ``route.fulfill(status=302, headers={"location": ...})``: the next request went to the network and was

@@ -21,8 +21,8 @@ a site that fingerprints its API clients) and may lose bodies to a navigation, a
     bills.values  # every matching JSON body, in arrival order
 
 URL patterns are Playwright's: a glob string, a compiled regex, or a ``Callable[[str], bool]``
-(matched by :mod:`.urlmatch`). On a context that has a network owner (:mod:`.network`: every context of
-a :class:`~.session.BrowserSession`), the intercepting capture is one of the owner's handlers rather than
+(matched by ``browser._urlmatch``). On a context that has a network owner (``browser._network``: every context of
+a :class:`~._session.BrowserSession`), the intercepting capture is one of the owner's handlers rather than
 a route of its own, so that what it fetches is recorded, or answered from the recording, like the rest.
 """
 

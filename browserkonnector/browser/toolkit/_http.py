@@ -14,7 +14,7 @@ jar equal to the context's cookies:
   the session a refresh endpoint renewed;
 - every cookie value becomes a secret of the run's redactor (a session cookie is as good as a password).
 
-The client is built on the context's network owner (:class:`~.network.Network`): its innermost
+The client is built on the context's network owner (:class:`~._network.Network`): its innermost
 transport is the owner's (what ``--record``/``--replay`` plug into), given at construction, and the
 owner holds the :class:`CookieSync`.
 

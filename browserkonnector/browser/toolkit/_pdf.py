@@ -9,7 +9,7 @@ The classic failure is a PDF with no text at all — Chromium prints blank glyph
 font, without an error; the tests read the text back with pypdf.
 
 The printer's pages load what the context blocks (images, fonts): a bill's logo belongs in its PDF. The
-context's network owner (:class:`~.network.Network`) exempts them from its blocking, and holds the
+context's network owner (:class:`~._network.Network`) exempts them from its blocking, and holds the
 context's shared printer (:func:`printer_for`).
 """
 
