@@ -23,13 +23,14 @@ from typing import Any
 
 import pyotp
 
-from browserkonnector import Bill, Konnector, LoginFailed, RunContext, TwoFactorFailed, VendorDown
+from browserkonnector import Bill, BillOptions, Konnector, LoginFailed, RunContext, TwoFactorFailed, VendorDown
 
 from .models import ApiBill, BillsPage, Fields, LoginAnswer
 from .ui_files import UiFiles
 
 VENDOR = "Demo Énergie"
 UNAVAILABLE = "[role=alert]:has-text('unavailable')"  # its CSRF call failed: nothing was posted
+SAVE = BillOptions(keys=["vendorRef"], file_id_attributes=["vendorRef"], identifiers=["demo energie"], concurrency=6)
 
 konnector = Konnector(fields=Fields, vendor=VENDOR, secret_storage_keys=["apiToken"])
 
@@ -38,28 +39,24 @@ konnector = Konnector(fields=Fields, vendor=VENDOR, secret_storage_keys=["apiTok
 async def start(ctx: RunContext[Fields]) -> None:
     base = ctx.fields.base_url.rstrip("/")
     first = await log_in(ctx, base)
-    pages = [first, *await asyncio.gather(*(bills_page(ctx, base, n, first.per_page)
-                                            for n in range(2, first.pages + 1)))]
-    found = [bill for page in pages for bill in page.items]
+    rest = await asyncio.gather(*(bills_page(ctx, base, n, first.per_page) for n in range(2, first.pages + 1)))
+    found = [bill for page in (first, *rest) for bill in page.items]
     ctx.shapes.count("bills", len(found))
     ui = UiFiles(ctx) if ctx.fields.ui_downloads else None
-    await ctx.save_bills([to_bill(ctx, base, bill, ui) for bill in found], file_id_attributes=["vendorRef"],
-                         keys=["vendorRef"], identifiers=["demo energie"], qualification_label="energy_invoice",
-                         concurrency=1 if ui else 6)
+    await ctx.save_bills([to_bill(ctx, base, bill, ui) for bill in found], **SAVE)  # UI clicks take turns
 
 
 async def log_in(ctx: RunContext[Fields], base: str) -> BillsPage:
     """The JS-rendered form (past the cookie overlay), the second factor, then the first page of bills
     the site's own JavaScript asks for (or asked again through the session, with retries)."""
-    page = ctx.page
-    await page.goto(f"{base}/login")
-    await page.get_by_label("Email").wait_for()
-    if await page.locator("#accept-cookies").is_visible():  # the overlay swallows clicks until accepted
-        await page.locator("#accept-cookies").click()
+    await ctx.page.goto(f"{base}/login")
+    await ctx.page.get_by_label("Email").wait_for()
+    if await ctx.page.locator("#accept-cookies").is_visible():  # the overlay swallows clicks until accepted
+        await ctx.page.locator("#accept-cookies").click()
     first = None
     async with ctx.capture_json("**/api/bills?*", step="bills api", give_up_after=1) as bills:
-        login = await ctx.form_login({"Email": ctx.fields.login, "Password": ctx.fields.password},
-                                     api="**/api/session/login", unavailable=UNAVAILABLE)
+        credentials = {"Email": ctx.fields.login, "Password": ctx.fields.password}
+        login = await ctx.form_login(credentials, api="**/api/session/login", unavailable=UNAVAILABLE)
         if LoginAnswer.model_validate(await login.json()).status == "otp_required":
             secret = ctx.fields.otp_secret
             code = pyotp.TOTP(secret.get_secret_value()).now() if secret else await ctx.wait_for_two_fa_code()
@@ -88,9 +85,11 @@ async def bills_page(ctx: RunContext[Fields], base: str, number: int, per_page: 
 def to_bill(ctx: RunContext[Fields], base: str, bill: ApiBill, ui: UiFiles | None) -> Bill:
     """``html`` bills are printed from their page (fetched through the session); the others are PDF URLs,
     or clicks through the UI with ``ui_downloads``."""
-    file: dict[str, Any] = ({"fetch_file": lambda: ctx.url_to_pdf(base + bill.links.print, static=True)}
-                            if bill.kind == "html" else {"fetch_file": lambda: ui.get(bill)} if ui
-                            else {"fileurl": base + (bill.links.pdf or "")})
-    return Bill(vendor=VENDOR, date=bill.date, amount=bill.amount, currency=bill.currency, vendor_ref=bill.vendor_ref,
-                filename=f"{bill.date}_demo-energie_{bill.amount:.2f}{bill.currency}_{bill.vendor_ref}.pdf",
-                content_label=bill.label, **file)
+    name = f"{bill.date}_demo-energie_{bill.amount:.2f}{bill.currency}_{bill.vendor_ref}.pdf"
+    facts = bill.model_dump(include={"date", "amount", "currency", "vendor_ref"}) | {"content_label": bill.label}
+    common: dict[str, Any] = {"vendor": VENDOR, "filename": name, "qualification_label": "energy_invoice", **facts}
+    if bill.kind == "html":
+        return Bill(**common, fetch_file=lambda: ctx.url_to_pdf(base + bill.links.print, static=True))
+    if ui:
+        return Bill(**common, fetch_file=lambda: ui.get(bill))
+    return Bill(**common, fileurl=base + (bill.links.pdf or ""))
