@@ -9,6 +9,8 @@ patched object behaves differently from the library's documentation. So the pack
   any ``_impl`` name...), and to any ``_private`` attribute of an object, in the modules that use them;
 - assignments to an attribute that Playwright's or httpx's objects define (``page.route = ...``,
   ``client.event_hooks = ...``): monkeypatching; and ``setattr`` in those modules;
+- a subclass overriding one of their private methods (``def _merge_cookies``): a dependency on internals
+  that silently stops applying when they change;
 - ``WeakKeyDictionary`` registries (per-context state belongs to the context's network owner).
 
 The exceptions are listed with their reasons: Playwright has no public way to move a navigation on after
@@ -117,6 +119,11 @@ def findings(path: Path, source: str, own: frozenset[str] = frozenset()) -> list
                 report(node, "a WeakKeyDictionary registry")
         elif isinstance(node, ast.Name) and node.id == "WeakKeyDictionary":
             report(node, "a WeakKeyDictionary registry")
+        elif isinstance(node, ast.ClassDef) and uses and node.bases:
+            for item in node.body:
+                if (isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name.startswith("_")
+                        and not item.name.startswith("__") and item.name in LIBRARY_ATTRIBUTES):
+                    report(item, f"override of the private {node.name}.{item.name}")
     return found
 
 
@@ -158,10 +165,15 @@ def patch(target, client):
     setattr(client, "_transport", None)
     client._transport = None
     return target._impl_obj
+
+class Client(httpx.AsyncClient):
+    def _merge_cookies(self, cookies=None):
+        return None
 '''
     found = "\n".join(findings(Path("example.py"), source))
     for expected in ("private module playwright._impl.isomorphic.url_match", "WeakKeyDictionary registry",
                      "assignment to target.route", "assignment to client.event_hooks", "setattr()",
-                     "private attribute client._transport", "private attribute target._impl_obj"):
+                     "private attribute client._transport", "private attribute target._impl_obj",
+                     "override of the private Client._merge_cookies"):
         assert expected in found, expected
     assert findings(Path("fine.py"), "import httpx\nclass A:\n    def f(self):\n        self._x = 1\n") == []
