@@ -13,10 +13,9 @@ patched object behaves differently from the library's documentation. So the pack
   that silently stops applying when they change;
 - ``WeakKeyDictionary`` registries (per-context state belongs to the context's network owner).
 
-The exceptions are listed with their reasons: Playwright has no public way to move a navigation on after
+The one exception is listed with its reason: Playwright has no public way to move a navigation on after
 a redirect answered by a route (a fulfilled 3xx is followed by Chromium without routing the next request;
-its own HAR replay uses the call recording and replay make); and the login keeper's wrapping of its
-client's ``send``, still to be turned into a layer of the client's transport chain.
+its own HAR replay uses the call recording and replay make).
 """
 
 from __future__ import annotations
@@ -35,10 +34,6 @@ ALLOWED = {
     ("browser/instrument/_taps.py", "route._impl_obj._redirect_navigation_request"):
         ("_redirect_navigation_request", "no public API moves a routed navigation on (playwright#33893)"),
     ("browser/instrument/_taps.py", "route._impl_obj"): ("_impl_obj", "the same call"),
-    # The browser host starts Playwright's own driver with ``launch-server``: Playwright exposes no public
-    # function for where its driver is, and ``python -m playwright`` would put a Python process between
-    # the host and the driver, which a signal to the host would leave orphaned.
-    ("server/_host.py", "playwright._impl._driver"): ("compute_driver_executable", "the driver's location"),
 }
 
 #: Underscored but public: a named tuple's documented methods (``urlsplit(url)._replace(...)``).

@@ -35,6 +35,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import playwright
+
 from browserkonnector.browser._discovery import LAUNCH_ARGS, OFFLINE_ARG_PREFIX, find_chromium
 
 __all__ = ["BrowserHost", "HostOptions", "HostStartError"]
@@ -46,6 +48,23 @@ _PR_SET_PDEATHSIG = 1
 
 class HostStartError(RuntimeError):
     """The shared browser did not start; the message carries what the driver printed."""
+
+
+def driver_command() -> tuple[str, str]:
+    """Playwright's driver as its wheel ships it: the Node binary and ``cli.js`` in the package's
+    ``driver`` directory, ``PLAYWRIGHT_NODEJS_PATH`` naming another Node as Playwright itself allows.
+
+    Playwright has no public function for this, and ``python -m playwright`` would put a Python process
+    between the host and the driver, which a signal to the host would leave orphaned; so the host reads
+    the wheel's documented layout (the files are checked, so a change of layout fails here, by name)."""
+    driver = Path(playwright.__file__).parent / "driver"
+    cli = driver / "package" / "cli.js"
+    node = os.environ.get("PLAYWRIGHT_NODEJS_PATH") or str(driver / ("node.exe" if sys.platform == "win32" else "node"))
+    for part in (Path(node), cli):
+        if not part.is_file():
+            raise HostStartError(f"Playwright's driver is not where its wheel puts it: {part} is missing "
+                                 "(set PLAYWRIGHT_NODEJS_PATH to a Node.js executable if your Playwright has none)")
+    return node, str(cli)
 
 
 @dataclass
@@ -121,9 +140,7 @@ class BrowserHost:
         return self
 
     async def _start_driver(self, executable: Path) -> None:
-        from playwright._impl._driver import compute_driver_executable
-
-        node, cli = compute_driver_executable()
+        node, cli = driver_command()
         self._config_dir = tempfile.TemporaryDirectory(prefix="bk-host-")
         config = Path(self._config_dir.name) / "launch.json"
         config.write_text(json.dumps({

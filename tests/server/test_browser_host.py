@@ -17,6 +17,7 @@ from demo_vendor_site import DemoSite, SiteConfig
 from browserkonnector import _errors as errors
 from browserkonnector._errors import KonnectorError
 from browserkonnector.browser import BrowserOptions, BrowserSession
+from browserkonnector.server._host import HostStartError, driver_command
 from browserkonnector.server._process import HostProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.anyio]
@@ -151,3 +152,14 @@ def test_bad_options_are_named() -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "--max-clients=0: must be >= 1" in done.stderr
+
+
+def test_the_driver_is_found_where_the_playwright_wheel_puts_it(monkeypatch: pytest.MonkeyPatch,
+                                                                tmp_path: Path) -> None:
+    node, cli = driver_command()
+    assert Path(node).is_file()
+    assert cli.endswith("cli.js")
+    assert Path(cli).is_file()
+    monkeypatch.setenv("PLAYWRIGHT_NODEJS_PATH", str(tmp_path / "no-node"))
+    with pytest.raises(HostStartError, match="no-node is missing"):
+        driver_command()
