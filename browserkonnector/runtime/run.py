@@ -220,8 +220,8 @@ class _Runner:
 
             session = RunSession(konnector, options, self.job, prepared.account, self.redactor)
             try:
-                browsing.storage_state = await session.prepare()  # the kept session, if any
                 stack.push_async_callback(session.close_profile)  # runs after the browser has closed
+                browsing.storage_state = await session.prepare()  # the kept session, if any
                 browsing.user_data_dir = session.profile_dir
                 await browsing.open(stack)
                 ctx = self._context(store, prepared, browsing, shapes)
