@@ -213,10 +213,9 @@ def test_keep_profile_in_a_shared_browser_keeps_indexeddb_in_the_vault(idb_site:
     """A worker's shared browser has no profile directory of the run's: ``keep_profile`` then keeps the
     IndexedDB databases in the vault (Playwright's ``storage_state(indexed_db=True)``), and still skips
     the login."""
-    from tests.sessions.idb_app import with_profile
-
     from browserkonnector.browser.session import BrowserOptions, BrowserSession
     from browserkonnector.runtime.browsing import shared_session
+    from tests.sessions.idb_app import with_profile
 
     store = tmp_path / "store"
 
