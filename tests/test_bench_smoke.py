@@ -51,6 +51,8 @@ EXPECTED_ROWS = [
     ("9", "traced with neither"),
     ("10", "kept session restored vs a cold login"),
     ("10", "cold start to logged in"),
+    ("11", "second run on the kept profile vs first run"),
+    ("11", "the same with --full-sync"),
 ]
 #: Rows whose baseline only exists with --with-js (never run in CI: it needs npm).
 JS_ONLY = {("3", "save_bills of 20 bills"), ("3", "stack requests per bill"), ("3", "default concurrency")}

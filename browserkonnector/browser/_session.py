@@ -57,6 +57,8 @@ class BrowserOptions:
     loopback: right for tests and the demo site, wrong for a real vendor, so a real run turns it off).
     ``block_resources`` are Playwright resource types aborted in every context; ``document``, ``xhr``
     and ``fetch`` can never be blocked, nor can a PDF (see :mod:`~browserkonnector.browser._blocking`).
+    ``user_data_dir`` makes the session's one context persistent on that Chromium profile directory
+    (``launch_persistent_context``): its cache, IndexedDB and service workers outlive the run.
     """
 
     headless: bool = True
@@ -74,8 +76,11 @@ class BrowserOptions:
     #: How long ``connect`` may wait for the browser host: above ``browser-server``'s default queue (60 s),
     #: so a full host answers (503) before the run gives up.
     connect_timeout_ms: int = 90_000
+    user_data_dir: str | os.PathLike[str] | None = None
 
     def __post_init__(self) -> None:
+        if self.connect is not None and self.user_data_dir is not None:
+            raise ValueError("BrowserOptions: user_data_dir needs a launched browser, not connect=")
         if self.connect is not None and not self.connect.startswith(_CONNECT_SCHEMES):
             raise ValueError(
                 f"BrowserOptions.connect={self.connect!r}: expected a ws:// Playwright server or an "
@@ -162,6 +167,7 @@ class BrowserSession:
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._executable: Path | None = None
+        self._persistent: BrowserContext | None = None  # with user_data_dir: the one context
         #: A connected browser went away while the session was open (the host died or dropped us).
         self.lost = False
 
@@ -173,6 +179,8 @@ class BrowserSession:
 
     @property
     def version(self) -> str:
+        if self._browser is None and self._persistent is not None:
+            return "?"
         return self.browser.version
 
     @property
@@ -186,6 +194,9 @@ class BrowserSession:
             raise HeadedWithoutDisplay()  # before starting anything: nothing to clean up
         self._playwright = await (self._driver if self._driver is not None else _start_playwright())
         self._driver = None
+        if opts.user_data_dir is not None:  # the browser starts with its context: see new_context
+            self._executable = find_chromium(headless=opts.headless, explicit=opts.executable_path)
+            return self
         try:
             self._browser = await (self._connect() if opts.connect else self._launch())
         except BaseException:
@@ -262,7 +273,10 @@ class BrowserSession:
         if record_har_path is not None:
             args["record_har_path"] = str(record_har_path)
         args.update(context_args)
-        context = await self.browser.new_context(**args)
+        if opts.user_data_dir is not None:
+            context = await self._launch_persistent(args)
+        else:
+            context = await self.browser.new_context(**args)
         context.set_default_timeout(opts.default_timeout_ms)
         context.set_default_navigation_timeout(opts.default_timeout_ms)
         network = Network.of(context)  # the context's network owner, made with it (see .network)
@@ -271,12 +285,39 @@ class BrowserSession:
             await network.block(blocked)
         return context
 
+    async def _launch_persistent(self, args: dict[str, Any]) -> BrowserContext:
+        """Chromium on ``user_data_dir``, and its one context (a persistent profile has no other)."""
+        if self._playwright is None:
+            raise RuntimeError("the browser session is not started: use `async with BrowserSession(...)`")
+        if self._persistent is not None:
+            raise RuntimeError("a session on a user_data_dir has one context, already opened")
+        opts = self.options
+        assert opts.user_data_dir is not None
+        if "storage_state" in args:
+            raise ValueError("a context on a user_data_dir takes no storage_state (the profile is its state): "
+                             "apply one with context.set_storage_state()")
+        try:
+            context = await self._playwright.chromium.launch_persistent_context(
+                Path(opts.user_data_dir), executable_path=self._executable, headless=opts.headless,
+                slow_mo=opts.slow_mo_ms or None, args=opts.launch_args(), **args)
+        except PlaywrightError as exc:
+            if "XServer" in exc.message or "Missing X server" in exc.message:
+                raise HeadedWithoutDisplay() from None
+            raise
+        self._persistent = context
+        self._browser = context.browser
+        logger.debug("browser launched on a kept profile ({})", self._executable)
+        return context
+
     async def close(self) -> None:
         """Close the browser (or disconnect) and stop the driver; safe to call twice."""
-        browser, playwright = self._browser, self._playwright
-        self._browser = self._playwright = None
+        browser, playwright, persistent = self._browser, self._playwright, self._persistent
+        self._browser = self._playwright = self._persistent = None
         try:
-            if browser is not None:
+            if persistent is not None:  # closing its context closes that browser, flushing the profile
+                with contextlib.suppress(PlaywrightError):
+                    await persistent.close()
+            elif browser is not None:
                 await browser.close()
         finally:
             if playwright is not None:

@@ -9,7 +9,8 @@ This ``__init__`` is the package's contract (the most used names are also export
 - :func:`load_connector` / :class:`ConnectorNotFound` — a connector from a path or a module name;
 - :func:`add_run_arguments` / :func:`options_from_args` — the ``run`` command's options, for a CLI of your own;
 - sessions: :func:`logged_in_if`, :class:`SyncMemory` / :data:`SYNC_KEY` (incremental runs), :func:`totp`
-  (a second factor from a seed), :data:`RESET_SESSION`.
+  (a second factor from a seed), :data:`RESET_SESSION`, :class:`KeptProfile` (a kept browser profile,
+  encrypted in the store: :data:`PROFILES_DIR`, :func:`profile_archive_path`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
         add_run_arguments,
         options_from_args,
     )
+    from browserkonnector.runtime._profile import PROFILES_DIR, KeptProfile, ProfileUnreadable, profile_archive_path
     from browserkonnector.runtime._run import RunResult
     from browserkonnector.runtime._sync import SYNC_KEY, SyncMemory
     from browserkonnector.runtime._twofa import totp
@@ -59,6 +61,10 @@ _EXPORTS: dict[str, str] = {  # name -> the private module defining it
     "SyncMemory": "._sync",
     "totp": "._twofa",
     "RESET_SESSION": "._account_session",
+    "PROFILES_DIR": "._profile",
+    "KeptProfile": "._profile",
+    "ProfileUnreadable": "._profile",
+    "profile_archive_path": "._profile",
     "shared_session": "._browsing",
 }
 
@@ -67,14 +73,17 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 __all__ = [
     "DEFAULT_ARTIFACTS",
     "DEFAULT_STORE",
+    "PROFILES_DIR",
     "RESET_SESSION",
     "SYNC_KEY",
     "CheckFn",
     "ConnectorNotFound",
+    "KeptProfile",
     "Konnector",
     "LoginFn",
     "LoginPage",
     "MainFn",
+    "ProfileUnreadable",
     "RunContext",
     "RunOptions",
     "RunResult",
@@ -85,6 +94,7 @@ __all__ = [
     "load_connector",
     "logged_in_if",
     "options_from_args",
+    "profile_archive_path",
     "shared_session",
     "totp",
 ]

@@ -10,22 +10,27 @@
 3. :meth:`RunSession.before_main`, inside the connector's task (so the run's time limit bounds it): the
    logged-in check, or the login;
 4. :meth:`RunSession.finish`: keep the session of a good run, drop the one a login failure proved bad,
-   and remember how the run went for ``should_full_sync``.
+   and remember how the run went for ``should_full_sync``;
+5. :meth:`RunSession.close_profile`, once the browser has closed: with ``keep_profile``, the whole
+   profile a good run used is encrypted into the store (``runtime/_profile.py``), and its clear copy removed.
 
 Nothing here fails a run by itself: a vault that cannot be read or written costs a warning and a login.
 """
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from browserkonnector import _errors as errors
+from browserkonnector import errors
 from browserkonnector._redact import Redactor
 from browserkonnector.runtime._job import Account, JobEnv
 from browserkonnector.runtime._login import SessionKeeper
 from browserkonnector.runtime._options import RunOptions
+from browserkonnector.runtime._profile import KeptProfile, discard_profile, profile_archive_path
 from browserkonnector.runtime._sync import SYNC_KEY, SyncMemory
 from browserkonnector.runtime._vault import SessionVault, discard_vault
 
@@ -51,6 +56,8 @@ class RunSession:
         self.vault: SessionVault | None = None
         self.state: BrowserState | None = None
         self.ctx: RunContext[Any] | None = None
+        #: ``keep_profile`` where this run launches its own Chromium: the whole profile is kept.
+        self.profile: KeptProfile | None = None
         self.sync = SyncMemory(account.data, forced=options.full_sync)
         self.keeper = SessionKeeper(login=konnector.login_fn, check=konnector.logged_in_fn,
                                     login_page=konnector.login_page, max_relogins=konnector.max_relogins,
@@ -64,18 +71,39 @@ class RunSession:
         return (self.konnector.keeps_session and self.konnector.browser and options.record is None
                 and options.replay is None)
 
+    @property
+    def keeps_whole_profile(self) -> bool:
+        """``keep_profile`` with a Chromium this run launches, in a local run: the profile directory is then
+        kept. A connected or shared browser has no profile of ours, and a Cozy job keeps no file between
+        runs: there ``keep_profile`` keeps the IndexedDB databases in the vault instead."""
+        from browserkonnector.runtime._browsing import shared_session
+
+        return (self.keeps and self.konnector.keep_profile and self.options.connect is None
+                and not self.job.is_job and shared_session.get() is None)
+
+    @property
+    def profile_dir(self) -> Path | None:
+        """The directory the run's Chromium keeps its profile in (``None``: a throwaway context)."""
+        return self.profile.directory if self.profile is not None else None
+
     async def prepare(self) -> dict[str, Any] | None:
-        """The storage state to open the browser context with, or ``None`` (a fresh context)."""
+        """The storage state to open the browser context with, or ``None`` (a fresh context, or a kept
+        profile: then :meth:`attach` puts the state in)."""
         reset = self.account.doc.get("state") == RESET_SESSION
+        archive = profile_archive_path(self.options.store_dir, self.konnector.slug, self.account.id)
         if reset or (self.options.fresh_session and self.keeps):
             log.info("discarding the kept session ({})", "account state RESET_SESSION" if reset else "--fresh-session")
             await self._quiet(discard_vault(self.account))
+            await self._quiet(asyncio.to_thread(discard_profile, archive))
             if reset:
                 await self._quiet(self.account.set_state(None))
         if not self.keeps:
             return None
         self.vault = SessionVault.for_run(self.account, environ=self.options.environ, is_job=self.job.is_job,
                                           store_dir=self.options.store_dir)
+        if self.vault is not None and self.keeps_whole_profile:
+            self.profile = KeptProfile(archive, self.vault.key)
+            await asyncio.to_thread(self.profile.open)
         if self.vault is None or reset or self.options.fresh_session:
             return None
         try:
@@ -94,17 +122,24 @@ class RunSession:
             self.keeper.kept_storage.setdefault(str(origin.get("origin")), {}).update(items)
         for origin, items in self.state.session_storage.items():
             self.keeper.kept_storage.setdefault(origin, {}).update(items)
-        return self.state.storage_state
+        return self.state.storage_state if self.profile is None else None
 
     async def attach(self, ctx: RunContext[Any]) -> None:
         self.ctx = ctx
         ctx.session = self.keeper
         ctx.sync = self.sync
         self.keeper.wrap_http(ctx.http)
-        if self.state is not None and ctx.browser_context_or_none is not None:
+        context = ctx.browser_context_or_none
+        if self.state is not None and context is not None:
             from browserkonnector.browser._state import restore
 
-            await restore(ctx.browser_context_or_none, self.state)
+            if self.profile is not None and self.profile.restored:
+                # The profile holds the web storage and IndexedDB; Chromium drops session cookies (no
+                # expiry) at exit, so the vault's cookies go back in.
+                await context.add_cookies(self.state.cookies)  # type: ignore[arg-type]
+            elif self.profile is not None:  # a fresh profile: the vault's state, as a new context gets it
+                await context.set_storage_state(self.state.storage_state)  # type: ignore[arg-type]
+            await restore(context, self.state)
 
     async def before_main(self, ctx: RunContext[Any]) -> None:
         await self.keeper.start(ctx)
@@ -116,7 +151,9 @@ class RunSession:
         from browserkonnector.browser._state import capture, register_state_secrets
 
         try:
-            state = await capture(self.ctx.browser_context_or_none, indexed_db=self.konnector.keep_profile)
+            # With a whole profile kept, IndexedDB is in it: reading it out again would only cost time.
+            indexed_db = self.konnector.keep_profile and self.profile is None
+            state = await capture(self.ctx.browser_context_or_none, indexed_db=indexed_db)
             if self.state is not None:  # origins no page showed this run keep the sessionStorage they had
                 state.session_storage = {**self.state.session_storage, **state.session_storage}
             register_state_secrets(state, self.redactor, secret_keys=self.konnector.secret_storage_keys)
@@ -132,7 +169,17 @@ class RunSession:
                 await self.save()
             elif code in DISCARD_ON:
                 await self._quiet(self.vault.discard())
+                if self.profile is not None:
+                    await self._quiet(asyncio.to_thread(self.profile.discard))
+        if self.profile is not None:
+            self.profile.keep = ok
         await self._quiet(self.account.save_data({SYNC_KEY: self.sync.after_run(ok=ok)}))
+
+    async def close_profile(self) -> None:
+        """Once the browser has closed (its profile flushed): keep the profile of a good run, encrypted,
+        and remove the clear copy whatever happened."""
+        if self.profile is not None:
+            await asyncio.to_thread(self.profile.close)
 
     async def _quiet(self, coro: Any) -> None:
         try:

@@ -80,6 +80,8 @@ class Browsing:
         self.watch: SecretWatch | None = None
         #: A kept session's Playwright storage state (docs/sessions.md), given to the context when set.
         self.storage_state: dict[str, Any] | None = None
+        #: A kept profile's directory (``keep_profile``, docs/sessions.md): the context is persistent on it.
+        self.user_data_dir: Path | None = None
 
     async def open(self, stack: AsyncExitStack) -> None:
         if not self.konnector.browser:
@@ -116,6 +118,12 @@ class Browsing:
 
             await stop_driver(self.driver)
             self.driver = None
+        profile = self.user_data_dir if kept is None else None
+        # Any route turns Chromium's HTTP cache off (Playwright's rule), and the cache is half of what a
+        # kept profile is for: a run on one blocks no resource type.
+        blocked = frozenset() if profile is not None else self.konnector.block_resources
+        if profile is not None and self.konnector.block_resources:
+            log.debug("keep_profile: resource blocking is off (a route would turn the HTTP cache off)")
         session = kept or await stack.enter_async_context(BrowserSession(BrowserOptions(
             headless=not options.headed,
             slow_mo_ms=options.slow_mo_ms,
@@ -123,9 +131,10 @@ class Browsing:
             connect=options.connect,
             offline_dns=options.offline_dns,
             extra_args=tuple(options.chromium_args),
-            block_resources=self.konnector.block_resources,
+            block_resources=blocked,
             locale=self.locale.locale,
             timezone_id=self.locale.timezone,
+            user_data_dir=profile,
         ), driver=self.driver))
         assert session is not None
         self.session = session

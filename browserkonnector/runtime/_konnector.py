@@ -67,7 +67,8 @@ class Konnector(Generic[F]):
 
     Sessions (docs/sessions.md): ``@konnector.login`` and ``@konnector.is_logged_in`` declare how to log
     in and how to tell a live session; ``keep_session`` (default: on when a login is declared) keeps the
-    browser's state in the encrypted vault between runs, ``keep_profile`` adds IndexedDB; ``login_page``
+    browser's state in the encrypted vault between runs, ``keep_profile`` keeps the whole browser profile
+    too (HTTP cache, IndexedDB, service workers: ``runtime/_profile.py``); ``login_page``
     (a URL glob, a regex or a predicate) is where the site sends a lost session, so that a redirect there
     triggers a re-login like a 401 does; ``max_relogins`` bounds the re-logins of one run.
     """

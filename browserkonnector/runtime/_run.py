@@ -220,7 +220,9 @@ class _Runner:
 
             session = RunSession(konnector, options, self.job, prepared.account, self.redactor)
             try:
+                stack.push_async_callback(session.close_profile)  # runs after the browser has closed
                 browsing.storage_state = await session.prepare()  # the kept session, if any
+                browsing.user_data_dir = session.profile_dir
                 await browsing.open(stack)
                 ctx = self._context(store, prepared, browsing, shapes)
                 await session.attach(ctx)

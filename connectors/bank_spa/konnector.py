@@ -6,36 +6,72 @@ reads the accounts from IndexedDB once the app has synced, and the operations fr
 ``ctx.collect_rows`` scrolls and reads until stable; ``keep`` makes it wait out the previous account's
 rows, still shown for a moment after a switch. Selectors are ids and attributes, never the UI's words:
 the app follows the browser's language.
+
+The app is local-first, so the connector keeps its whole browser profile between runs
+(``keep_profile=True``, docs/sessions.md): the next run finds the bundle in Chromium's HTTP cache, the
+data and the sync cursors in IndexedDB, and the session in the vault, so the app comes up unlocked and
+its worker fetches only what changed. The login and the logged-in check are declared for that. An
+incremental run (``ctx.should_full_sync()`` says no) reads the table of an account only when the app's
+sync cursor for it moved since its operations were saved: nothing changed, nothing to scroll.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from browserkonnector import BankAccount, BankOperation, Konnector, KonnectorError, RunContext, errors
 
 from .models import Fields
 
-konnector = Konnector(fields=Fields, vendor="Demo Local Bank")
+konnector = Konnector(fields=Fields, vendor="Demo Local Bank", keep_profile=True)
 BOOT_TIMEOUT_MS = 90_000  # the login page shows after the whole bundle is fetched and parsed
+LOCKED, UNLOCKED = "#pw", "#sync-status, nav .account"  # what the app shows once booted
+#: The account data entry: account id → the app's sync cursor when its operations were last saved.
+SAVED_CURSORS = "bank_saved_cursors"
+FULL_SYNC_AGE = timedelta(days=30)
 ROW = {"id": "@data-op-id", "account": "@data-account-id", "date": "time@datetime", "label": ".label",
        "amount": ".amount@data-amount"}
 
 
-@konnector.main
-async def start(ctx: RunContext[Fields]) -> None:
+async def boot(ctx: RunContext[Fields]) -> bool:
+    """Open the app and wait until it has booted; ``True`` when it came up unlocked (a kept session)."""
     page = ctx.page
     await page.goto(ctx.fields.base_url)
-    await page.locator("#pw").wait_for(timeout=BOOT_TIMEOUT_MS)
-    await ctx.fill_secret("#pw", ctx.fields.password)
+    await page.locator(LOCKED).or_(page.locator(UNLOCKED)).first.wait_for(timeout=BOOT_TIMEOUT_MS)
+    return await page.locator(LOCKED).count() == 0
+
+
+@konnector.is_logged_in
+async def unlocked(ctx: RunContext[Fields]) -> bool:
+    return await boot(ctx)
+
+
+@konnector.login
+async def unlock(ctx: RunContext[Fields]) -> None:
+    page = ctx.page
+    if await page.locator(LOCKED).count() == 0 and await boot(ctx):
+        return  # booted unlocked: nothing to type
+    await ctx.fill_secret(LOCKED, ctx.fields.password)
     await page.locator("#unlock").click()
     synced, refused = page.locator("nav .account"), page.locator("#login-error")
     await synced.or_(refused).first.wait_for(timeout=BOOT_TIMEOUT_MS)
     if await refused.is_visible():
         raise KonnectorError(errors.LOGIN_FAILED)
 
+
+@konnector.main
+async def start(ctx: RunContext[Fields]) -> None:
+    page = ctx.page
+    await page.locator("nav .account").first.wait_for(timeout=BOOT_TIMEOUT_MS)  # synced
+
     accounts = sorted(await ctx.read_indexeddb("bank", "accounts"), key=lambda a: a["id"])
     ctx.shapes.count("accounts", len(accounts))
+    cursors = {str(m["id"]).removeprefix("cursor:"): m["cursor"] for m in await ctx.read_indexeddb("bank", "meta")}
+    saved = {} if ctx.should_full_sync(FULL_SYNC_AGE) else ctx.get_account_data().get(SAVED_CURSORS) or {}
     operations = []
     for account in accounts:
+        if account["id"] in cursors and saved.get(account["id"]) == cursors[account["id"]]:
+            continue  # the app synced nothing new for it since its operations were saved
         await page.locator(f'nav .account[data-account-id="{account["id"]}"]').click()
         rows = await ctx.collect_rows("#ops-scroll", ".op-row", ROW, key="id", keep={"account": account["id"]})
         ctx.shapes.count(f"operations of {account['id']}", len(rows))
@@ -46,3 +82,4 @@ async def start(ctx: RunContext[Fields]) -> None:
         [BankAccount(vendor_id=a["id"], label=a["label"], balance=a["balance"], currency=a["currency"],
                      type=a["type"], number=a["number"], institution_label=a["institution"]) for a in accounts],
         operations)
+    await ctx.save_account_data({SAVED_CURSORS: cursors})

@@ -8,6 +8,7 @@
     scripts/bench --smoke              # every workload at a tiny size, 1 round (the test suite runs it)
     scripts/bench --only 9             # the heavy local-first SPA: framework vs raw Playwright, trace costs
     scripts/bench --only 10            # a run restoring its kept session vs a cold login (second factor)
+    scripts/bench --only 11            # the heavy SPA: second run on the kept profile vs first run
 
 Every figure is a median over rounds; every ratio compares two medians measured in the same bench run,
 variants interleaved, so the noise of a shared machine hits both sides. Nothing here asserts a time:
@@ -29,12 +30,13 @@ from benchlib.docs import write_doc
 from benchlib.report import Row, render, render_text
 from benchlib.w_dedup import dedup
 from benchlib.w_print import printing
+from benchlib.w_profile import kept_profile
 from benchlib.w_runs import Sizes, full_runs, growth_runs
 from benchlib.w_save import save_vs_js
 from benchlib.w_session import session_restore
 from benchlib.w_spa import SpaSizes, heavy_spa
 
-WORKLOADS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")
+WORKLOADS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11")
 DEFAULT_OUT = REPO / "docs" / "performance.md"
 
 
@@ -107,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         ({"8"}, "8", lambda: growth_runs(sizes, _log)),
         ({"9"}, "9", lambda: heavy_spa(spa, _log)),
         ({"10"}, "10", lambda: session_restore(sizes.bills, runs, _log)),
+        ({"11"}, "11", lambda: kept_profile(spa, _log)),
     ]
     rows: list[Row] = []
     failed = False

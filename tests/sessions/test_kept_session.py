@@ -15,6 +15,8 @@ from demo_vendor_site import DemoSite
 
 from browserkonnector.browser._state import BrowserState
 from browserkonnector.runtime._job import ACCOUNTS_DOCTYPE
+from browserkonnector.runtime._options import RunOptions
+from browserkonnector.runtime._profile import PROFILES_DIR
 from browserkonnector.runtime._vault import VAULT_DATA_KEY, open_envelope
 from browserkonnector.store._base import AppInfo
 from browserkonnector.store._local import LocalStore
@@ -198,9 +200,45 @@ def test_keep_profile_keeps_indexeddb_and_skips_the_login(idb_site: str, run_con
         second = run_connector(konnector, fields={"base_url": idb_site}, store_dir=store)
         assert second.ok, second.explain()
         assert second.result.stats.extra["idb_ok"] == 1
-        if kept:  # IndexedDB came back with the vault: no login
+        if kept:  # IndexedDB came back with the kept profile: no login
             assert second.result.stats.extra["session_restored"] == 1
             assert "logins" not in second.result.stats.extra
             assert account(store)["data"][VAULT_DATA_KEY]["profile"] is True
+            assert len(list((store / PROFILES_DIR).glob("*.profile"))) == 1
         else:  # cookies and storage only: the IndexedDB session is gone, the run logs in
             assert second.result.stats.extra["logins"] == 1
+
+
+def test_keep_profile_in_a_shared_browser_keeps_indexeddb_in_the_vault(idb_site: str, tmp_path: Path) -> None:
+    """A worker's shared browser has no profile directory of the run's: ``keep_profile`` then keeps the
+    IndexedDB databases in the vault (Playwright's ``storage_state(indexed_db=True)``), and still skips
+    the login."""
+    from browserkonnector.browser._session import BrowserOptions, BrowserSession
+    from browserkonnector.runtime._browsing import shared_session
+    from tests.sessions.idb_app import with_profile
+
+    store = tmp_path / "store"
+
+    async def twice() -> list[Any]:
+        results = []
+        async with BrowserSession(BrowserOptions()) as browser:
+            token = shared_session.set(browser)
+            try:
+                for _ in range(2):
+                    results.append(await with_profile.execute(RunOptions(
+                        cli_fields=(f"base_url={idb_site}",), store_dir=store, offline_dns=True, progress=False,
+                        log_mode="json", trace="off", environ={})))
+            finally:
+                shared_session.reset(token)
+        return results
+
+    first, second = _run_in_thread(twice())
+    assert first.ok
+    assert second.ok
+    assert first.stats.extra["logins"] == 1
+    assert second.stats.extra["session_restored"] == 1
+    assert second.stats.extra["idb_ok"] == 1
+    state = open_envelope(account(store)["data"][VAULT_DATA_KEY], (store / "vault.key").read_bytes().strip())
+    (origin,) = state.storage_state["origins"]
+    assert [db["name"] for db in origin["indexedDB"]] == ["app"]
+    assert not (store / PROFILES_DIR).exists()
