@@ -103,7 +103,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         cli_fields=(f"base_url={url}", f"login={user.email}", f"password={user.password}"),
         store_dir=args.store,
         headed=args.headed,
-        slow_mo_ms=args.slow_mo_ms,
+        slow_mo=args.slow_mo,
         trace=args.trace,
         artifacts_dir=args.artifacts_dir,
         offline_dns=True,
@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42, help="seed of the demo data")
     demo.add_argument("--latency-ms", type=int, default=0, help="server latency per request")
     demo.add_argument("--headed", action="store_true", help="show the browser")
-    demo.add_argument("--slow-mo", type=int, default=0, dest="slow_mo_ms", metavar="MS")
+    demo.add_argument("--slow-mo", type=float, default=0.0, metavar="SECONDS")
     demo.add_argument("--trace", choices=["on", "off", "retain-on-failure"], default="retain-on-failure")
     demo.add_argument("--artifacts", type=Path, default=Path("bk-artifacts"), dest="artifacts_dir")
     demo.add_argument("--log", choices=["json", "human"], default="human", dest="log_mode")

@@ -45,16 +45,17 @@ async def fill_secret(
     *,
     redactor: Redactor,
     press_sequentially: bool = False,
-    delay_ms: float = 0,
-    timeout_ms: float | None = None,
+    delay: float = 0,
+    timeout: float | None = None,
     label: str | None = None,
 ) -> None:
     """Register ``value`` with ``redactor`` (named ``label`` for its placeholders, e.g. ``"password"``),
     then type it into ``locator``.
 
     ``press_sequentially`` types key by key (after clearing the field) for sites that listen to key
-    events rather than ``input``; ``delay_ms`` spaces the keys. An error from Playwright is re-raised
-    with the value scrubbed from its message (and without the original chained).
+    events rather than ``input``; ``delay`` spaces the keys and ``timeout`` bounds each step (seconds,
+    like every duration of the framework; the context's default timeout when ``None``). An error from
+    Playwright is re-raised with the value scrubbed from its message (and without the original chained).
     """
     if not isinstance(value, str) or not value:
         raise ValueError("fill_secret: the secret value must be a non-empty string")
@@ -62,12 +63,13 @@ async def fill_secret(
         logger.warning(
             "a secret shorter than {} characters cannot be scrubbed from traces", MIN_SECRET_LENGTH
         )
+    ms = None if timeout is None else timeout * 1000  # Playwright's unit
     try:
         if press_sequentially:
-            await locator.fill("", timeout=timeout_ms)
-            await locator.press_sequentially(value, delay=delay_ms, timeout=timeout_ms)
+            await locator.fill("", timeout=ms)
+            await locator.press_sequentially(value, delay=delay * 1000, timeout=ms)
         else:
-            await locator.fill(value, timeout=timeout_ms)
+            await locator.fill(value, timeout=ms)
     except PlaywrightError as exc:
         raise type(exc)(redactor.redact(exc.message)) from None
 

@@ -42,6 +42,11 @@ NO_DISPLAY_MESSAGE = "no X server: run under `xvfb-run -a` or drop --headed"
 _CONNECT_SCHEMES = ("ws://", "wss://", "http://", "https://")
 
 
+def _ms(seconds: float) -> float:
+    """Playwright's unit (milliseconds) from the framework's (seconds: every duration of its API)."""
+    return seconds * 1000
+
+
 class HeadedWithoutDisplay(RuntimeError):
     """A headed run was asked where no display exists (Playwright's own message is a wall of text)."""
 
@@ -62,7 +67,7 @@ class BrowserOptions:
     """
 
     headless: bool = True
-    slow_mo_ms: int = 0
+    slow_mo: float = 0.0
     executable_path: str | None = None
     connect: str | None = None
     offline_dns: bool = True
@@ -71,11 +76,11 @@ class BrowserOptions:
     locale: str | None = None
     timezone_id: str | None = None
     user_agent: str | None = None
-    default_timeout_ms: int = 30_000
+    default_timeout: float = 30.0
     accept_downloads: bool = True
     #: How long ``connect`` may wait for the browser host: above ``browser-server``'s default queue (60 s),
     #: so a full host answers (503) before the run gives up.
-    connect_timeout_ms: int = 90_000
+    connect_timeout: float = 90.0
     user_data_dir: str | os.PathLike[str] | None = None
 
     def __post_init__(self) -> None:
@@ -86,10 +91,12 @@ class BrowserOptions:
                 f"BrowserOptions.connect={self.connect!r}: expected a ws:// Playwright server or an "
                 "http:// DevTools (CDP) endpoint"
             )
-        if self.slow_mo_ms < 0:
-            raise ValueError(f"BrowserOptions.slow_mo_ms={self.slow_mo_ms}: must be >= 0")
-        if self.default_timeout_ms <= 0:
-            raise ValueError(f"BrowserOptions.default_timeout_ms={self.default_timeout_ms}: must be > 0")
+        if self.slow_mo < 0:
+            raise ValueError(f"BrowserOptions.slow_mo={self.slow_mo}: must be >= 0 (seconds)")
+        if self.default_timeout <= 0:
+            raise ValueError(f"BrowserOptions.default_timeout={self.default_timeout}: must be > 0 (seconds)")
+        if self.connect_timeout <= 0:
+            raise ValueError(f"BrowserOptions.connect_timeout={self.connect_timeout}: must be > 0 (seconds)")
         if isinstance(self.extra_args, str):
             raise ValueError("BrowserOptions.extra_args: expected a list of arguments, not one string")
         self.block_resources = frozenset(self.block_resources)
@@ -215,7 +222,7 @@ class BrowserSession:
         self._executable = find_chromium(headless=opts.headless, explicit=opts.executable_path)
         try:
             return await self._playwright.chromium.launch(
-                executable_path=self._executable, headless=opts.headless, slow_mo=opts.slow_mo_ms or None,
+                executable_path=self._executable, headless=opts.headless, slow_mo=_ms(opts.slow_mo) or None,
                 args=opts.launch_args(),
             )
         except PlaywrightError as exc:
@@ -226,8 +233,8 @@ class BrowserSession:
     async def _connect(self) -> Browser:
         assert self._playwright is not None
         assert self.options.connect is not None
-        endpoint, slow_mo = self.options.connect, self.options.slow_mo_ms or None
-        timeout = self.options.connect_timeout_ms
+        endpoint, slow_mo = self.options.connect, _ms(self.options.slow_mo) or None
+        timeout = _ms(self.options.connect_timeout)
         try:
             if endpoint.startswith(("ws://", "wss://")):
                 browser = await self._playwright.chromium.connect(endpoint, slow_mo=slow_mo, timeout=timeout)
@@ -277,8 +284,8 @@ class BrowserSession:
             context = await self._launch_persistent(args)
         else:
             context = await self.browser.new_context(**args)
-        context.set_default_timeout(opts.default_timeout_ms)
-        context.set_default_navigation_timeout(opts.default_timeout_ms)
+        context.set_default_timeout(_ms(opts.default_timeout))
+        context.set_default_navigation_timeout(_ms(opts.default_timeout))
         network = Network.of(context)  # the context's network owner, made with it (see .network)
         blocked = opts.block_resources if block_resources is None else block_resources  # a run's own, in a kept session
         if blocked:
@@ -299,7 +306,7 @@ class BrowserSession:
         try:
             context = await self._playwright.chromium.launch_persistent_context(
                 Path(opts.user_data_dir), executable_path=self._executable, headless=opts.headless,
-                slow_mo=opts.slow_mo_ms or None, args=opts.launch_args(), **args)
+                slow_mo=_ms(opts.slow_mo) or None, args=opts.launch_args(), **args)
         except PlaywrightError as exc:
             if "XServer" in exc.message or "Missing X server" in exc.message:
                 raise HeadedWithoutDisplay() from None

@@ -126,7 +126,7 @@ class Browsing:
             log.debug("keep_profile: resource blocking is off (a route would turn the HTTP cache off)")
         session = kept or await stack.enter_async_context(BrowserSession(BrowserOptions(
             headless=not options.headed,
-            slow_mo_ms=options.slow_mo_ms,
+            slow_mo=options.slow_mo,
             executable_path=options.chromium,
             connect=options.connect,
             offline_dns=options.offline_dns,

@@ -33,7 +33,7 @@ class RunOptions:
     cli_fields: tuple[str, ...] = ()
     store_dir: Path = DEFAULT_STORE
     headed: bool = False
-    slow_mo_ms: int = 0
+    slow_mo: float = 0.0
     trace: TraceMode = "retain-on-failure"
     artifacts_dir: Path = DEFAULT_ARTIFACTS
     timeout: float | None = None
@@ -68,7 +68,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add("--store", type=Path, default=DEFAULT_STORE, dest="store_dir", metavar="DIR",
         help="embedded store folder (default ./bk-store; ignored in a Cozy job)")
     add("--headed", action="store_true", help="show the browser window (full Chromium; needs a display)")
-    add("--slow-mo", type=int, default=0, dest="slow_mo_ms", metavar="MS", help="slow every browser action")
+    add("--slow-mo", type=float, default=0.0, metavar="SECONDS", help="pause after every browser action (e.g. 0.3)")
     add("--trace", choices=["on", "off", "retain-on-failure"], default="retain-on-failure",
         help="Playwright trace (screenshots + DOM snapshots), scrubbed of secrets (default retain-on-failure)")
     add("--artifacts", type=Path, default=DEFAULT_ARTIFACTS, dest="artifacts_dir", metavar="DIR",
@@ -119,7 +119,7 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | Non
         cli_fields=tuple(args.cli_fields),
         store_dir=args.store_dir,
         headed=args.headed,
-        slow_mo_ms=args.slow_mo_ms,
+        slow_mo=args.slow_mo,
         trace=args.trace,
         artifacts_dir=args.artifacts_dir,
         timeout=args.timeout,

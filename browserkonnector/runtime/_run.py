@@ -325,7 +325,7 @@ class _Runner:
             "folder_path": prepared.folder_path,
             "job": {"is_job": self.job.is_job, "job_id": self.job.job_id,
                     "manual_execution": self.job.manual_execution, "time_limit": self.job.time_limit},
-            "options": {"headed": options.headed, "slow_mo_ms": options.slow_mo_ms, "trace": options.trace,
+            "options": {"headed": options.headed, "slow_mo": options.slow_mo, "trace": options.trace,
                         "timeout": options.timeout, "connect": bool(options.connect),
                         "offline_dns": options.offline_dns, "record": str(options.record or ""),
                         "replay": str(options.replay or "")},

@@ -73,7 +73,7 @@ def run_connector(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..
     explicit = any(arg.startswith("--tracing") for arg in config.invocation_params.args)
     tracing = _option(config, "--tracing", "off") if explicit else "retain-on-failure"
     headed = bool(_option(config, "--headed", False))
-    slow_mo = int(_option(config, "--slowmo", 0) or 0)
+    slow_mo = float(_option(config, "--slowmo", 0) or 0) / 1000  # pytest-playwright's option is in ms
 
     def run(connector: Any, **kwargs: Any) -> ConnectorRun:
         from browserkonnector.testing._runner import run_connector as _run_connector
@@ -81,7 +81,7 @@ def run_connector(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..
         kwargs.setdefault("store_dir", tmp_path / "store")
         kwargs.setdefault("artifacts_dir", _test_output(config, request.node))
         kwargs.setdefault("headed", headed)
-        kwargs.setdefault("slow_mo_ms", slow_mo)
+        kwargs.setdefault("slow_mo", slow_mo)
         kwargs.setdefault("trace", tracing if tracing in ("on", "off", "retain-on-failure") else "retain-on-failure")
         return _run_connector(connector, **kwargs)
 

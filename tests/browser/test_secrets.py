@@ -41,7 +41,7 @@ async def test_fill_secret_errors_never_carry_the_value(tab: Any, site: Any, log
     redactor = Redactor()
     await tab.goto(site("/login"))
     with pytest.raises(PlaywrightTimeout) as raised:
-        await fill_secret(tab.locator("#nope"), "s3cret-value-xyz", redactor=redactor, timeout_ms=200)
+        await fill_secret(tab.locator("#nope"), "s3cret-value-xyz", redactor=redactor, timeout=0.2)
     assert "s3cret-value-xyz" not in str(raised.value)
     assert raised.value.__cause__ is None
     assert raised.value.__suppress_context__

@@ -36,7 +36,7 @@ async def test_context_forces_no_locale_and_allows_downloads(tab: Any, site: Any
 
 
 async def test_default_timeout_applies_and_context_args_override(site: Any) -> None:
-    options = BrowserOptions(default_timeout_ms=300, locale="en-GB")
+    options = BrowserOptions(default_timeout=0.3, locale="en-GB")
     async with BrowserSession(options) as session:
         context = await session.new_context(timezone_id="America/New_York")
         tab = await context.new_page()
@@ -56,8 +56,8 @@ def test_options_are_checked_field_by_field() -> None:
         BrowserOptions(block_resources=frozenset({"image", "document"}))
     with pytest.raises(ValueError, match="unknown resource type"):
         BrowserOptions(block_resources=frozenset({"images"}))
-    with pytest.raises(ValueError, match="default_timeout_ms"):
-        BrowserOptions(default_timeout_ms=0)
+    with pytest.raises(ValueError, match="default_timeout"):
+        BrowserOptions(default_timeout=0)
     with pytest.raises(ValueError, match="extra_args"):
         BrowserOptions(extra_args="--foo")  # type: ignore[arg-type]
 

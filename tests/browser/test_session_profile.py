@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 
 async def test_a_profile_directory_outlives_the_browser(site: Any, tmp_path: Path) -> None:
     profile = tmp_path / "profile"
-    async with BrowserSession(BrowserOptions(user_data_dir=profile, default_timeout_ms=10_000)) as session:
+    async with BrowserSession(BrowserOptions(user_data_dir=profile, default_timeout=10)) as session:
         context = await session.new_context()
         page = await context.new_page()
         await page.goto(site("/blank"))
