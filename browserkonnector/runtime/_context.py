@@ -26,6 +26,7 @@ import httpx
 from loguru import logger
 
 from browserkonnector._redact import Redactor
+from browserkonnector.runtime._context_account import AccountMixin
 from browserkonnector.runtime._job import Account, JobEnv
 from browserkonnector.runtime._manifest import Manifest
 from browserkonnector.runtime._missing import MissingFiles
@@ -48,8 +49,6 @@ from browserkonnector.save._options import BillOptions, DocumentOptions, FileOpt
 from browserkonnector.store._base import AppInfo, Doc, Store
 
 if TYPE_CHECKING:
-    from datetime import timedelta
-
     from parsel import Selector
     from playwright.async_api import BrowserContext, Locator, Page, Response
 
@@ -93,7 +92,7 @@ class RunStats(SaveCounts):
         return "; ".join(parts)
 
 
-class RunContext(Generic[F]):
+class RunContext(AccountMixin, Generic[F]):
     """The run, as seen by a connector. Built by the runtime; connectors only read and call it."""
 
     def __init__(
@@ -394,60 +393,6 @@ class RunContext(Generic[F]):
         from browserkonnector.save import saved_values
 
         return await saved_values(self.store, doctype, attribute, where=where)
-
-    # -- account ----------------------------------------------------------------------------------------
-    def get_account_data(self) -> dict[str, Any]:
-        """``getAccountData``: the connector's state saved by earlier runs (a copy)."""
-        return dict(self.account_data)
-
-    async def save_account_data(self, data: Mapping[str, Any], *, merge: bool = True) -> dict[str, Any]:
-        """``saveAccountData``: connector state kept between runs (merged by default)."""
-        self.account_data = await self.account.save_data(data, merge=merge)
-        return self.account_data
-
-    async def notify_login_success(self) -> None:
-        """``notifySuccessfulLogin``: tell the Home app the credentials work (state ``LOGIN_SUCCESS``)."""
-        await self.account.set_state("LOGIN_SUCCESS")
-
-    async def deactivate_auto_successful_login(self) -> None:
-        """``deactivateAutoSuccessfulLogin``: the Home app must wait for :meth:`notify_login_success`."""
-        await self.account.set_state("HANDLE_LOGIN_SUCCESS")
-
-    async def wait_for_two_fa_code(self, *, type: str = "email", timeout: float = 180.0,
-                                   heartbeat: float = 5.0, retry: bool = False) -> str:
-        """``waitForTwoFaCode``: a code from the Home app in a Cozy job (manual runs only), from a prompt
-        in a terminal run; bounded by the run's time limit (docs/sessions.md)."""
-        from browserkonnector.runtime._twofa import ask_code
-
-        return await ask_code(account=self.account, job=self.job, type=type, timeout=timeout, heartbeat=heartbeat,
-                              retry=retry, deadline=self.deadline)
-
-    async def second_factor(self, submit: Callable[[str], Any], *, totp_secret: Any = None, type: str = "app_code",
-                            tries: int = 3, timeout: float = 180.0) -> None:
-        """Get a code (from ``totp_secret``, the Home app or a terminal prompt), ``await submit(code)``
-        (``True``: accepted), ask again on a refusal; ``USER_ACTION_NEEDED.WRONG_TWOFA_CODE`` at last."""
-        from browserkonnector.runtime._twofa import second_factor
-
-        await second_factor(submit, account=self.account, job=self.job, redactor=self.redactor,
-                            totp_secret=totp_secret, type=type, tries=tries, timeout=timeout, deadline=self.deadline)
-
-    def totp(self, secret: Any) -> str:
-        """The current TOTP code of a base32 seed (the seed is declared secret first)."""
-        from browserkonnector.runtime._twofa import totp
-
-        return totp(secret, redactor=self.redactor)
-
-    # -- sessions and incremental runs ------------------------------------------------------------------
-    def should_full_sync(self, max_age: timedelta | float | None = None) -> bool:
-        """Whether to look at everything (first run, last run failed, ``--full-sync``, last full sync
-        older than ``max_age``) or only at what is new; remembered in the account data."""
-        from browserkonnector.runtime._sync import SyncMemory
-
-        if self.sync is None:
-            self.sync = SyncMemory(self.account_data)
-        answer = self.sync.should_full_sync(max_age)
-        self.log.info("full sync: {}", self.sync.reason if answer else "no, " + self.sync.reason)
-        return answer
 
     async def goto(self, url: str, **kwargs: Any) -> Response | None:
         """``page.goto(url)`` that logs in again, once, when it lands on the login page or gets 401/403
