@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from browserkonnector.runtime._account_session import RESET_SESSION
     from browserkonnector.runtime._browsing import shared_session
     from browserkonnector.runtime._context import RunContext, RunStats
-    from browserkonnector.runtime._konnector import Konnector, MainFn
+    from browserkonnector.runtime._konnector import Konnector, KonnectorOptions, MainFn
     from browserkonnector.runtime._loader import ConnectorNotFound, load_connector
     from browserkonnector.runtime._login import CheckFn, LoginFn, LoginPage, logged_in_if
     from browserkonnector.runtime._options import (
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 _EXPORTS: dict[str, str] = {  # name -> the private module defining it
     "Konnector": "._konnector",
+    "KonnectorOptions": "._konnector",
     "MainFn": "._konnector",
     "RunContext": "._context",
     "RunStats": "._context",
@@ -80,6 +81,7 @@ __all__ = [
     "ConnectorNotFound",
     "KeptProfile",
     "Konnector",
+    "KonnectorOptions",
     "LoginFn",
     "LoginPage",
     "MainFn",

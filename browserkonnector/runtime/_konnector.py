@@ -29,7 +29,7 @@ import inspect
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypedDict, TypeVar, Unpack, overload
 
 from pydantic import BaseModel
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from browserkonnector.runtime._login import CheckFn, LoginFn, LoginPage
     from browserkonnector.runtime._run import RunResult
 
-__all__ = ["DEFAULT_BLOCKED", "Konnector", "MainFn"]
+__all__ = ["DEFAULT_BLOCKED", "Konnector", "KonnectorOptions", "MainFn"]
 
 F = TypeVar("F")
 M = TypeVar("M", bound=BaseModel)
@@ -51,6 +51,26 @@ MainFn = Callable[["RunContext[Any]"], Coroutine[Any, Any, None]]
 #: Resource types a connector does not need to read bills: blocking them makes pages load faster.
 DEFAULT_BLOCKED: frozenset[str] = frozenset({"image", "media", "font"})
 MANIFEST_NAME = "manifest.konnector"
+
+
+class KonnectorOptions(TypedDict, total=False):
+    """The keyword options of :class:`Konnector` (their meaning and defaults: its docstring). One list for
+    its overloads, so that they cannot drift apart."""
+
+    slug: str | None
+    name: str | None
+    vendor: str | None
+    version: str | None
+    browser: bool  # default True
+    block_resources: frozenset[str] | set[str]  # default DEFAULT_BLOCKED
+    secret_storage_keys: Sequence[str]
+    folder: str | Path | None
+    locale: str | None
+    timezone: str | None
+    keep_session: bool | None  # default: on when a login is declared
+    keep_profile: bool  # default False
+    login_page: LoginPage | None
+    max_relogins: int  # default 10
 
 
 class Konnector(Generic[F]):
@@ -81,20 +101,7 @@ class Konnector(Generic[F]):
         main: Callable[[RunContext[Fields]], Coroutine[Any, Any, None]] | None = None,
         *,
         fields: None = None,
-        slug: str | None = None,
-        name: str | None = None,
-        vendor: str | None = None,
-        version: str | None = None,
-        browser: bool = True,
-        block_resources: frozenset[str] | set[str] = DEFAULT_BLOCKED,
-        secret_storage_keys: Sequence[str] = (),
-        folder: str | Path | None = None,
-        locale: str | None = None,
-        timezone: str | None = None,
-        keep_session: bool | None = None,
-        keep_profile: bool = False,
-        login_page: LoginPage | None = None,
-        max_relogins: int = 10,
+        **options: Unpack[KonnectorOptions],
     ) -> None: ...
 
     @overload
@@ -103,20 +110,7 @@ class Konnector(Generic[F]):
         main: Callable[[RunContext[M]], Coroutine[Any, Any, None]] | None = None,
         *,
         fields: type[M],
-        slug: str | None = None,
-        name: str | None = None,
-        vendor: str | None = None,
-        version: str | None = None,
-        browser: bool = True,
-        block_resources: frozenset[str] | set[str] = DEFAULT_BLOCKED,
-        secret_storage_keys: Sequence[str] = (),
-        folder: str | Path | None = None,
-        locale: str | None = None,
-        timezone: str | None = None,
-        keep_session: bool | None = None,
-        keep_profile: bool = False,
-        login_page: LoginPage | None = None,
-        max_relogins: int = 10,
+        **options: Unpack[KonnectorOptions],
     ) -> None: ...
 
     def __init__(
@@ -124,38 +118,31 @@ class Konnector(Generic[F]):
         main: Callable[[RunContext[Any]], Coroutine[Any, Any, None]] | None = None,
         *,
         fields: type[BaseModel] | None = None,
-        slug: str | None = None,
-        name: str | None = None,
-        vendor: str | None = None,
-        version: str | None = None,
-        browser: bool = True,
-        block_resources: frozenset[str] | set[str] = DEFAULT_BLOCKED,
-        secret_storage_keys: Sequence[str] = (),
-        folder: str | Path | None = None,
-        locale: str | None = None,
-        timezone: str | None = None,
-        keep_session: bool | None = None,
-        keep_profile: bool = False,
-        login_page: LoginPage | None = None,
-        max_relogins: int = 10,
+        **options: Unpack[KonnectorOptions],
     ) -> None:
+        unknown = sorted(set(options) - KonnectorOptions.__optional_keys__)
+        if unknown:  # a TypedDict is not checked at run time: a misspelt option must not pass silently
+            raise TypeError(f"Konnector() got unknown option(s) {', '.join(unknown)}; "
+                            f"known: {', '.join(sorted(KonnectorOptions.__optional_keys__))}")
+        folder, locale, timezone = options.get("folder"), options.get("locale"), options.get("timezone")
         self._main: MainFn | None = None
         self._folder = Path(folder).resolve() if folder is not None else None
-        self._slug, self._name, self._version, self._vendor = slug, name, version, vendor
+        self._slug, self._name = options.get("slug"), options.get("name")
+        self._version, self._vendor = options.get("version"), options.get("vendor")
         self.fields_model = fields
-        self.browser = browser
-        self.block_resources = frozenset(block_resources)
-        self.secret_storage_keys = tuple(secret_storage_keys)
+        self.browser = options.get("browser", True)
+        self.block_resources = frozenset(options.get("block_resources", DEFAULT_BLOCKED))
+        self.secret_storage_keys = tuple(options.get("secret_storage_keys", ()))
         self.locale = check_locale(locale, "Konnector(locale=...)") if locale else None
         self.timezone = check_timezone(timezone, "Konnector(timezone=...)") if timezone else None
         self._manifest: Manifest | None = None
         self._manifest_loaded = False
-        if max_relogins < 0:
-            raise ValueError(f"Konnector(max_relogins={max_relogins}): give 0 or more")
-        self._keep_session = keep_session
-        self.keep_profile = keep_profile
-        self.login_page = login_page
-        self.max_relogins = max_relogins
+        self.max_relogins = options.get("max_relogins", 10)
+        if self.max_relogins < 0:
+            raise ValueError(f"Konnector(max_relogins={self.max_relogins}): give 0 or more")
+        self._keep_session = options.get("keep_session")
+        self.keep_profile = options.get("keep_profile", False)
+        self.login_page = options.get("login_page")
         self.login_fn: LoginFn | None = None
         self.logged_in_fn: CheckFn | None = None
         if main is not None:
