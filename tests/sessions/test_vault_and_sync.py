@@ -276,7 +276,7 @@ def test_logged_in_if_and_login_page_declarations() -> None:
         konnector.login(lambda ctx: None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_relogins"):
         Konnector(slug="z", max_relogins=-1)
-    with pytest.raises(TypeError, match="unknown option.s. keep_profil; known: .*keep_profile"):
+    with pytest.raises(TypeError, match=r"unknown option\(s\) keep_profil; known: .*keep_profile"):
         Konnector(slug="z", keep_profil=True)  # type: ignore[call-overload]  # a typo is not ignored
 
 
