@@ -49,14 +49,35 @@ pin.addEventListener('keydown', async (e) => {
   out.innerHTML = r.ok ? '<h1 id=accounts>Accounts</h1>' : '<p role=alert>Wrong PIN</p>';
 });</script></body></html>"""
 
+    late = """<!doctype html><html><body><main id=app></main><script>
+setTimeout(() => {
+  app.innerHTML = '<form><label for=user>User</label><input id=user><label for=pw>Password</label>' +
+    '<input id=pw type=password><button>Sign in</button></form>';
+  document.querySelector('form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const r = await fetch('/api/late-login', {method: 'POST'});
+    app.innerHTML = r.ok ? '<h1 id=welcome>Welcome</h1>' : '<p class=down>Service unavailable</p>';
+  });
+}, 700);</script></body></html>"""
+    calls = {"late-login": 0}
+
     async def index(request: Request) -> Response:
         return HTMLResponse(page)
+
+    async def late_page(request: Request) -> Response:
+        return HTMLResponse(late)
 
     async def unlock(request: Request) -> Response:
         ok = (await request.body()).decode() == PIN
         return JSONResponse({"ok": ok}, status_code=200 if ok else 401)
 
-    return Starlette(routes=[Route("/", index), Route("/api/unlock", unlock, methods=["POST"])])
+    async def late_login(request: Request) -> Response:
+        calls["late-login"] += 1
+        return JSONResponse({}, status_code=503 if calls["late-login"] == 1 else 200)
+
+    return Starlette(routes=[Route("/", index), Route("/late", late_page),
+                             Route("/api/unlock", unlock, methods=["POST"]),
+                             Route("/api/late-login", late_login, methods=["POST"])])
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +162,19 @@ async def test_password_only_field_outside_a_form(tab: Any, pin_site: str) -> No
     assert waited.kind == "response"
     assert waited.response is not None
     assert waited.response.status == 200
+
+
+async def test_a_retry_waits_for_a_form_its_script_renders_late(tab: Any, pin_site: str) -> None:
+    """Each attempt reloads the login page, whose script draws the form 0.7 s later: the fields are waited
+    for (within the attempt's timeout), not judged missing at once as a changed site."""
+    waited = await form_login(tab, {"User": "anna", "Password": SecretStr("pw-for-anna-77")}, redactor=Redactor(),
+                              url=pin_site + "/late", success_element="#welcome", unavailable=".down", timeout=10)
+    assert waited.kind == "element"
+    with pytest.raises(KonnectorError) as raised:
+        await form_login(tab, {"Nickname": "anna"}, redactor=Redactor(), url=pin_site + "/late",
+                         success_element="#welcome", timeout=2, retries=0)
+    assert raised.value.code == errors.SITE_CHANGED
+    assert "'Nickname'" in str(raised.value)
 
 
 async def test_act_and_wait_element_and_response(tab: Any, pin_site: str) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 
 from loguru import logger
 from playwright.async_api import Locator, Page
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from browserkonnector import _errors as errors
 from browserkonnector._errors import KonnectorError
@@ -83,10 +84,29 @@ async def _scope(page: Page, form: str | Locator | None) -> Locator | Page:
     return forms if await forms.count() == 1 else page
 
 
+def _candidates(scope: Locator | Page, name: str) -> tuple[Locator, Locator, Locator]:
+    """Where the field called ``name`` may be: its ``name`` attribute, else its ``id``, else its label."""
+    return scope.locator(f'[name="{name}"]'), scope.locator(f'[id="{name}"]'), scope.get_by_label(name, exact=True)
+
+
+async def _rendered(page: Page, values: Mapping[str, Any], timeout: float) -> None:
+    """Wait, within ``timeout`` seconds, for the form's first field: a form its script draws is not in
+    the page right after a navigation (an attempt's reload), and judging it missing then would report a
+    slow page as a changed site."""
+    if not values:
+        return
+    first = next(iter(values))
+    by_name, by_id, by_label = _candidates(page, first)
+    try:
+        await by_name.or_(by_id).or_(by_label).first.wait_for(state="attached", timeout=timeout * 1000)
+    except PlaywrightTimeoutError:
+        raise KonnectorError(errors.SITE_CHANGED, f"form_login: no field named, with id or labelled {first!r} "
+                                                  f"after {timeout:g} s") from None
+
+
 async def _field(scope: Locator | Page, name: str) -> Locator:
     """The field called ``name``: by its ``name`` attribute, else its ``id``, else its label."""
-    for candidate in (scope.locator(f'[name="{name}"]'), scope.locator(f'[id="{name}"]'),
-                      scope.get_by_label(name, exact=True)):
+    for candidate in _candidates(scope, name):
         count = await candidate.count()
         if count == 1:
             return candidate
@@ -141,7 +161,8 @@ async def form_login(
     goes back to the URL the first attempt started from). Give at least one of ``success_url``,
     ``success_element`` or ``api``; ``alert`` is the site's refusal message (recommended);
     ``unavailable`` its "try again later" message (retried like a 5xx: the site did not judge the
-    credentials, so it is no refusal).
+    credentials, so it is no refusal). Each attempt first waits (within ``timeout``) for the first field
+    to be in the page, so a form its script draws late is filled, not reported as a changed site.
     """
     if success_url is None and success_element is None and api is None:
         raise ValueError("form_login: give success_url=, success_element= or api= (how a good login shows)")
@@ -154,6 +175,7 @@ async def form_login(
             await asyncio.sleep(BACKOFF_S * 2 ** (attempt - 1))
         if url is not None or attempt:
             await page.goto(start)
+        await _rendered(page, values, timeout)
         scope = await _scope(page, form)
         last_field = await _fill(scope, values, redactor)
         if submit is not None:
