@@ -124,9 +124,9 @@ async def write_temp(tmp_dir: Path, owner: Owner, content: Content, *, max_bytes
             data = bytes(content)
             _check_room(len(data), max_bytes)
             size = len(data)
-            await anyio.to_thread.run_sync(_write_all, fh, data, digest)
+            await anyio.to_thread.run_sync(_write_all, fh, data, digest)  # written and fsynced: one hop
         elif isinstance(content, os.PathLike):
-            size = await anyio.to_thread.run_sync(_copy_from, Path(content), fh, digest, max_bytes)
+            size = await anyio.to_thread.run_sync(_copy_from, Path(content), fh, digest, max_bytes)  # and fsynced
         elif isinstance(content, AsyncIterable):
             async for chunk in content:
                 if not isinstance(chunk, bytes | bytearray | memoryview):
@@ -135,9 +135,9 @@ async def write_temp(tmp_dir: Path, owner: Owner, content: Content, *, max_bytes
                 _check_room(size, max_bytes)
                 digest.update(chunk)
                 fh.write(chunk)  # to the page cache: fast; the fsync below is what may block
+            await anyio.to_thread.run_sync(_flush_and_sync, fh)
         else:
             raise BadRequest(f"content must be bytes, a path or async chunks, got {type(content).__name__}")
-        await anyio.to_thread.run_sync(_flush_and_sync, fh)
     except BaseException as exc:
         with contextlib.suppress(OSError):  # closing flushes: a full disk fails here too
             fh.close()
@@ -158,6 +158,7 @@ def _check_room(size: int, max_bytes: int | None) -> None:
 def _write_all(fh: IO[bytes], data: bytes, digest: hashlib._Hash) -> None:
     digest.update(data)
     fh.write(data)
+    _flush_and_sync(fh)
 
 
 def _copy_from(src: Path, fh: IO[bytes], digest: hashlib._Hash, max_bytes: int | None) -> int:
@@ -172,6 +173,7 @@ def _copy_from(src: Path, fh: IO[bytes], digest: hashlib._Hash, max_bytes: int |
             _check_room(size, max_bytes)
             digest.update(chunk)
             fh.write(chunk)
+    _flush_and_sync(fh)
     return size
 
 
