@@ -9,7 +9,9 @@ steps, each one SQLite transaction:
    see ``_blobs``), the document as it will be. Nothing visible has changed yet.
 2. **finish** — under the write lock: the disk change (``os.replace`` of the temp file onto the final
    path, ``os.rename`` of the entry, ``mkdir``, ``rmtree``), fsync of the directory, then the document
-   change and the removal of the intent, committed together.
+   change and the removal of the intent, committed together. Several intents may be finished in one
+   transaction (:meth:`FileOps.finish_many`, the group commit of ``_commit``): every disk change, then
+   each directory touched fsynced once, then one commit — the order per intent is the same.
 
 **Crash analysis.** Killed before (1) commits: only a temp file in ``.tmp/`` (removed by recovery),
 nothing else. Killed after (1), before the disk change: the intent is there and its temp file is

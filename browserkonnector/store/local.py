@@ -12,8 +12,9 @@ meant to be opened by a person::
 
 How the parts fit: documents (``_docs``) and Mango queries (``_find`` = ``_pushdown`` + ``mango``) over
 one table per doctype (``_sqlite``); the files tree (``_tree``) changes through an intent log with
-roll-forward recovery (``_fileplans`` then ``_fileops``: the crash analysis is there), content streamed
-and fsynced by ``_blobs``. Names follow :mod:`.names` (the stack's rules, plus what a Linux disk needs);
+roll-forward recovery (``_fileplans`` then ``_fileops``: the crash analysis is there), the changes in
+flight written together by ``_commit`` (a group commit), content streamed and fsynced by ``_blobs``.
+Names follow :mod:`.names` (the stack's rules, plus what a Linux disk needs);
 since every name is checked and ``.``/``..`` refused, no path can leave ``<root>/files``.
 
 Several stores (processes or threads) may use one root at the same time: writes are ``BEGIN IMMEDIATE``
