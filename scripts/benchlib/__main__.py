@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.runs or (1 if args.smoke else 3)
     if args.smoke:
         sizes = Sizes(bills=args.bills or 8, growth=(8, 24), runs=runs, growth_runs=args.growth_runs or 1,
-                      naive=not args.no_naive)
+                      naive=not args.no_naive, lean=args.lean)
         save_bills_n, dedup_sizes, dedup_incoming, dedup_repeat, print_bills = 20, (500, 2_000), 100, 2, 4
         spa = SpaSizes(bundle_kb=64, boot_requests=20, operations=30, runs=runs)
     else:
