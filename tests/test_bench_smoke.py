@@ -118,5 +118,22 @@ def test_the_bench_entry_is_an_executable_with_its_code_importable() -> None:
     assert os.access(BENCH, os.X_OK)
     done = subprocess.run([str(BENCH), "--help"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
-    for option in ("--smoke", "--runs", "--only", "--with-js", "--out"):
+    for option in ("--smoke", "--runs", "--only", "--with-js", "--out", "--lean"):
         assert option in done.stdout
+
+
+def test_lean_runs_workload_1_against_raw_fast_only() -> None:
+    """``--lean`` (for 5,000 bills in docs/performance.md): the framework and raw_fast, with their wall, CPU
+    and PSS ratios; the floor and the traced run are left out, and say so."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COZY_")}
+    done = subprocess.run([str(BENCH), "--smoke", "--only", "1,6", "--no-naive", "--lean"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"scripts/bench --lean failed:\n{done.stdout}\n{done.stderr[-4000:]}"
+    lines = done.stdout.splitlines()
+    for words in ("vs (b) hand-written fast Playwright", "CPU time (user+sys)", "peak PSS"):
+        found = [line for line in lines if words in line]
+        assert len(found) == 1, f"'{words}' missing or repeated:\n{done.stdout}"
+        assert re.search(r"ratio +\d+\.\d\d framework / raw_fast", found[0]), found[0]
+    assert "skipped (--lean)" in done.stdout
+    assert "framework_traced" not in done.stderr
+    assert "floor_httpx" not in done.stderr

@@ -11,7 +11,9 @@ patched object behaves differently from the library's documentation. So the pack
   ``client.event_hooks = ...``): monkeypatching; and ``setattr`` in those modules;
 - a subclass overriding one of their private methods (``def _merge_cookies``): a dependency on internals
   that silently stops applying when they change;
-- ``WeakKeyDictionary`` registries (per-context state belongs to the context's network owner).
+- ``WeakKeyDictionary`` registries in those modules (per-context state belongs to the context's network
+  owner; a module that never touches a browser or a client, like the store keeping one committer per
+  event loop, is not concerned).
 
 The one exception is listed with its reason: Playwright has no public way to move a navigation on after
 a redirect answered by a route (a fulfilled 3xx is followed by Chromium without routing the next request;
@@ -110,9 +112,9 @@ def findings(path: Path, source: str, own: frozenset[str] = frozenset()) -> list
             called = ast.unparse(node.func)
             if uses and called == "setattr":
                 report(node, "setattr()")
-            if called.endswith("WeakKeyDictionary"):
+            if uses and called.endswith("WeakKeyDictionary"):
                 report(node, "a WeakKeyDictionary registry")
-        elif isinstance(node, ast.Name) and node.id == "WeakKeyDictionary":
+        elif isinstance(node, ast.Name) and node.id == "WeakKeyDictionary" and uses:
             report(node, "a WeakKeyDictionary registry")
         elif isinstance(node, ast.ClassDef) and uses and node.bases:
             for item in node.body:

@@ -167,6 +167,10 @@ class SecretWatch:
             self._spawn(self._read_storage(page))
 
     async def _read_storage(self, page: Page) -> None:
+        if page.url == "about:blank":
+            # No site's document: what the printer lays out with set_content (a round trip per printed
+            # bill saved). A popup at about:blank shares its opener's storage, read on the opener's page.
+            return
         with contextlib.suppress(PlaywrightError):  # navigating again, or closed: the next event reads
             for name, value in await page.evaluate(_READ_STORAGE, self.storage_keys):
                 register_storage_value(str(name), str(value), self.redactor)

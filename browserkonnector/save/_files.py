@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
@@ -189,19 +190,54 @@ def _groups(plans: list[Plan], by_key: bool) -> list[Plan]:
     return list(leads.values())
 
 
+class _Lanes:
+    """Which plan a free slot takes next: entries fetched by a callable (``fetch_file``: a page printed
+    to PDF, a click through the UI) first, at most half of the slots at once; downloads by URL fill the
+    other slots, and all of them once no callable is waiting.
+
+    Why: a callable is usually the slow lane (the browser prints one bill in the time several PDFs
+    download on loopback) and has few workers of its own (the printer's pages). Taken in input order, the
+    printer sat idle whenever the next bills in line were downloads; kept fed, its work overlaps the
+    downloads instead of following them. With one slot the input order is kept as it is.
+    """
+
+    def __init__(self, leads: list[Plan], concurrency: int) -> None:
+        self.in_order = concurrency <= 1
+        self.calls: deque[Plan] = deque()
+        self.others: deque[Plan] = deque()
+        for plan in leads:
+            by_call = not self.in_order and plan.entry.content is None and plan.entry.fetch_file is not None
+            (self.calls if by_call else self.others).append(plan)
+        self.call_slots = max(1, concurrency // 2)
+        self.calls_running = 0
+
+    def take(self) -> tuple[Plan, bool] | None:
+        """The next plan, and whether it counts as a callable (hand it back to :meth:`done`)."""
+        if self.calls and (self.calls_running < self.call_slots or not self.others):
+            self.calls_running += 1
+            return self.calls.popleft(), True
+        if self.others:
+            return self.others.popleft(), False
+        return None
+
+    def done(self, by_call: bool) -> None:
+        if by_call:
+            self.calls_running -= 1
+
+
 async def _run(leads: list[Plan], opts: Options, results: list[SavedFile | None], concurrency: int,
                progress: Progress | None, total: int) -> None:
-    semaphore = asyncio.Semaphore(max(1, concurrency))
+    """``concurrency`` workers, each taking the next plan from :class:`_Lanes` until none is left."""
     loop = asyncio.get_running_loop()
     done = sum(r is not None for r in results)
+    lanes = _Lanes(leads, max(1, concurrency))
 
     async def run(plan: Plan) -> None:
         nonlocal done
-        async with semaphore:
-            if opts.deadline is not None and loop.time() >= opts.deadline:
-                saved = SavedFile(plan.entry, None, "skipped", "timeout")
-            else:
-                saved = await save_one(plan, opts)
+        if opts.deadline is not None and loop.time() >= opts.deadline:
+            saved = SavedFile(plan.entry, None, "skipped", "timeout")
+        else:
+            saved = await save_one(plan, opts)
         results[plan.index] = saved
         for follower in plan.followers:
             outcome: Outcome = "kept" if saved.file is not None else saved.outcome
@@ -210,11 +246,18 @@ async def _run(leads: list[Plan], opts: Options, results: list[SavedFile | None]
         if progress is not None:
             await maybe_await(progress(done, total))
 
+    async def worker() -> None:
+        while (taken := lanes.take()) is not None:
+            plan, by_call = taken
+            try:
+                await run(plan)
+            finally:
+                lanes.done(by_call)
+
     try:
         async with asyncio.TaskGroup() as group:
-            for plan in leads:
-                group.create_task(run(plan))
+            for _ in range(min(max(1, concurrency), len(leads))):
+                group.create_task(worker())
     except BaseExceptionGroup as eg:
         fatal: list[BaseException] = [e for e in eg.exceptions if isinstance(e, KonnectorError)]
         raise (fatal or list(eg.exceptions))[0] from None
-

@@ -9,7 +9,9 @@ steps, each one SQLite transaction:
    see ``_blobs``), the document as it will be. Nothing visible has changed yet.
 2. **finish** — under the write lock: the disk change (``os.replace`` of the temp file onto the final
    path, ``os.rename`` of the entry, ``mkdir``, ``rmtree``), fsync of the directory, then the document
-   change and the removal of the intent, committed together.
+   change and the removal of the intent, committed together. Several intents may be finished in one
+   transaction (:meth:`FileOps.finish_many`, the group commit of ``_commit``): every disk change, then
+   each directory touched fsynced once, then one commit — the order per intent is the same.
 
 **Crash analysis.** Killed before (1) commits: only a temp file in ``.tmp/`` (removed by recovery),
 nothing else. Killed after (1), before the disk change: the intent is there and its temp file is
@@ -84,6 +86,8 @@ class FileOps:
         self.tmp_dir = root / ".tmp"
         self.locks_dir = root / ".locks"
         self._dead: set[str] = set()
+        #: While :meth:`finish_many` runs (under the write lock): the folders to fsync before its commit.
+        self._deferred: set[Path] | None = None
 
     # -- the intent log -------------------------------------------------------------------------------
     def begin(self, conn: sqlite3.Connection, op: Op) -> Op:
@@ -119,9 +123,48 @@ class FileOps:
 
     def finish(self, op: Op) -> FileDoc | None:
         """Complete one of this owner's intents; ``None`` if it had to be undone (folder gone)."""
+        done = self.finish_many([op])[0]
+        if isinstance(done, BaseException):
+            raise done
+        return done
+
+    def finish_many(self, ops: list[Op]) -> list[FileDoc | Exception | None]:
+        """Complete several of this owner's intents in **one** transaction (a group commit): each disk
+        change made, then every folder touched fsynced **once**, then the documents committed together.
+
+        The crash analysis of the module docstring holds for each intent: its document still becomes
+        visible only with the commit, after its file is in place and its folder fsynced; a crash before
+        the commit leaves every intent of the batch to recovery, as it would leave one. An intent that
+        fails on its own is rolled back to its savepoint (its intent stays, for recovery) and its
+        exception is its result; the others are committed.
+        """
+        results: list[FileDoc | Exception | None] = []
         with self.db.write() as conn:
-            self.heal(conn)
-            return self._finish_in(conn, op)
+            self._deferred = set()
+            try:
+                self.heal(conn)
+                for op in ops:
+                    conn.execute("SAVEPOINT bk_finish")
+                    try:
+                        results.append(self._finish_in(conn, op))
+                    except Exception as exc:
+                        if isinstance(exc, sqlite3.DatabaseError):
+                            raise  # the transaction itself is gone: the whole batch fails
+                        conn.execute("ROLLBACK TO bk_finish")
+                        results.append(exc)
+                    conn.execute("RELEASE bk_finish")
+                for folder in sorted(self._deferred):
+                    fsync_dir(folder)
+            finally:
+                self._deferred = None
+        return results
+
+    def _sync_dir(self, path: Path) -> None:
+        """fsync ``path`` now, or once at the end of the batch being finished (before its commit)."""
+        if self._deferred is not None:
+            self._deferred.add(path)
+        else:
+            fsync_dir(path)
 
     def recover(self) -> int:
         """On open: finish dead owners' intents, then remove their temp and lock files."""
@@ -186,7 +229,7 @@ class FileOps:
         if tmp.exists():
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, dst)
-            fsync_dir(dst.parent)
+            self._sync_dir(dst.parent)
         self._add_used(conn, int(op.extra.get("delta", 0)))
         return self._store(conn, op.file_id, op.extra["rev"], op.doc)
 
@@ -196,7 +239,7 @@ class FileOps:
         op.doc["path"] = _join(parent["path"], op.doc["name"])
         dst = self.tree.disk(op.doc["path"])
         dst.mkdir(parents=True, exist_ok=True)
-        fsync_dir(dst.parent)
+        self._sync_dir(dst.parent)
         return self._store(conn, op.file_id, make_rev(1, op.doc), op.doc)
 
     def _finish_move(self, conn: sqlite3.Connection, op: Op) -> FileDoc:
@@ -208,9 +251,9 @@ class FileOps:
         src, dst = self.tree.disk(old_path), self.tree.disk(new_path)
         if os.path.lexists(src) and not os.path.lexists(dst):
             os.rename(src, dst)
-            fsync_dir(dst.parent)
+            self._sync_dir(dst.parent)
             if src.parent != dst.parent:
-                fsync_dir(src.parent)
+                self._sync_dir(src.parent)
         body = dict(op.doc)
         is_dir = body.get("type") == "directory"
         if is_dir:
@@ -260,7 +303,7 @@ class FileOps:
                 shutil.rmtree(target, ignore_errors=True)
             else:
                 remove_quietly(target)
-            fsync_dir(target.parent)
+            self._sync_dir(target.parent)
         ids = list(op.extra["ids"])
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]

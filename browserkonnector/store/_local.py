@@ -12,8 +12,9 @@ meant to be opened by a person::
 
 How the parts fit: documents (``_docs``) and Mango queries (``_find`` = ``_pushdown`` + ``mango``) over
 one table per doctype (``_sqlite``); the files tree (``_tree``) changes through an intent log with
-roll-forward recovery (``_fileplans`` then ``_fileops``: the crash analysis is there), content streamed
-and fsynced by ``_blobs``. Names follow :mod:`.names` (the stack's rules, plus what a Linux disk needs);
+roll-forward recovery (``_fileplans`` then ``_fileops``: the crash analysis is there), the changes in
+flight written together by ``_commit`` (a group commit), content streamed and fsynced by ``_blobs``.
+Names follow :mod:`.names` (the stack's rules, plus what a Linux disk needs);
 since every name is checked and ``.``/``..`` refused, no path can leave ``<root>/files``.
 
 Several stores (processes or threads) may use one root at the same time: writes are ``BEGIN IMMEDIATE``
@@ -25,9 +26,9 @@ first completes those of crashed writers. SQLite calls are short and run inline;
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,6 +51,7 @@ from browserkonnector.store._base import (
     index_name,
 )
 from browserkonnector.store._blobs import Owner, TempBlob, remove_quietly, write_temp
+from browserkonnector.store._commit import Committer
 from browserkonnector.store._errors import Conflict, NotFound
 from browserkonnector.store._fileops import Busy, FileOps, Op
 from browserkonnector.store._find import find as _find
@@ -60,26 +62,6 @@ from browserkonnector.store._tree import Tree
 __all__ = ["LocalStore"]
 
 T = TypeVar("T")
-
-
-async def _settled(fn: Callable[[], FileDoc]) -> FileDoc:
-    """``fn()`` in a worker thread, awaited to its end even when the caller is cancelled.
-
-    A cancelled ``await`` does not stop the thread: it goes on committing its intent and moving the temp
-    file into place. Returning early would let the caller's cleanup (``_with_blob``) find the temp file not
-    yet referenced and delete it under the thread, which then stores a document without content. So the
-    cancellation waits (milliseconds: a transaction, a rename, an fsync) and is raised after.
-    """
-    job = asyncio.ensure_future(anyio.to_thread.run_sync(fn))
-    try:
-        return await asyncio.shield(job)
-    except asyncio.CancelledError:
-        while not job.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait({job})
-        if not job.cancelled():
-            job.exception()  # retrieved: the cancellation is what the caller gets
-        raise
 
 
 class LocalStore:
@@ -104,6 +86,8 @@ class LocalStore:
         self._owner: Owner | None = None
         self._tree: Tree | None = None
         self._ops: FileOps | None = None
+        self._committers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Committer] = \
+            weakref.WeakKeyDictionary()
 
     @classmethod
     async def open(cls, root: str | os.PathLike[str], **kwargs: Any) -> LocalStore:
@@ -340,27 +324,27 @@ class LocalStore:
 
     # -- files: writing -------------------------------------------------------------------------------
     async def _change(self, plan: Callable[..., Op | FileDoc], *args: Any, **kwargs: Any) -> FileDoc:
-        """Run step 1 (retrying while another live writer holds the entry) then step 2, in a thread."""
-        ops = self._ready()
-
-        def run() -> FileDoc:
-            with ops.db.write() as conn:
-                planned = plan(ops, conn, *args, **kwargs)
-            if isinstance(planned, FileDoc):
-                return planned
-            done = ops.finish(planned)
-            if done is None:
-                raise NotFound("the destination folder was deleted meanwhile", reason="missing")
-            return done
-
+        """Run step 1 (retrying while another live writer holds the entry) then step 2, in a thread,
+        batched with the other changes in flight on this event loop (``_commit``: a group commit)."""
+        committer = self._committer()
         delay = 0.005
         for _ in range(300):
             try:
-                return await _settled(run)
+                return await committer.change(plan, *args, **kwargs)
             except Busy:
                 await anyio.sleep(delay)
                 delay = min(delay * 2, 0.1)
         raise Conflict("another writer kept this file busy for too long", reason="busy")
+
+    def _committer(self) -> Committer:
+        """This event loop's queue of changes (a store may be used from several loops, e.g. the stack
+        emulator's server thread)."""
+        ops = self._ready()
+        loop = asyncio.get_running_loop()
+        committer = self._committers.get(loop)
+        if committer is None or committer.ops is not ops:
+            committer = self._committers[loop] = Committer(ops)
+        return committer
 
     async def _room(self, extra: int = 0) -> int | None:
         if self.quota_bytes is None:
@@ -372,14 +356,15 @@ class LocalStore:
                          *args: Any, **kwargs: Any) -> FileDoc:
         blob: TempBlob = await write_temp(self.root / ".tmp", self._owner_or_open(), content, max_bytes=room)
         try:
-            return await self._change(plan, *args, blob, **kwargs)
-        finally:
-            # Consumed (moved into place) on success; on failure before step 1 committed, ours to remove.
-            # After step 1 committed it is referenced by an intent, which recovery finishes instead.
+            return await self._change(plan, *args, blob, **kwargs)  # success: the blob was moved into place
+        except BaseException:
+            # On failure before step 1 committed, ours to remove. After step 1 committed it is referenced
+            # by an intent, which recovery finishes instead.
             with self.db.read() as conn:
                 referenced = conn.execute("SELECT 1 FROM pending WHERE tmp = ?", (str(blob.path),)).fetchone()
             if not referenced:
                 remove_quietly(blob.path)
+            raise
 
     def _owner_or_open(self) -> Owner:
         self._ready()

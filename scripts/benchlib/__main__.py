@@ -9,6 +9,7 @@
     scripts/bench --only 9             # the heavy local-first SPA: framework vs raw Playwright, trace costs
     scripts/bench --only 10            # a run restoring its kept session vs a cold login (second factor)
     scripts/bench --only 11            # the heavy SPA: second run on the kept profile vs first run
+    scripts/bench --only 1 --no-naive --lean --bills 5000  # workload 1 at 5,000 bills: framework vs raw_fast
 
 Every figure is a median over rounds; every ratio compares two medians measured in the same bench run,
 variants interleaved, so the noise of a shared machine hits both sides. Nothing here asserts a time:
@@ -60,6 +61,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="workload 3: the PDF server's delay per answer (default 30; 0 exposes a "
                              "konnector-libs race, see benchlib/w_save.py)")
     parser.add_argument("--no-naive", action="store_true", help="skip baseline (c), the slowest")
+    parser.add_argument("--lean", action="store_true",
+                        help="workload 1 with the framework and raw_fast only (no floor, no traced run), e.g. "
+                             "with --bills 5000")
     parser.add_argument("--bills", type=int, default=None, help="bills of workloads 1, 2, 6, 7 (default 200)")
     parser.add_argument("--save-bills", type=int, default=None, help="bills of workload 3 (default 1000)")
     parser.add_argument("--out", type=Path, default=None,
@@ -85,12 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.runs or (1 if args.smoke else 3)
     if args.smoke:
         sizes = Sizes(bills=args.bills or 8, growth=(8, 24), runs=runs, growth_runs=args.growth_runs or 1,
-                      naive=not args.no_naive)
+                      naive=not args.no_naive, lean=args.lean)
         save_bills_n, dedup_sizes, dedup_incoming, dedup_repeat, print_bills = 20, (500, 2_000), 100, 2, 4
         spa = SpaSizes(bundle_kb=64, boot_requests=20, operations=30, runs=runs)
     else:
         sizes = Sizes(bills=args.bills or 200, runs=runs, growth_runs=args.growth_runs or 2,
-                      naive=not args.no_naive)
+                      naive=not args.no_naive, lean=args.lean)
         save_bills_n, dedup_sizes, dedup_incoming, dedup_repeat, print_bills = 1_000, (10_000, 100_000), 1_000, 5, 50
         spa = SpaSizes(runs=runs)
     _log(f"scripts/bench{' --smoke' if args.smoke else ''}: workloads {','.join(sorted(args.only_set))}, "

@@ -74,12 +74,14 @@ def _start(*args: str) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True)
 
 
-async def test_sigkill_while_uploading_and_overwriting(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("mode", "rounds"), [("loop", 20), ("batch", 12)])
+async def test_sigkill_while_uploading_and_overwriting(tmp_path: Path, mode: str, rounds: int) -> None:
+    """``loop``: one change at a time; ``batch``: six in flight, written together (group commit)."""
     root = tmp_path / "store"
     rnd = random.Random(20240131)
     checked = interrupted = 0
-    for round_ in range(20):
-        proc = _start(str(root), "loop", str(round_))
+    for round_ in range(rounds):
+        proc = _start(str(root), mode, str(round_))
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.strip() == "ready", proc.stderr.read() if proc.stderr else line
