@@ -18,6 +18,7 @@ sync cursor for it moved since its operations were saved: nothing changed, nothi
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from browserkonnector import BankAccount, BankOperation, Konnector, KonnectorError, RunContext, errors
 
@@ -29,8 +30,14 @@ LOCKED, UNLOCKED = "#pw", "#sync-status, nav .account"  # what the app shows onc
 #: The account data entry: account id → the app's sync cursor when its operations were last saved.
 SAVED_CURSORS = "bank_saved_cursors"
 FULL_SYNC_AGE = timedelta(days=30)
-ROW = {"id": "@data-op-id", "account": "@data-account-id", "date": "time@datetime", "label": ".label",
-       "amount": ".amount@data-amount"}
+ROW = {  # a row's fields, named as BankOperation names them
+    "vendor_id": "@data-op-id",
+    "vendor_account_id": "@data-account-id",
+    "date": "time@datetime",
+    "label": ".label",
+    "amount": ".amount@data-amount",
+}
+ACCOUNT = ("label", "balance", "currency", "type", "number")  # the app's account fields BankAccount takes as they are
 
 
 async def boot(ctx: RunContext[Fields]) -> bool:
@@ -73,13 +80,15 @@ async def start(ctx: RunContext[Fields]) -> None:
         if account["id"] in cursors and saved.get(account["id"]) == cursors[account["id"]]:
             continue  # the app synced nothing new for it since its operations were saved
         await page.locator(f'nav .account[data-account-id="{account["id"]}"]').click()
-        rows = await ctx.collect_rows("#ops-scroll", ".op-row", ROW, key="id", keep={"account": account["id"]})
+        keep = {"vendor_account_id": account["id"]}  # not the previous account's rows, still shown a moment
+        rows = await ctx.collect_rows("#ops-scroll", ".op-row", ROW, key="vendor_id", keep=keep)
         ctx.shapes.count(f"operations of {account['id']}", len(rows))
-        operations += [BankOperation(vendor_id=r["id"], vendor_account_id=account["id"], label=r["label"],
-                                     amount=r["amount"], date=r["date"]) for r in rows]
+        operations += [BankOperation(**row) for row in rows]
 
-    await ctx.save_bank_data(
-        [BankAccount(vendor_id=a["id"], label=a["label"], balance=a["balance"], currency=a["currency"],
-                     type=a["type"], number=a["number"], institution_label=a["institution"]) for a in accounts],
-        operations)
+    await ctx.save_bank_data([bank_account(a) for a in accounts], operations)
     await ctx.save_account_data({SAVED_CURSORS: cursors})
+
+
+def bank_account(a: dict[str, Any]) -> BankAccount:
+    """An account as the app keeps it in IndexedDB, as a ``BankAccount``."""
+    return BankAccount(vendor_id=a["id"], institution_label=a["institution"], **{k: a[k] for k in ACCOUNT})
