@@ -61,13 +61,22 @@ def cookies_from_playwright(cookies: Iterable[Mapping[str, Any]]) -> httpx.Cooki
         expires = item.get("expires")
         jar.jar.set_cookie(
             http.cookiejar.Cookie(
-                version=0, name=str(item["name"]), value=str(item["value"]), port=None,
-                port_specified=False, domain=domain, domain_specified=domain.startswith("."),
-                domain_initial_dot=domain.startswith("."), path=path, path_specified=True,
+                version=0,
+                name=str(item["name"]),
+                value=str(item["value"]),
+                port=None,
+                port_specified=False,
+                domain=domain,
+                domain_specified=domain.startswith("."),
+                domain_initial_dot=domain.startswith("."),
+                path=path,
+                path_specified=True,
                 secure=bool(item.get("secure", False)),
                 expires=int(expires) if isinstance(expires, int | float) and expires >= 0 else None,
-                discard=not (isinstance(expires, int | float) and expires >= 0), comment=None,
-                comment_url=None, rest={"HttpOnly": ""} if item.get("httpOnly") else {},
+                discard=not (isinstance(expires, int | float) and expires >= 0),
+                comment=None,
+                comment_url=None,
+                rest={"HttpOnly": ""} if item.get("httpOnly") else {},
             )
         )
     return jar
@@ -96,5 +105,3 @@ def as_cookies(cookies: Any) -> httpx.Cookies:
         "cookies= takes httpx.Cookies, a CookieJar, a dict of name -> value or a list of Playwright "
         f"cookie dicts, not {type(cookies).__name__}"
     )
-
-

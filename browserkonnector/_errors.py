@@ -224,8 +224,10 @@ class KonnectorError(Exception):
             )
         family = type(self).FAMILY
         if family and not _in_family(code, family):
-            raise ValueError(f"{type(self).__name__} stands for {', '.join(family)}, not {code!r}: "
-                             f"raise KonnectorError({code!r}) or the class of that code")
+            raise ValueError(
+                f"{type(self).__name__} stands for {', '.join(family)}, not {code!r}: "
+                f"raise KonnectorError({code!r}) or the class of that code"
+            )
         super().__init__(code if detail is None else f"{code}: {detail}")
         self.code = code
         self.detail = detail
@@ -316,8 +318,15 @@ class UnknownError(KonnectorError):
 
 #: Most specific first: a family inside another (InvalidFields in UserActionNeeded) must win.
 _FAMILIES: tuple[type[KonnectorError], ...] = (
-    InvalidFields, TwoFactorFailed, LoginFailed, UserActionNeeded, VendorDown, CaptchaFailed, FileFailed,
-    AccountNotFound, UnknownError,
+    InvalidFields,
+    TwoFactorFailed,
+    LoginFailed,
+    UserActionNeeded,
+    VendorDown,
+    CaptchaFailed,
+    FileFailed,
+    AccountNotFound,
+    UnknownError,
 )
 
 

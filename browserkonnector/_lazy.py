@@ -14,8 +14,9 @@ from typing import Any
 __all__ = ["lazy_exports"]
 
 
-def lazy_exports(package: str, exports: Mapping[str, str], namespace: dict[str, Any]
-                 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+def lazy_exports(
+    package: str, exports: Mapping[str, str], namespace: dict[str, Any]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``__getattr__`` and ``__dir__`` for ``package``: an exported name is imported from its module
     (absolute, or relative to ``package`` when it starts with a dot) on first access, then kept in
     ``namespace`` (the package's ``globals()``) so the next access is a plain lookup."""

@@ -84,8 +84,10 @@ class FileTooLarge(LimitExceeded):
 
     def __init__(self, size: int, cap: int, url: str | None = None) -> None:
         where = f" ({url})" if url else ""
-        super().__init__(f"file larger than the {cap // (1024 * 1024)} MiB cap: {size} bytes or more{where}; "
-                         "raise BROWSERKONNECTOR_MAX_FILE_MB to accept it")
+        super().__init__(
+            f"file larger than the {cap // (1024 * 1024)} MiB cap: {size} bytes or more{where}; "
+            "raise BROWSERKONNECTOR_MAX_FILE_MB to accept it"
+        )
         self.size, self.cap = size, cap
 
 

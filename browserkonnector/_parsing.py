@@ -106,8 +106,9 @@ def parse_amount(text: str, *, locale: str, currency: str | None = None) -> Amou
     if group in _SPACES:
         number = re.sub(f"[{_SPACES}]", group, number)
     elif any(c in _SPACES for c in number):
-        raise ValueError(f"amount {text!r} (locale {locale}): spaces inside the number, but {loc} groups "
-                         f"digits with {group!r}")
+        raise ValueError(
+            f"amount {text!r} (locale {locale}): spaces inside the number, but {loc} groups digits with {group!r}"
+        )
     before, _, after = text.partition(found[0])
     negative = before.strip(_SPACES).startswith(_MINUS) or before.strip(_SPACES).endswith(_MINUS)
     sign = (before.strip(_SPACES).strip("".join(_MINUS)) + after).strip(_SPACES)
@@ -121,8 +122,10 @@ def parse_amount(text: str, *, locale: str, currency: str | None = None) -> Amou
         raise ValueError(f"amount {text!r} (locale {locale}) is in {shown}, expected {currency.upper()}")
     code = shown or (currency.upper() if currency else None)
     if code is None:
-        raise ValueError(f"amount {text!r} (locale {locale}) shows no currency: pass currency='EUR' (or the "
-                         "right ISO code) when the page states it elsewhere")
+        raise ValueError(
+            f"amount {text!r} (locale {locale}) shows no currency: pass currency='EUR' (or the "
+            "right ISO code) when the page states it elsewhere"
+        )
     return Amount(-value if negative else value, code)
 
 
@@ -145,8 +148,7 @@ def parse_date(text: str, *, locale: str) -> date:
             raise ValueError(f"date {text!r} (locale {locale}): {exc}") from None
     numeric, named = _month_names_to_numbers(cleaned, loc)
     if len(re.findall(r"\d+", numeric)) != 3 or re.search(r"[^\W\d_]", numeric):
-        raise ValueError(f"date {text!r} (locale {locale}): expected a day, a month and a year, e.g. "
-                         f"{_example(loc)!r}")
+        raise ValueError(f"date {text!r} (locale {locale}): expected a day, a month and a year, e.g. {_example(loc)!r}")
     try:
         return babel_parse_date(numeric, locale=loc, format="long" if named else "short")
     except (ParseError, ValueError, IndexError) as exc:
@@ -159,9 +161,11 @@ def _month_names_to_numbers(text: str, loc: Locale) -> tuple[str, bool]:
         for width in ("wide", "abbreviated"):
             for number, name in loc.months.get(context, {}).get(width, {}).items():
                 names[str(name).lower().rstrip(".")] = number
+
     def swap(match: re.Match[str]) -> str:
         word = match.group(0).lower().rstrip(".")
         return f" {names[word]} " if word in names else match.group(0)
+
     replaced = re.sub(r"[^\W\d_]+\.?", swap, text)
     return replaced, replaced != text
 

@@ -38,8 +38,15 @@ import threading
 from collections.abc import Callable, Iterable
 from urllib.parse import quote, quote_plus
 
-__all__ = ["LONG_VARIANT", "MASK", "MIN_SECRET_LENGTH", "PLACEHOLDER_RE", "SENSITIVE_HEADERS", "Redactor",
-           "secret_variants"]
+__all__ = [
+    "LONG_VARIANT",
+    "MASK",
+    "MIN_SECRET_LENGTH",
+    "PLACEHOLDER_RE",
+    "SENSITIVE_HEADERS",
+    "Redactor",
+    "secret_variants",
+]
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4
@@ -47,8 +54,16 @@ MIN_SECRET_LENGTH = 4
 LONG_VARIANT = 256
 #: Header names whose values are secret whatever they hold (compared lowercase).
 SENSITIVE_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrf-token", "x-xsrf-token",
-     "x-api-key", "x-auth-token"}
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-csrf-token",
+        "x-xsrf-token",
+        "x-api-key",
+        "x-auth-token",
+    }
 )
 #: What a placeholder looks like: ``{{label}}`` (a label is letters, digits and ``_.:-``).
 PLACEHOLDER_RE = re.compile(r"\{\{[A-Za-z0-9_.:-]{1,100}\}\}")
@@ -264,10 +279,7 @@ class Redactor:
 
     def redact_headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """Headers with sensitive ones masked whole, and secrets scrubbed from the others."""
-        return [
-            (name, MASK if name.lower() in SENSITIVE_HEADERS else self.redact(value))
-            for name, value in headers
-        ]
+        return [(name, MASK if name.lower() in SENSITIVE_HEADERS else self.redact(value)) for name, value in headers]
 
 
 def _clean_label(label: str) -> str:

@@ -235,23 +235,33 @@ class RetryTransport(httpx.AsyncBaseTransport):
             exc = state.outcome.exception() if state.outcome is not None else None
             parts = urlsplit(str(request.url))
             event = RetryEvent(
-                method=request.method, url=f"{parts.scheme}://{parts.netloc}{parts.path}",
-                attempt=state.attempt_number, wait=state.upcoming_sleep,
+                method=request.method,
+                url=f"{parts.scheme}://{parts.netloc}{parts.path}",
+                attempt=state.attempt_number,
+                wait=state.upcoming_sleep,
                 status=exc.status if isinstance(exc, _RetryableStatus) else None,
                 error=None if isinstance(exc, _RetryableStatus) else type(exc).__name__,
             )
             self.retry_count += 1
             self.events.append(event)
             logger.debug(
-                "retrying {} {} after {} (attempt {}), waiting {:.2f}s", event.method, event.url,
-                event.status or event.error, event.attempt, event.wait,
+                "retrying {} {} after {} (attempt {}), waiting {:.2f}s",
+                event.method,
+                event.url,
+                event.status or event.error,
+                event.attempt,
+                event.wait,
             )
             if self._on_retry is not None:
                 self._on_retry(event)
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.retries + 1), wait=self._wait, sleep=self.sleep,
-            retry=retry_if_exception(should_retry), before_sleep=before_sleep, reraise=True,
+            stop=stop_after_attempt(self.retries + 1),
+            wait=self._wait,
+            sleep=self.sleep,
+            retry=retry_if_exception(should_retry),
+            before_sleep=before_sleep,
+            reraise=True,
         )
         async for attempt in retrying:
             with attempt:
@@ -316,8 +326,9 @@ class _ScopedCookies(httpx.AsyncBaseTransport):
 
 
 #: ``guard(request, answer, resend) -> answer`` (see :meth:`KonnectorClient.add_answer_guard`).
-AnswerGuard = Callable[[httpx.Request, httpx.Response, Callable[[], Awaitable[httpx.Response]]],
-                       Awaitable[httpx.Response]]
+AnswerGuard = Callable[
+    [httpx.Request, httpx.Response, Callable[[], Awaitable[httpx.Response]]], Awaitable[httpx.Response]
+]
 
 
 class KonnectorClient(httpx.AsyncClient):
@@ -409,8 +420,13 @@ def request_factory(
         merged["User-Agent"] = DEFAULT_USER_AGENT if user_agent is True else str(user_agent)
     retry = RetryTransport(transport, retries=retries, **dict(retry_options or {}))
     return KonnectorClient(
-        parse=parse, retry_transport=retry, base_url=base_url or "", headers=merged,
-        cookies=as_cookies(cookies).jar, timeout=timeout, follow_redirects=follow_redirects,
-        event_hooks={k: list(v) for k, v in (event_hooks or {}).items()}, **client_kwargs,
+        parse=parse,
+        retry_transport=retry,
+        base_url=base_url or "",
+        headers=merged,
+        cookies=as_cookies(cookies).jar,
+        timeout=timeout,
+        follow_redirects=follow_redirects,
+        event_hooks={k: list(v) for k, v in (event_hooks or {}).items()},
+        **client_kwargs,
     )
-

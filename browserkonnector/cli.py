@@ -208,14 +208,17 @@ def _cmd_store(args: argparse.Namespace) -> int:
     except sqlite3.DatabaseError as exc:  # damage found mid-read (a malformed page)
         from browserkonnector.store._sqlite import damaged
 
-        print(f"browserkonnector store {args.action}: {damaged(args.store / 'store.sqlite3', exc).message}",
-              file=sys.stderr)
+        print(
+            f"browserkonnector store {args.action}: {damaged(args.store / 'store.sqlite3', exc).message}",
+            file=sys.stderr,
+        )
         return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="browserkonnector", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="browserkonnector", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a connector")
@@ -241,29 +244,41 @@ def build_parser() -> argparse.ArgumentParser:
     new = sub.add_parser("new", help="scaffold a connector")
     new.add_argument("name", help="connector name, e.g. acme")
     new.add_argument("--dir", type=Path, default=Path("."), help="parent folder (default: .)")
-    new.add_argument("--kind", choices=KINDS, default="api",
-                     help="api: a JavaScript app with a JSON API (default); html: a server-rendered site; "
-                          "spa: a heavy local-first single-page app")
+    new.add_argument(
+        "--kind",
+        choices=KINDS,
+        default="api",
+        help="api: a JavaScript app with a JSON API (default); html: a server-rendered site; "
+        "spa: a heavy local-first single-page app",
+    )
     new.set_defaults(func=_cmd_new)
 
     trace = sub.add_parser("show-trace", help="open a trace or failure bundle in Playwright's viewer")
     trace.add_argument("path", type=Path)
-    trace.add_argument("--open", action=argparse.BooleanOptionalAction, default=None,
-                       help="open the viewer in Chromium (default: when there is a display)")
+    trace.add_argument(
+        "--open",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="open the viewer in Chromium (default: when there is a display)",
+    )
     trace.set_defaults(func=_cmd_show_trace)
 
     store = sub.add_parser("store", help="look into the embedded store")
     actions = store.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for name, help_text in (("ls", "doctypes and counts"), ("export", "documents of a doctype as JSON lines"),
-                            ("show", "one document (a file: with its path on disk)")):
+    for name, help_text in (
+        ("ls", "doctypes and counts"),
+        ("export", "documents of a doctype as JSON lines"),
+        ("show", "one document (a file: with its path on disk)"),
+    ):
         action = actions.add_parser(name, help=help_text)
         action.add_argument("--store", type=Path, default=DEFAULT_STORE, help="store folder (./bk-store)")
         if name == "show":
             action.add_argument("id", help="document id")
         else:
             action.set_defaults(id=None)
-        action.add_argument("--doctype", default=None,
-                            help="e.g. io.cozy.bills" + (" (default)" if name == "show" else ""))
+        action.add_argument(
+            "--doctype", default=None, help="e.g. io.cozy.bills" + (" (default)" if name == "show" else "")
+        )
         action.set_defaults(func=_cmd_store)
 
     from browserkonnector.server._command import register as register_browser_server

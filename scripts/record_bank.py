@@ -31,8 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     existed = Recording.exists(args.out)
     with BankSite(SMALL) as site, tempfile.TemporaryDirectory(prefix="bk-record-") as tmp:
-        run = run_connector(CONNECTOR, store_dir=Path(tmp) / "store", record=args.out,
-                            fields={"base_url": site.url, "password": SMALL.password})
+        run = run_connector(
+            CONNECTOR,
+            store_dir=Path(tmp) / "store",
+            record=args.out,
+            fields={"base_url": site.url, "password": SMALL.password},
+        )
     if not run.ok:
         print(f"the run failed, recording kept but marked failed: {run.explain()}")
         return 1

@@ -34,8 +34,12 @@ def record(out: Path, volatile_seed: int, bills: int) -> bool:
     with DemoSite(config) as site, tempfile.TemporaryDirectory(prefix="bk-record-") as tmp:
         user = site.users[0]
         started = time.monotonic()
-        run = run_connector(CONNECTOR, store_dir=Path(tmp) / "store", record=target,
-                            fields={"base_url": site.url, "login": user.email, "password": user.password})
+        run = run_connector(
+            CONNECTOR,
+            store_dir=Path(tmp) / "store",
+            record=target,
+            fields={"base_url": site.url, "login": user.email, "password": user.password},
+        )
         seconds = time.monotonic() - started
         saved = len(run.bills()) if run.ok else 0
     if not run.ok:
@@ -43,8 +47,13 @@ def record(out: Path, volatile_seed: int, bills: int) -> bool:
         return False
     recording = Recording.load(target)
     recording.meta["notes"] = {
-        "site": {"seed": config.seed, "volatile_seed": volatile_seed, "bills": bills,
-                 "per_page": config.per_page, "latency_ms": config.latency_ms},
+        "site": {
+            "seed": config.seed,
+            "volatile_seed": volatile_seed,
+            "bills": bills,
+            "per_page": config.per_page,
+            "latency_ms": config.latency_ms,
+        },
         "user": user.email,
         "bills_saved": saved,
     }
@@ -64,10 +73,14 @@ def measure(rounds: int, bills: int) -> None:
         for n in range(rounds):
             for label in times:
                 folder = Path(tmp) / f"rec-{n}"
-                options: dict[str, Path] = {"record": folder} if label == "live + record" else (
-                    {"replay": folder} if label == "replay" else {})
-                run = run_connector(CONNECTOR, store_dir=Path(tmp) / f"store-{label}-{n}", trace="off",
-                                    fields=fields, **options)  # type: ignore[arg-type]
+                options: dict[str, Path] = (
+                    {"record": folder}
+                    if label == "live + record"
+                    else ({"replay": folder} if label == "replay" else {})
+                )
+                run = run_connector(
+                    CONNECTOR, store_dir=Path(tmp) / f"store-{label}-{n}", trace="off", fields=fields, **options
+                )  # type: ignore[arg-type]
                 if not run.ok:
                     raise SystemExit(f"{label} run failed: {run.explain()}")
                 times[label].append(run.result.seconds)
@@ -79,8 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bills", type=int, default=12, help="bills on the site (default 12: small files)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"where (default {DEFAULT_OUT})")
-    parser.add_argument("--measure", type=int, metavar="ROUNDS", default=0,
-                        help="record nothing: time ROUNDS plain / recording / replay runs and print medians")
+    parser.add_argument(
+        "--measure",
+        type=int,
+        metavar="ROUNDS",
+        default=0,
+        help="record nothing: time ROUNDS plain / recording / replay runs and print medians",
+    )
     args = parser.parse_args(argv)
     if args.measure:
         measure(args.measure, args.bills)

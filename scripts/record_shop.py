@@ -29,8 +29,13 @@ def record(out: Path, volatile_seed: int, orders: int) -> bool:
     existed = Recording.exists(target)
     with ShopSite(config) as site, tempfile.TemporaryDirectory(prefix="bk-record-") as tmp:
         customer = site.customers[0]
-        run = run_connector(CONNECTOR, store_dir=Path(tmp) / "store", record=target, trace="off",
-                            fields={"base_url": site.url, "login": customer.email, "password": customer.password})
+        run = run_connector(
+            CONNECTOR,
+            store_dir=Path(tmp) / "store",
+            record=target,
+            trace="off",
+            fields={"base_url": site.url, "login": customer.email, "password": customer.password},
+        )
     if not run.ok:
         print(f"seed {volatile_seed}: the run failed, recording kept but marked failed: {run.explain()}")
         return False

@@ -71,8 +71,9 @@ def _table_rows(markdown: str) -> list[list[str]]:
 def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], str]:
     out = tmp_path_factory.mktemp("bench") / "performance.md"
     env = {k: v for k, v in os.environ.items() if not k.startswith("COZY_")}
-    done = subprocess.run([str(BENCH), "--smoke", "--out", str(out)], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [str(BENCH), "--smoke", "--out", str(out)], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, f"scripts/bench --smoke failed:\n{done.stdout}\n{done.stderr[-4000:]}"
     return done, out.read_text(encoding="utf-8")
 
@@ -96,8 +97,7 @@ def test_every_row_is_in_the_table_with_its_ratio(smoke: tuple[subprocess.Comple
             assert "n/a" not in baseline, f"row {workload} '{words}': no baseline value"
 
 
-def test_the_document_says_how_and_where_it_was_measured(
-        smoke: tuple[subprocess.CompletedProcess[str], str]) -> None:
+def test_the_document_says_how_and_where_it_was_measured(smoke: tuple[subprocess.CompletedProcess[str], str]) -> None:
     done, markdown = smoke
     for key in ("cores:", "load average at start:", "chromium:", "playwright:", "python:"):
         assert f"- {key}" in markdown, f"machine line {key!r} missing"
@@ -126,8 +126,14 @@ def test_lean_runs_workload_1_against_raw_fast_only() -> None:
     """``--lean`` (for 5,000 bills in docs/performance.md): the framework and raw_fast, with their wall, CPU
     and PSS ratios; the floor and the traced run are left out, and say so."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COZY_")}
-    done = subprocess.run([str(BENCH), "--smoke", "--only", "1,6", "--no-naive", "--lean"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [str(BENCH), "--smoke", "--only", "1,6", "--no-naive", "--lean"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, f"scripts/bench --lean failed:\n{done.stdout}\n{done.stderr[-4000:]}"
     lines = done.stdout.splitlines()
     for words in ("vs (b) hand-written fast Playwright", "CPU time (user+sys)", "peak PSS"):

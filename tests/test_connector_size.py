@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 
 CONNECTORS = Path(__file__).resolve().parents[1] / "connectors"
-MAIN_FILES = [CONNECTORS / "demo_vendor" / "konnector.py", CONNECTORS / "shop_vendor" / "konnector.py",
-              CONNECTORS / "bank_spa" / "konnector.py"]
+MAIN_FILES = [
+    CONNECTORS / "demo_vendor" / "konnector.py",
+    CONNECTORS / "shop_vendor" / "konnector.py",
+    CONNECTORS / "bank_spa" / "konnector.py",
+]
 MAX_LINES = 60
 
 
@@ -22,8 +25,11 @@ def code_lines(source: str) -> int:
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(
-                    first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 docstrings.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
     return sum(1 for n, line in enumerate(source.splitlines(), 1) if line.strip() and n not in docstrings)
 
@@ -38,8 +44,9 @@ def test_a_connector_is_small_and_uses_the_public_api_only(path: Path) -> None:
             assert node.module in ("browserkonnector", "browserkonnector.browser"), f"{path}: {node.module}"
             assert not any(alias.name.startswith("_") for alias in node.names)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            assert node.func.attr not in ("on", "once", "remove_listener", "add_init_script"), \
+            assert node.func.attr not in ("on", "once", "remove_listener", "add_init_script"), (
                 f"{path}:{node.lineno}: event-listener plumbing ({node.func.attr})"
+            )
             if node.func.attr in ("evaluate", "evaluate_all", "wait_for_function") and node.args:
                 script = node.args[0]
                 if isinstance(script, ast.Constant) and isinstance(script.value, str):

@@ -37,8 +37,11 @@ def test_every_import_in_the_docs_resolves(doc: str, module: str, name: str) -> 
 
 
 def runnable() -> list[tuple[str, int, str]]:
-    return [(doc.name, n, block) for doc in DOCS
-            for n, block in enumerate(RUNNABLE.findall(doc.read_text(encoding="utf-8")))]
+    return [
+        (doc.name, n, block)
+        for doc in DOCS
+        for n, block in enumerate(RUNNABLE.findall(doc.read_text(encoding="utf-8")))
+    ]
 
 
 @pytest.mark.parametrize(("doc", "index", "block"), runnable())

@@ -33,20 +33,34 @@ PACKAGE = Path(__file__).resolve().parents[1] / "browserkonnector"
 #: (file relative to the package, the end of the finding) allowed: the text that must still be in the
 #: file for the exception to be needed, and why.
 ALLOWED = {
-    ("browser/instrument/_taps.py", "route._impl_obj._redirect_navigation_request"):
-        ("_redirect_navigation_request", "no public API moves a routed navigation on (playwright#33893)"),
+    ("browser/instrument/_taps.py", "route._impl_obj._redirect_navigation_request"): (
+        "_redirect_navigation_request",
+        "no public API moves a routed navigation on (playwright#33893)",
+    ),
     ("browser/instrument/_taps.py", "route._impl_obj"): ("_impl_obj", "the same call"),
 }
 
 #: Underscored but public: a named tuple's documented methods (``urlsplit(url)._replace(...)``).
 PUBLIC_UNDERSCORED = frozenset({"_replace", "_asdict", "_fields", "_make", "_field_defaults"})
 
-_LIBRARY_TYPES = (pw.Page, pw.BrowserContext, pw.Browser, pw.Route, pw.Request, pw.Response, pw.Frame,
-                  pw.APIResponse, pw.Download, httpx.AsyncClient, httpx.Client, httpx.AsyncHTTPTransport,
-                  httpx.Request, httpx.Response)
+_LIBRARY_TYPES = (
+    pw.Page,
+    pw.BrowserContext,
+    pw.Browser,
+    pw.Route,
+    pw.Request,
+    pw.Response,
+    pw.Frame,
+    pw.APIResponse,
+    pw.Download,
+    httpx.AsyncClient,
+    httpx.Client,
+    httpx.AsyncHTTPTransport,
+    httpx.Request,
+    httpx.Response,
+)
 #: The attribute names Playwright's and httpx's objects define, public or not.
-LIBRARY_ATTRIBUTES = frozenset(name for kind in _LIBRARY_TYPES for name in dir(kind)
-                               if not name.startswith("__"))
+LIBRARY_ATTRIBUTES = frozenset(name for kind in _LIBRARY_TYPES for name in dir(kind) if not name.startswith("__"))
 
 
 def _uses_the_libraries(tree: ast.Module) -> bool:
@@ -105,8 +119,13 @@ def findings(path: Path, source: str, own: frozenset[str] = frozenset()) -> list
             library_private = "_impl" in name or name in ("_transport", "_mounts", "_channel", "_connection")
             if library_private or (uses and private and not _is_self(node.value) and name not in own):
                 report(node, f"private attribute {ast.unparse(node)}")
-            if (isinstance(node.ctx, ast.Store) and uses and not _is_self(node.value) and name in LIBRARY_ATTRIBUTES
-                    and name not in own):
+            if (
+                isinstance(node.ctx, ast.Store)
+                and uses
+                and not _is_self(node.value)
+                and name in LIBRARY_ATTRIBUTES
+                and name not in own
+            ):
                 report(node, f"assignment to {ast.unparse(node)} (monkeypatching)")
         elif isinstance(node, ast.Call):
             called = ast.unparse(node.func)
@@ -118,8 +137,12 @@ def findings(path: Path, source: str, own: frozenset[str] = frozenset()) -> list
             report(node, "a WeakKeyDictionary registry")
         elif isinstance(node, ast.ClassDef) and uses and node.bases:
             for item in node.body:
-                if (isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name.startswith("_")
-                        and not item.name.startswith("__") and item.name in LIBRARY_ATTRIBUTES):
+                if (
+                    isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+                    and item.name.startswith("_")
+                    and not item.name.startswith("__")
+                    and item.name in LIBRARY_ATTRIBUTES
+                ):
                     report(item, f"override of the private {node.name}.{item.name}")
     return found
 
@@ -127,8 +150,7 @@ def findings(path: Path, source: str, own: frozenset[str] = frozenset()) -> list
 def _allowed(finding: str) -> bool:
     location, _, what = finding.partition(": ")
     file = location.rsplit(":", 1)[0]
-    return any(file.endswith(allowed_file) and what.endswith(expression)
-               for allowed_file, expression in ALLOWED)
+    return any(file.endswith(allowed_file) and what.endswith(expression) for allowed_file, expression in ALLOWED)
 
 
 def test_the_package_uses_playwright_and_httpx_publicly() -> None:
@@ -148,7 +170,7 @@ def test_the_allowed_exception_is_still_needed() -> None:
 
 def test_the_check_finds_what_it_forbids() -> None:
     """Each kind of breach, written the way it was in this package before the network owner."""
-    source = '''
+    source = """
 from weakref import WeakKeyDictionary
 from playwright._impl.isomorphic.url_match import url_matches
 import httpx
@@ -166,11 +188,17 @@ def patch(target, client):
 class Client(httpx.AsyncClient):
     def _merge_cookies(self, cookies=None):
         return None
-'''
+"""
     found = "\n".join(findings(Path("example.py"), source))
-    for expected in ("private module playwright._impl.isomorphic.url_match", "WeakKeyDictionary registry",
-                     "assignment to target.route", "assignment to client.event_hooks", "setattr()",
-                     "private attribute client._transport", "private attribute target._impl_obj",
-                     "override of the private Client._merge_cookies"):
+    for expected in (
+        "private module playwright._impl.isomorphic.url_match",
+        "WeakKeyDictionary registry",
+        "assignment to target.route",
+        "assignment to client.event_hooks",
+        "setattr()",
+        "private attribute client._transport",
+        "private attribute target._impl_obj",
+        "override of the private Client._merge_cookies",
+    ):
         assert expected in found, expected
     assert findings(Path("fine.py"), "import httpx\nclass A:\n    def f(self):\n        self._x = 1\n") == []

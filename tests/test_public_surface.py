@@ -29,13 +29,13 @@ PUBLIC_MODULES = {
 
 
 def _modules() -> list[str]:
-    return sorted(p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
-                  if "templates" not in p.parts)
+    return sorted(p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py") if "templates" not in p.parts)
 
 
 def test_every_implementation_module_is_private() -> None:
-    public = [m for m in _modules() if m not in PUBLIC_MODULES
-              and not any(part.startswith("_") for part in m.split("/"))]
+    public = [
+        m for m in _modules() if m not in PUBLIC_MODULES and not any(part.startswith("_") for part in m.split("/"))
+    ]
     assert public == [], f"public implementation modules (make them private, or list why): {public}"
     assert all((PACKAGE / m).is_file() for m in PUBLIC_MODULES)
 
@@ -82,9 +82,13 @@ def test_each_facade_agrees_with_itself_and_resolves(package: str) -> None:
         assert getattr(module, name, None) is not None, f"{package}: {name} in __all__ does not resolve"
 
 
-_USER_FILES = [*(REPO / "connectors").rglob("*.py"), *(REPO / "fixtures").rglob("*.py"),
-               *(REPO / "scripts").rglob("*.py"), *(REPO / "docs").rglob("*.py"),
-               *(PACKAGE / "templates").rglob("*.py.tmpl")]
+_USER_FILES = [
+    *(REPO / "connectors").rglob("*.py"),
+    *(REPO / "fixtures").rglob("*.py"),
+    *(REPO / "scripts").rglob("*.py"),
+    *(REPO / "docs").rglob("*.py"),
+    *(PACKAGE / "templates").rglob("*.py.tmpl"),
+]
 _USER_DOCS = [REPO / "README.md", REPO / "CONTRIBUTING.md", *(REPO / "docs").glob("*.md")]
 _DOC_IMPORT = re.compile(r"^\s*from (browserkonnector[\w.]*) import \(?([\w, \n]+?)\)?$", re.MULTILINE)
 
@@ -102,12 +106,18 @@ def _user_imports() -> list[tuple[str, str, str]]:
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("browserkonnector"):
                 found += [(path.relative_to(REPO).as_posix(), node.module or "", a.name) for a in node.names]
             if isinstance(node, ast.Import):
-                found += [(path.relative_to(REPO).as_posix(), a.name, "") for a in node.names
-                          if a.name.startswith("browserkonnector")]
+                found += [
+                    (path.relative_to(REPO).as_posix(), a.name, "")
+                    for a in node.names
+                    if a.name.startswith("browserkonnector")
+                ]
     for doc in _USER_DOCS:
         for module, names in _DOC_IMPORT.findall(doc.read_text(encoding="utf-8")):
-            found += [(doc.relative_to(REPO).as_posix(), module, n.strip().split(" as ")[0])
-                      for n in names.replace("\n", " ").split(",") if n.strip()]
+            found += [
+                (doc.relative_to(REPO).as_posix(), module, n.strip().split(" as ")[0])
+                for n in names.replace("\n", " ").split(",")
+                if n.strip()
+            ]
     return found
 
 
@@ -123,7 +133,8 @@ def test_user_facing_code_imports_only_public_names() -> None:
             continue
         target = importlib.import_module(module)
         if name not in getattr(target, "__all__", ()) and not (
-                module == "browserkonnector.scaling" and name == "celery"):
+            module == "browserkonnector.scaling" and name == "celery"
+        ):
             bad.append(f"{where}: {name} is not in {module}.__all__")
     assert bad == []
 
@@ -164,12 +175,18 @@ def test_imports_point_down_the_layers() -> None:
         mine = _layer(rel)
         assert mine is not None, f"browserkonnector.{rel} is in no layer"
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            targets = [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else (
-                [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            targets = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else ([a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            )
             for target in targets:
                 if target.startswith("browserkonnector.") or target == "browserkonnector":
-                    names = [target] if target != "browserkonnector" or isinstance(node, ast.Import) else [
-                        f"browserkonnector.{a.name}" for a in node.names]
+                    names = (
+                        [target]
+                        if target != "browserkonnector" or isinstance(node, ast.Import)
+                        else [f"browserkonnector.{a.name}" for a in node.names]
+                    )
                     for full in names:
                         theirs = _layer(full.removeprefix("browserkonnector."))
                         if theirs is not None and theirs < mine and mine > 0:

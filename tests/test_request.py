@@ -41,8 +41,14 @@ def _key(request: Request) -> str:
 
 async def echo(request: Request) -> JSONResponse:
     HITS[_key(request)] += 1
-    return JSONResponse({"ua": request.headers.get("user-agent"), "cookie": request.headers.get("cookie"),
-                         "cookies": dict(request.cookies), "path": request.url.path})
+    return JSONResponse(
+        {
+            "ua": request.headers.get("user-agent"),
+            "cookie": request.headers.get("cookie"),
+            "cookies": dict(request.cookies),
+            "path": request.url.path,
+        }
+    )
 
 
 async def set_cookie(request: Request) -> Response:
@@ -83,14 +89,16 @@ async def page(request: Request) -> HTMLResponse:
     )
 
 
-APP = Starlette(routes=[
-    Route("/echo", echo, methods=["GET", "POST"]),
-    Route("/set-cookie", set_cookie),
-    Route("/redirect/{n}", redirect_chain),
-    Route("/flaky", flaky, methods=["GET", "POST"]),
-    Route("/slow", slow),
-    Route("/app/page.html", page),
-])
+APP = Starlette(
+    routes=[
+        Route("/echo", echo, methods=["GET", "POST"]),
+        Route("/set-cookie", set_cookie),
+        Route("/redirect/{n}", redirect_chain),
+        Route("/flaky", flaky, methods=["GET", "POST"]),
+        Route("/slow", slow),
+        Route("/app/page.html", page),
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -171,12 +179,36 @@ async def test_cookies_given_as_dict_are_sent(server: str) -> None:
 
 async def test_playwright_cookies_are_sent_with_their_scope(server: str) -> None:
     cookies = [
-        {"name": "host_only", "value": "1", "domain": "127.0.0.1", "path": "/", "expires": -1,
-         "httpOnly": True, "secure": False, "sameSite": "Lax"},
-        {"name": "in_app", "value": "2", "domain": "127.0.0.1", "path": "/app", "expires": 4102444800,
-         "httpOnly": False, "secure": False, "sameSite": "Lax"},
-        {"name": "secure_only", "value": "3", "domain": "127.0.0.1", "path": "/", "expires": -1,
-         "httpOnly": False, "secure": True, "sameSite": "None"},
+        {
+            "name": "host_only",
+            "value": "1",
+            "domain": "127.0.0.1",
+            "path": "/",
+            "expires": -1,
+            "httpOnly": True,
+            "secure": False,
+            "sameSite": "Lax",
+        },
+        {
+            "name": "in_app",
+            "value": "2",
+            "domain": "127.0.0.1",
+            "path": "/app",
+            "expires": 4102444800,
+            "httpOnly": False,
+            "secure": False,
+            "sameSite": "Lax",
+        },
+        {
+            "name": "secure_only",
+            "value": "3",
+            "domain": "127.0.0.1",
+            "path": "/",
+            "expires": -1,
+            "httpOnly": False,
+            "secure": True,
+            "sameSite": "None",
+        },
         {"name": "elsewhere", "value": "4", "domain": "vendor.example", "path": "/", "expires": -1},
     ]
     async with request_factory(base_url=server, cookies=cookies) as c:
@@ -188,9 +220,17 @@ async def test_playwright_cookies_are_sent_with_their_scope(server: str) -> None
 async def test_a_cookie_synced_by_a_request_hook_is_sent_on_that_request(server: str) -> None:
     """The browser layer syncs the context's cookies into the jar in a request hook, right before sending."""
     async with request_factory(base_url=server) as c:
+
         async def sync(request: httpx.Request) -> None:
-            c.cookies.jar.set_cookie(next(iter(cookies_from_playwright([
-                {"name": "fresh", "value": "f1", "domain": "127.0.0.1", "path": "/"}]).jar)))
+            c.cookies.jar.set_cookie(
+                next(
+                    iter(
+                        cookies_from_playwright(
+                            [{"name": "fresh", "value": "f1", "domain": "127.0.0.1", "path": "/"}]
+                        ).jar
+                    )
+                )
+            )
 
         c.event_hooks["request"].append(sync)
         assert (await c.get("/echo")).json()["cookies"] == {"fresh": "f1"}
@@ -210,13 +250,15 @@ def _cookie_header(jar: httpx.Cookies, url: str) -> str | None:
 
 
 def test_cookies_from_playwright_domain_and_path_rules() -> None:
-    jar = cookies_from_playwright([
-        {"name": "host", "value": "h", "domain": "example.com", "path": "/"},
-        {"name": "dom", "value": "d", "domain": ".example.com", "path": "/"},
-        {"name": "api", "value": "a", "domain": "example.com", "path": "/api"},
-        {"name": "local", "value": "l", "domain": "localhost", "path": "/"},
-        {"name": "sec", "value": "s", "domain": "example.com", "path": "/", "secure": True},
-    ])
+    jar = cookies_from_playwright(
+        [
+            {"name": "host", "value": "h", "domain": "example.com", "path": "/"},
+            {"name": "dom", "value": "d", "domain": ".example.com", "path": "/"},
+            {"name": "api", "value": "a", "domain": "example.com", "path": "/api"},
+            {"name": "local", "value": "l", "domain": "localhost", "path": "/"},
+            {"name": "sec", "value": "s", "domain": "example.com", "path": "/", "secure": True},
+        ]
+    )
     assert _cookie_header(jar, "http://example.com/") == "host=h; dom=d"
     assert _cookie_header(jar, "http://sub.example.com/") == "dom=d"  # host-only stays on its host
     assert _cookie_header(jar, "http://example.com/api/x") == "api=a; host=h; dom=d"
@@ -227,10 +269,12 @@ def test_cookies_from_playwright_domain_and_path_rules() -> None:
 
 
 def test_cookies_from_playwright_expiry_and_bad_input() -> None:
-    jar = cookies_from_playwright([
-        {"name": "session", "value": "1", "domain": "a.test", "expires": -1},
-        {"name": "persistent", "value": "2", "domain": "a.test", "expires": 4102444800.5},
-    ])
+    jar = cookies_from_playwright(
+        [
+            {"name": "session", "value": "1", "domain": "a.test", "expires": -1},
+            {"name": "persistent", "value": "2", "domain": "a.test", "expires": 4102444800.5},
+        ]
+    )
     by_name = {c.name: c for c in jar.jar}
     assert by_name["session"].expires is None
     assert by_name["session"].discard
@@ -321,28 +365,29 @@ async def test_post_is_not_retried_on_500_but_is_on_503(
     second = await http.post("/flaky", params={"k": k + "b", "fail": 1, "status": 503}, json={"x": 1})
     assert second.status_code == 200
     assert HITS[f"/flaky?{k}b"] == 2
-    third = await http.post("/flaky", params={"k": k + "c", "fail": 1, "status": 500}, json={"x": 1},
-                            extensions=retry_extension("all"))
+    third = await http.post(
+        "/flaky", params={"k": k + "c", "fail": 1, "status": 500}, json={"x": 1}, extensions=retry_extension("all")
+    )
     assert third.status_code == 200
     assert HITS[f"/flaky?{k}c"] == 2
 
 
-async def test_a_streamed_body_is_not_replayed(
-    http: httpx.AsyncClient, request: pytest.FixtureRequest
-) -> None:
+async def test_a_streamed_body_is_not_replayed(http: httpx.AsyncClient, request: pytest.FixtureRequest) -> None:
     k = _k(request)
 
     async def body() -> AsyncIterator[bytes]:
         yield b"chunk"
 
-    response = await http.post("/flaky", params={"k": k, "fail": 1, "status": 500}, content=body(),
-                               extensions=retry_extension("all"))
+    response = await http.post(
+        "/flaky", params={"k": k, "fail": 1, "status": 500}, content=body(), extensions=retry_extension("all")
+    )
     assert response.status_code == 500  # the chunks are gone: repeating would send an empty body
     assert HITS[f"/flaky?{k}"] == 1
 
 
-async def test_timeouts_are_retried_then_raised(server: str, sleeps: SleepRecorder,
-                                                request: pytest.FixtureRequest) -> None:
+async def test_timeouts_are_retried_then_raised(
+    server: str, sleeps: SleepRecorder, request: pytest.FixtureRequest
+) -> None:
     k = _k(request)
     async with request_factory(base_url=server, timeout=0.2, retries=1, retry_options={"sleep": sleeps}) as c:
         with pytest.raises(httpx.ReadTimeout):

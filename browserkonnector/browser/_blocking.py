@@ -33,8 +33,23 @@ NEVER_BLOCKED: Final = frozenset({"document", "xhr", "fetch", "preflight"})
 #: What may be blocked (Chromium's resource types as Playwright reports them, minus :data:`NEVER_BLOCKED`;
 #: ``<link rel=prefetch>`` reports ``other``, ``sendBeacon`` ``ping``).
 BLOCKABLE: Final = frozenset(
-    {"stylesheet", "image", "media", "font", "script", "texttrack", "eventsource", "websocket",
-     "manifest", "prefetch", "signedexchange", "ping", "cspviolationreport", "fedcm", "other"}
+    {
+        "stylesheet",
+        "image",
+        "media",
+        "font",
+        "script",
+        "texttrack",
+        "eventsource",
+        "websocket",
+        "manifest",
+        "prefetch",
+        "signedexchange",
+        "ping",
+        "cspviolationreport",
+        "fedcm",
+        "other",
+    }
 )
 DEFAULT_BLOCKED: Final = frozenset({"image", "media", "font"})
 
@@ -109,9 +124,7 @@ class Blocking:
         return request.resource_type in _MAY_BE_DOCUMENT
 
 
-async def install_blocking(
-    target: BrowserContext | Page, types: frozenset[str], *, route_all: bool = False
-) -> None:
+async def install_blocking(target: BrowserContext | Page, types: frozenset[str], *, route_all: bool = False) -> None:
     """Abort requests whose resource type is in ``types`` on every page of ``target``.
 
     ``route_all`` routes every request through Python instead of the extension regex: slower (see the

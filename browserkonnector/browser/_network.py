@@ -72,6 +72,7 @@ class Attachments:
         """Attach ``value`` under its own type (replacing one attached before)."""
         self._attached[type(value)] = value
 
+
 __all__ = ["Handler", "Network", "NetworkTransport", "Source"]
 
 log = logger.bind(namespace="network")
@@ -216,8 +217,11 @@ class Network(Attachments):
         """Hand ``response`` (what :meth:`fetch` returned) to the page, with ``body`` if read already."""
         pairs = getattr(response, "header_pairs", None)
         if pairs is not None:  # a recorded answer (replay): not a Playwright APIResponse
-            await route.fulfill(status=response.status, headers=response.headers,
-                                body=body if body is not None else await response.body())
+            await route.fulfill(
+                status=response.status,
+                headers=response.headers,
+                body=body if body is not None else await response.body(),
+            )
             return
         await route.fulfill(response=response, body=body)
 
@@ -289,8 +293,9 @@ async def attach_source(source: Source, context: BrowserContext | None, client: 
     from browserkonnector._request import KonnectorClient
 
     if not isinstance(client, KonnectorClient):
-        raise TypeError(f"record/replay needs a client made by session_http or request_factory, not a "
-                        f"{type(client).__name__}")
+        raise TypeError(
+            f"record/replay needs a client made by session_http or request_factory, not a {type(client).__name__}"
+        )
     retry = client.retry_transport
     if isinstance(retry.inner, NetworkTransport):
         if context is not None and retry.inner.network.context is context:

@@ -98,8 +98,10 @@ def _header_secrets(name: str, value: str) -> list[str]:
 
 
 def _secret_input(attrs: dict[str, Any]) -> bool:
-    return any(isinstance(attrs.get(k), str) and (attrs[k].lower() == "password" or secret_name(attrs[k]))
-               for k in _INPUT_HINTS)
+    return any(
+        isinstance(attrs.get(k), str) and (attrs[k].lower() == "password" or secret_name(attrs[k]))
+        for k in _INPUT_HINTS
+    )
 
 
 def _body_pairs(post: dict[str, Any]) -> tuple[str, Any]:
@@ -169,8 +171,12 @@ def _harvest_node(key: str | None, node: Any, redactor: Redactor) -> None:
         if isinstance(node.get("__playwright_value_"), str) and _secret_input(node):
             redactor.add(node["__playwright_value_"])
         params = node.get("params")
-        if (node.get("method") in _FILL_METHODS and isinstance(params, dict)
-                and secret_name(str(params.get("selector", ""))) and isinstance(params.get("value"), str)):
+        if (
+            node.get("method") in _FILL_METHODS
+            and isinstance(params, dict)
+            and secret_name(str(params.get("selector", "")))
+            and isinstance(params.get("value"), str)
+        ):
             redactor.add(params["value"])
         if key == "postData":
             kind, body = _body_pairs(node)
@@ -191,8 +197,9 @@ def scrub(node: Any, redactor: Redactor, key: str | None = None) -> Any:
     if isinstance(node, int | float):
         return MASK if redactor.contains_secret(str(node)) else node
     if isinstance(node, list):
-        return [_scrub_pair(key, item, redactor) if isinstance(item, dict) else scrub(item, redactor, key)
-                for item in node]
+        return [
+            _scrub_pair(key, item, redactor) if isinstance(item, dict) else scrub(item, redactor, key) for item in node
+        ]
     if isinstance(node, dict):
         return _scrub_dict(key, node, redactor)
     return node
@@ -201,8 +208,11 @@ def scrub(node: Any, redactor: Redactor, key: str | None = None) -> Any:
 def _scrub_pair(key: str | None, item: dict[str, Any], redactor: Redactor) -> Any:
     if isinstance(item.get("name"), str) and "value" in item:
         name = item["name"]
-        if ((key == "headers" and sensitive_header(name)) or key == "cookies"
-                or (key in _LISTS_OF_PAIRS and secret_name(name))):
+        if (
+            (key == "headers" and sensitive_header(name))
+            or key == "cookies"
+            or (key in _LISTS_OF_PAIRS and secret_name(name))
+        ):
             return {**scrub(item, redactor, None), "value": MASK}
     return scrub(item, redactor, key)
 
@@ -212,8 +222,12 @@ def _scrub_dict(key: str | None, node: dict[str, Any], redactor: Redactor) -> di
     if "__playwright_value_" in node and _secret_input(node):
         node["__playwright_value_"] = MASK
     params = node.get("params")
-    if (node.get("method") in _FILL_METHODS and isinstance(params, dict) and "value" in params
-            and secret_name(str(params.get("selector", "")))):
+    if (
+        node.get("method") in _FILL_METHODS
+        and isinstance(params, dict)
+        and "value" in params
+        and secret_name(str(params.get("selector", "")))
+    ):
         node["params"] = {**params, "value": MASK}
     if key == "postData":
         kind, body = _body_pairs(node)

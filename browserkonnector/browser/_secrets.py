@@ -60,9 +60,7 @@ async def fill_secret(
     if not isinstance(value, str) or not value:
         raise ValueError("fill_secret: the secret value must be a non-empty string")
     if not redactor.add(value, label=label) and value not in redactor.values:
-        logger.warning(
-            "a secret shorter than {} characters cannot be scrubbed from traces", MIN_SECRET_LENGTH
-        )
+        logger.warning("a secret shorter than {} characters cannot be scrubbed from traces", MIN_SECRET_LENGTH)
     ms = None if timeout is None else timeout * 1000  # Playwright's unit
     try:
         if press_sequentially:

@@ -117,8 +117,7 @@ class SecretWatch:
     async def start(self) -> None:
         """Install the binding, the init script and the listeners (before the first page opens)."""
         await self.context.expose_binding(BINDING, self._on_binding)
-        await self.context.add_init_script(_INIT_SCRIPT % {"binding": BINDING,
-                                                             "keys": json.dumps(self.storage_keys)})
+        await self.context.add_init_script(_INIT_SCRIPT % {"binding": BINDING, "keys": json.dumps(self.storage_keys)})
         self.context.on("response", self._on_response)
         self.context.on("page", self._on_page)
         for page in self.context.pages:

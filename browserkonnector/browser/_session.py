@@ -109,9 +109,7 @@ class BrowserOptions:
 
 
 def _has_display() -> bool:
-    return not sys.platform.startswith("linux") or bool(
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    )
+    return not sys.platform.startswith("linux") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 #: Node options of Playwright's driver: a young generation of 1 MiB semi-spaces instead of 16 keeps the
@@ -137,7 +135,8 @@ async def _start_playwright() -> Playwright:
         raise RuntimeError(
             f"Playwright's driver did not start with NODE_OPTIONS={os.environ['NODE_OPTIONS']!r} "
             f"(BROWSERKONNECTOR_DRIVER_NODE_OPTIONS, default {DRIVER_NODE_OPTIONS!r}; set it to '' for Node's "
-            f"defaults): {exc}") from exc
+            f"defaults): {exc}"
+        ) from exc
     finally:
         if user is None:
             os.environ.pop("NODE_OPTIONS", None)
@@ -165,8 +164,7 @@ def _where(endpoint: str) -> str:
 class BrowserSession:
     """Async context manager owning the Playwright driver and one browser (launched or connected)."""
 
-    def __init__(self, options: BrowserOptions | None = None, *,
-                 driver: Awaitable[Playwright] | None = None) -> None:
+    def __init__(self, options: BrowserOptions | None = None, *, driver: Awaitable[Playwright] | None = None) -> None:
         """``driver``: a Playwright driver already starting (see :func:`start_driver`), which the session
         then owns — starting it while the connector's modules import saves ~0.4 s of a run's start."""
         self.options = options or BrowserOptions()
@@ -211,7 +209,9 @@ class BrowserSession:
             self._playwright = None
             raise
         logger.debug(
-            "browser {} {} ({})", "connected" if opts.connect else "launched", self._browser.version,
+            "browser {} {} ({})",
+            "connected" if opts.connect else "launched",
+            self._browser.version,
             _where(opts.connect) if opts.connect else self._executable,
         )
         return self
@@ -222,7 +222,9 @@ class BrowserSession:
         self._executable = find_chromium(headless=opts.headless, explicit=opts.executable_path)
         try:
             return await self._playwright.chromium.launch(
-                executable_path=self._executable, headless=opts.headless, slow_mo=_ms(opts.slow_mo) or None,
+                executable_path=self._executable,
+                headless=opts.headless,
+                slow_mo=_ms(opts.slow_mo) or None,
                 args=opts.launch_args(),
             )
         except PlaywrightError as exc:
@@ -239,20 +241,27 @@ class BrowserSession:
             if endpoint.startswith(("ws://", "wss://")):
                 browser = await self._playwright.chromium.connect(endpoint, slow_mo=slow_mo, timeout=timeout)
             else:
-                browser = await self._playwright.chromium.connect_over_cdp(endpoint, slow_mo=slow_mo,
-                                                                           timeout=timeout)
+                browser = await self._playwright.chromium.connect_over_cdp(endpoint, slow_mo=slow_mo, timeout=timeout)
         except PlaywrightError as exc:
             from browserkonnector._errors import BROWSER_UNAVAILABLE, KonnectorError
 
             where = _where(endpoint)
-            reason = next((line.strip() for line in exc.message.splitlines()
-                           if "503" in line or "full" in line or "ECONNREFUSED" in line), "")
+            reason = next(
+                (
+                    line.strip()
+                    for line in exc.message.splitlines()
+                    if "503" in line or "full" in line or "ECONNREFUSED" in line
+                ),
+                "",
+            )
             if "503" in reason:  # browser-server's answer past its cap (Playwright drops the body)
                 reason = "the host is full (503): every slot stayed taken past its queue time"
             if not reason:
                 reason = exc.message.strip().splitlines()[0] if exc.message.strip() else "no answer"
-            raise KonnectorError(BROWSER_UNAVAILABLE, f"could not connect to the browser at {where}: "
-                                 f"{reason.replace(endpoint, where)}"[:500]) from None
+            raise KonnectorError(
+                BROWSER_UNAVAILABLE,
+                f"could not connect to the browser at {where}: {reason.replace(endpoint, where)}"[:500],
+            ) from None
         browser.on("disconnected", self._on_disconnected)
         return browser
 
@@ -261,8 +270,13 @@ class BrowserSession:
             self.lost = True
             logger.warning("the browser at {} went away during the run", _where(self.options.connect or ""))
 
-    async def new_context(self, *, record_har_path: str | os.PathLike[str] | None = None,
-                          block_resources: frozenset[str] | None = None, **context_args: Any) -> BrowserContext:
+    async def new_context(
+        self,
+        *,
+        record_har_path: str | os.PathLike[str] | None = None,
+        block_resources: frozenset[str] | None = None,
+        **context_args: Any,
+    ) -> BrowserContext:
         """A fresh, isolated context with the run's settings applied.
 
         ``context_args`` go to Playwright's ``new_context`` as they are (``storage_state=``,
@@ -301,12 +315,19 @@ class BrowserSession:
         opts = self.options
         assert opts.user_data_dir is not None
         if "storage_state" in args:
-            raise ValueError("a context on a user_data_dir takes no storage_state (the profile is its state): "
-                             "apply one with context.set_storage_state()")
+            raise ValueError(
+                "a context on a user_data_dir takes no storage_state (the profile is its state): "
+                "apply one with context.set_storage_state()"
+            )
         try:
             context = await self._playwright.chromium.launch_persistent_context(
-                Path(opts.user_data_dir), executable_path=self._executable, headless=opts.headless,
-                slow_mo=_ms(opts.slow_mo) or None, args=opts.launch_args(), **args)
+                Path(opts.user_data_dir),
+                executable_path=self._executable,
+                headless=opts.headless,
+                slow_mo=_ms(opts.slow_mo) or None,
+                args=opts.launch_args(),
+                **args,
+            )
         except PlaywrightError as exc:
             if "XServer" in exc.message or "Missing X server" in exc.message:
                 raise HeadedWithoutDisplay() from None

@@ -120,7 +120,8 @@ async def restore(context: BrowserContext, state: BrowserState) -> None:
     if not state.session_storage:
         return
     script = _RESTORE_SCRIPT.replace("SAVED", json.dumps(state.session_storage)).replace(
-        "MARKER", json.dumps(RESTORED_MARKER))
+        "MARKER", json.dumps(RESTORED_MARKER)
+    )
     await context.add_init_script(script)
 
 
@@ -128,8 +129,7 @@ def register_state_secrets(state: BrowserState, redactor: Redactor, *, secret_ke
     """Register the restored secrets with ``redactor`` before anything can log them: every secret-looking
     cookie value, and storage values whose key is declared secret or looks secret (``*token*``,
     ``*session*``...). Other storage values (an app's cached data) are data, not secrets."""
-    added = register_cookie_values(((str(c.get("name", "")), str(c.get("value", ""))) for c in state.cookies),
-                                   redactor)
+    added = register_cookie_values(((str(c.get("name", "")), str(c.get("value", ""))) for c in state.cookies), redactor)
     declared = set(secret_keys)
     for _storage, key, value in state.storage_items():
         if (key in declared or _SECRET_KEY.search(key)) and is_cookie_secret(value):

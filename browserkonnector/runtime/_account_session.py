@@ -43,14 +43,16 @@ __all__ = ["RESET_SESSION", "RunSession"]
 
 RESET_SESSION = "RESET_SESSION"
 #: Codes that prove the kept session (or the credentials behind it) bad: the vault is dropped.
-DISCARD_ON = frozenset({errors.LOGIN_FAILED, errors.USER_ACTION_NEEDED_WRONG_TWOFA_CODE,
-                        errors.USER_ACTION_NEEDED_TWOFA_EXPIRED})
+DISCARD_ON = frozenset(
+    {errors.LOGIN_FAILED, errors.USER_ACTION_NEEDED_WRONG_TWOFA_CODE, errors.USER_ACTION_NEEDED_TWOFA_EXPIRED}
+)
 log = logger.bind(namespace="session")
 
 
 class RunSession:
-    def __init__(self, konnector: Konnector[Any], options: RunOptions, job: JobEnv, account: Account,
-                 redactor: Redactor) -> None:
+    def __init__(
+        self, konnector: Konnector[Any], options: RunOptions, job: JobEnv, account: Account, redactor: Redactor
+    ) -> None:
         self.konnector, self.options, self.job, self.account = konnector, options, job, account
         self.redactor = redactor
         self.vault: SessionVault | None = None
@@ -59,17 +61,25 @@ class RunSession:
         #: ``keep_profile`` where this run launches its own Chromium: the whole profile is kept.
         self.profile: KeptProfile | None = None
         self.sync = SyncMemory(account.data, forced=options.full_sync)
-        self.keeper = SessionKeeper(login=konnector.login_fn, check=konnector.logged_in_fn,
-                                    login_page=konnector.login_page, max_relogins=konnector.max_relogins,
-                                    save=self.save if konnector.keeps_session else None)
+        self.keeper = SessionKeeper(
+            login=konnector.login_fn,
+            check=konnector.logged_in_fn,
+            login_page=konnector.login_page,
+            max_relogins=konnector.max_relogins,
+            save=self.save if konnector.keeps_session else None,
+        )
 
     @property
     def keeps(self) -> bool:
         """Whether this run uses the vault: the connector keeps sessions, with a browser (without one, the
         cookies live in ``ctx.http`` only), not recorded or replayed (a recording must show the login)."""
         options = self.options
-        return (self.konnector.keeps_session and self.konnector.browser and options.record is None
-                and options.replay is None)
+        return (
+            self.konnector.keeps_session
+            and self.konnector.browser
+            and options.record is None
+            and options.replay is None
+        )
 
     @property
     def keeps_whole_profile(self) -> bool:
@@ -78,8 +88,13 @@ class RunSession:
         runs: there ``keep_profile`` keeps the IndexedDB databases in the vault instead."""
         from browserkonnector.runtime._browsing import shared_session
 
-        return (self.keeps and self.konnector.keep_profile and self.options.connect is None
-                and not self.job.is_job and shared_session.get() is None)
+        return (
+            self.keeps
+            and self.konnector.keep_profile
+            and self.options.connect is None
+            and not self.job.is_job
+            and shared_session.get() is None
+        )
 
     @property
     def profile_dir(self) -> Path | None:
@@ -99,8 +114,9 @@ class RunSession:
                 await self._quiet(self.account.set_state(None))
         if not self.keeps:
             return None
-        self.vault = SessionVault.for_run(self.account, environ=self.options.environ, is_job=self.job.is_job,
-                                          store_dir=self.options.store_dir)
+        self.vault = SessionVault.for_run(
+            self.account, environ=self.options.environ, is_job=self.job.is_job, store_dir=self.options.store_dir
+        )
         if self.vault is not None and self.keeps_whole_profile:
             self.profile = KeptProfile(archive, self.vault.key)
             await asyncio.to_thread(self.profile.open)

@@ -45,6 +45,7 @@ def _live_transport() -> httpx.AsyncBaseTransport:
 
     return httpx.AsyncHTTPTransport(verify=default_ssl_context())
 
+
 log = logger.bind(namespace="browser")
 
 #: A browser session that a long-lived process (a Celery worker, see ``browserkonnector.scaling``) keeps
@@ -56,9 +57,16 @@ shared_session: ContextVar[BrowserSession | None] = ContextVar("browserkonnector
 class Browsing:
     """Opens and closes the browser resources of a run on an ``AsyncExitStack``."""
 
-    def __init__(self, konnector: Konnector[Any], options: RunOptions, redactor: Redactor, *,
-                 driver: Awaitable[Any] | None = None, locale: BrowserLocale | None = None,
-                 fields: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        konnector: Konnector[Any],
+        options: RunOptions,
+        redactor: Redactor,
+        *,
+        driver: Awaitable[Any] | None = None,
+        locale: BrowserLocale | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
         """``fields``: the run's fields as ``prepare()`` merged them (the account's too, in job mode), whose
         secrets a recording names after their field."""
         self.konnector, self.options, self.redactor = konnector, options, redactor
@@ -124,18 +132,23 @@ class Browsing:
         blocked = frozenset() if profile is not None else self.konnector.block_resources
         if profile is not None and self.konnector.block_resources:
             log.debug("keep_profile: resource blocking is off (a route would turn the HTTP cache off)")
-        session = kept or await stack.enter_async_context(BrowserSession(BrowserOptions(
-            headless=not options.headed,
-            slow_mo=options.slow_mo,
-            executable_path=options.chromium,
-            connect=options.connect,
-            offline_dns=options.offline_dns,
-            extra_args=tuple(options.chromium_args),
-            block_resources=blocked,
-            locale=self.locale.locale,
-            timezone_id=self.locale.timezone,
-            user_data_dir=profile,
-        ), driver=self.driver))
+        session = kept or await stack.enter_async_context(
+            BrowserSession(
+                BrowserOptions(
+                    headless=not options.headed,
+                    slow_mo=options.slow_mo,
+                    executable_path=options.chromium,
+                    connect=options.connect,
+                    offline_dns=options.offline_dns,
+                    extra_args=tuple(options.chromium_args),
+                    block_resources=blocked,
+                    locale=self.locale.locale,
+                    timezone_id=self.locale.timezone,
+                    user_data_dir=profile,
+                ),
+                driver=self.driver,
+            )
+        )
         assert session is not None
         self.session = session
         self.driver = None
@@ -154,8 +167,12 @@ class Browsing:
         from browserkonnector.browser._secretwatch import SecretWatch
         from browserkonnector.browser.instrument._tracing import TRACE_PARTS_ENV, trace_parts
 
-        self.tracer = Tracer(context, options.trace, self.redactor,
-                             parts=trace_parts(options.environ.get(TRACE_PARTS_ENV), options.trace))
+        self.tracer = Tracer(
+            context,
+            options.trace,
+            self.redactor,
+            parts=trace_parts(options.environ.get(TRACE_PARTS_ENV), options.trace),
+        )
         # Cookies and declared storage values become secrets as the site sets them (before any log line).
         self.watch = SecretWatch(context, self.redactor, self.konnector.secret_storage_keys)
         # All at once: starting the trace (screencast, snapshotter) is a round trip of its own.
@@ -196,21 +213,28 @@ class Browsing:
         if self.network is not None or (options.record is None and options.replay is None):
             return self.network
         if options.record is not None and options.replay is not None:
-            raise ValueError("--record and --replay cannot be used together: record from the live site, "
-                             "or replay a recording")
+            raise ValueError(
+                "--record and --replay cannot be used together: record from the live site, or replay a recording"
+            )
         from browserkonnector.browser import Recorder, Replayer
 
         fields = {k: v for k, v in self.fields.items() if k != "folderPath"}  # the runtime's, not a field
         blocked = self.konnector.block_resources
         if options.replay is not None:
             report = bundle_dir_for(options.artifacts_dir, self.konnector.slug, "replay").with_suffix(".json")
-            self.network = Replayer(options.replay, self.redactor, fields=fields, block_resources=blocked,
-                                    report_path=report)
+            self.network = Replayer(
+                options.replay, self.redactor, fields=fields, block_resources=blocked, report_path=report
+            )
         else:
             assert options.record is not None
-            self.network = Recorder(options.record, self.redactor, fields=fields, block_resources=blocked,
-                                    connector={"slug": self.konnector.slug, "version": self.konnector.version},
-                                    secret_storage_keys=self.konnector.secret_storage_keys)
+            self.network = Recorder(
+                options.record,
+                self.redactor,
+                fields=fields,
+                block_resources=blocked,
+                connector={"slug": self.konnector.slug, "version": self.konnector.version},
+                secret_storage_keys=self.konnector.secret_storage_keys,
+            )
         return self.network
 
     async def _finish_network(self, error: str | None) -> None:
@@ -241,8 +265,9 @@ class Browsing:
             await register_cookie_secrets(self.context, self.redactor)
             if self.page is not None and self.konnector.secret_storage_keys and not self.page.is_closed():
                 for storage in ("sessionStorage", "localStorage"):
-                    await register_storage_secrets(self.page, list(self.konnector.secret_storage_keys),
-                                                   self.redactor, storage=storage)
+                    await register_storage_secrets(
+                        self.page, list(self.konnector.secret_storage_keys), self.redactor, storage=storage
+                    )
         except Exception as exc:
             log.debug("reading cookies/storage for scrubbing: {}", exc)
 
@@ -259,13 +284,13 @@ class Browsing:
             path.parent.mkdir(parents=True, exist_ok=True)
         return await self.tracer.stop(failed=False, path=path)
 
-    async def fail(self, failure: Failure, exc: BaseException, change: SiteChange | None,
-                   metadata: dict[str, Any], run_log: RunLog) -> Path:
+    async def fail(
+        self, failure: Failure, exc: BaseException, change: SiteChange | None, metadata: dict[str, Any], run_log: RunLog
+    ) -> Path:
         """Collect the live part of the failure bundle (page, trace), pause if asked; returns its folder."""
         await self._register_late_secrets()
         await self._finish_network(failure.code)
-        bundle = Bundle(bundle_dir_for(self.options.artifacts_dir, self.konnector.slug, failure.code),
-                        self.redactor)
+        bundle = Bundle(bundle_dir_for(self.options.artifacts_dir, self.konnector.slug, failure.code), self.redactor)
         self._bundle, self._run_log = bundle, run_log
         await bundle.collect_page(self.page)
         await bundle.collect_trace(self.tracer)
@@ -273,8 +298,9 @@ class Browsing:
         import traceback
 
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        bundle.write_error(failure.code, MEANINGS.get(failure.code, MEANINGS.get(failure.code.split(".")[0], "")),
-                           failure.detail, tb)
+        bundle.write_error(
+            failure.code, MEANINGS.get(failure.code, MEANINGS.get(failure.code.split(".")[0], "")), failure.detail, tb
+        )
         if change is not None:
             bundle.write_text("site-change.txt", change.report() + "\n")
         extra: dict[str, Any] = {"error": {"code": failure.code, "detail": failure.detail}}

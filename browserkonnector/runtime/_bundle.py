@@ -142,8 +142,7 @@ class Bundle:
             "platform": platform.platform(),
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        self.write_text("metadata.json", json.dumps({**base, **metadata}, indent=2, ensure_ascii=False,
-                                                    default=str))
+        self.write_text("metadata.json", json.dumps({**base, **metadata}, indent=2, ensure_ascii=False, default=str))
 
     def finish(self) -> Path:
         """Write the README, scan and zip; returns the folder (the zip sits beside it)."""
@@ -163,8 +162,11 @@ class Bundle:
         findings = find_secrets(self.directory, self.redactor)
         if not findings:
             return
-        log.warning("scrubbing {} more secret occurrence(s) in the bundle: {}", len(findings),
-                    describe_findings(findings, self.directory))
+        log.warning(
+            "scrubbing {} more secret occurrence(s) in the bundle: {}",
+            len(findings),
+            describe_findings(findings, self.directory),
+        )
         for path in {Path(str(f.path).split("!")[0]) for f in findings}:
             (scrub_zip if path.suffix == ".zip" else scrub_file)(path, self.redactor)
 
@@ -172,8 +174,11 @@ class Bundle:
 def describe_findings(findings: Sequence[Finding], root: Path) -> str:
     """Where secrets were found, per file (``trace.zip!resources/x.json (2), page.html (1)``): the forms
     and values are never named, the files are, so that the leak that needed scrubbing can be traced."""
-    counts = Counter(str(Path(str(f.path).split("!")[0]).resolve().relative_to(root.resolve()))
-                     + ("!" + str(f.path).split("!", 1)[1] if "!" in str(f.path) else "") for f in findings)
+    counts = Counter(
+        str(Path(str(f.path).split("!")[0]).resolve().relative_to(root.resolve()))
+        + ("!" + str(f.path).split("!", 1)[1] if "!" in str(f.path) else "")
+        for f in findings
+    )
     return ", ".join(f"{where} ({n})" for where, n in sorted(counts.items()))
 
 

@@ -82,8 +82,7 @@ class CollectedConfig:
 
     def with_source(self, source: FieldSource, *, before: str | None = None) -> CollectedConfig:
         """A copy with ``source`` inserted before the first source whose name starts with ``before``."""
-        index = next((i for i, s in enumerate(self.sources) if before and s.name.startswith(before)),
-                     len(self.sources))
+        index = next((i for i, s in enumerate(self.sources) if before and s.name.startswith(before)), len(self.sources))
         sources = [*self.sources[:index], source, *self.sources[index:]]
         return CollectedConfig(sources, self.parameters, self.parameters_origin)
 
@@ -104,8 +103,10 @@ def _load_json_object(path: Path, what: str) -> dict[str, Any]:
     except FileNotFoundError:
         raise FieldsError(f"{what} {path} does not exist") from None
     except UnicodeDecodeError as exc:
-        raise FieldsError(f"{what} {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
-                          f"{exc.start}): save it as UTF-8") from None
+        raise FieldsError(
+            f"{what} {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start}): save it as UTF-8"
+        ) from None
     except (OSError, JsoncError) as exc:
         raise FieldsError(f"{what} {path}: {exc}") from None
     if not isinstance(data, dict):
@@ -224,8 +225,10 @@ def validate_fields(
     values = {name: getattr(validated, name, None) for name in type(validated).model_fields}
     empty = [name for name, value in values.items() if isinstance(value, SecretStr) and not value.get_secret_value()]
     if empty:
-        raise FieldsError("; ".join(f"field {name!r} (from {origin.get(name, '?')}) is empty" for name in empty)
-                          + f"; looked in: {_where(sources)}")
+        raise FieldsError(
+            "; ".join(f"field {name!r} (from {origin.get(name, '?')}) is empty" for name in empty)
+            + f"; looked in: {_where(sources)}"
+        )
     return validated, merged
 
 

@@ -87,8 +87,7 @@ class RunStats(SaveCounts):
         names = {"created": "new", "updated": "updated", "unchanged": "unchanged", "saved": "saved"}
         parts = []
         for doctype, per in sorted(self.doctypes.items()):
-            parts.append(f"{doctype}: " + ", ".join(f"{per[k]} {label}" for k, label in names.items()
-                                                     if k in per))
+            parts.append(f"{doctype}: " + ", ".join(f"{per[k]} {label}" for k, label in names.items() if k in per))
         return "; ".join(parts)
 
 
@@ -179,9 +178,14 @@ class RunContext(AccountMixin, Generic[F]):
         return await register_storage_secrets(self.page, list(keys), self.redactor, storage=storage)
 
     @asynccontextmanager
-    async def capture_json(self, url_pattern: UrlPattern, *, step: str | None = None,
-                           predicate: Callable[[CapturedResponse], bool] | None = None,
-                           give_up_after: int = 3) -> AsyncIterator[JsonCapture]:
+    async def capture_json(
+        self,
+        url_pattern: UrlPattern,
+        *,
+        step: str | None = None,
+        predicate: Callable[[CapturedResponse], bool] | None = None,
+        give_up_after: int = 3,
+    ) -> AsyncIterator[JsonCapture]:
         """Collect the JSON answers of the site's own API while the block runs (bodies read at once).
 
         With ``step``, the shape of every answer is recorded for the site-change report: a later run
@@ -190,8 +194,9 @@ class RunContext(AccountMixin, Generic[F]):
         """
         from browserkonnector.browser import capture_json
 
-        async with capture_json(self.page, url_pattern, predicate=predicate, give_up_after=give_up_after,
-                                redactor=self.redactor) as capture:
+        async with capture_json(
+            self.page, url_pattern, predicate=predicate, give_up_after=give_up_after, redactor=self.redactor
+        ) as capture:
             try:
                 yield capture
             finally:
@@ -199,8 +204,7 @@ class RunContext(AccountMixin, Generic[F]):
                     for value in capture.values:
                         self.shapes.observe(step, value)
 
-    async def get_file(self, *, click: Trigger | None = None, url: str | None = None,
-                       timeout: float = 30.0) -> Fetched:
+    async def get_file(self, *, click: Trigger | None = None, url: str | None = None, timeout: float = 30.0) -> Fetched:
         """A file however the site hands it over: download, inline PDF, ``blob:`` URL, or plain URL."""
         from browserkonnector.browser import get_file
 
@@ -225,8 +229,9 @@ class RunContext(AccountMixin, Generic[F]):
 
         return html_of(source)
 
-    async def get_html(self, url: str, *, params: Mapping[str, Any] | None = None,
-                       login_url: UrlPattern | None = None) -> Selector:
+    async def get_html(
+        self, url: str, *, params: Mapping[str, Any] | None = None, login_url: UrlPattern | None = None
+    ) -> Selector:
         """GET a page through the logged-in session and parse it. ``ctx.http`` follows redirects: with
         ``login_url``, an answer that landed on the login page raises ``SessionLost`` (``VENDOR_DOWN``)
         instead of being parsed as an empty page."""
@@ -234,33 +239,69 @@ class RunContext(AccountMixin, Generic[F]):
 
         return await get_html(self.http, url, params=params, login_url=login_url)
 
-    async def act_and_wait(self, action: Action, *, response: UrlPattern | None = None,
-                           url: UrlPattern | None = None, element: str | Locator | None = None,
-                           alert: str | Locator | None = None, unavailable: str | Locator | None = None,
-                           timeout: float = 30.0) -> Waited:
+    async def act_and_wait(
+        self,
+        action: Action,
+        *,
+        response: UrlPattern | None = None,
+        url: UrlPattern | None = None,
+        element: str | Locator | None = None,
+        alert: str | Locator | None = None,
+        unavailable: str | Locator | None = None,
+        timeout: float = 30.0,
+    ) -> Waited:
         """Run ``action`` (a locator or selector to click, or an async callable), then return the first
         of: an answer matching ``response``, a navigation to ``url``, a new ``element`` or ``alert``, or
         the page answered 5xx (``kind="server_error"``) — within ``timeout`` seconds, else
         ``NothingHappened``."""
         from browserkonnector.browser import act_and_wait
 
-        return await act_and_wait(self.page, action, response=response, url=url, element=element, alert=alert,
-                                  unavailable=unavailable, timeout=timeout)
+        return await act_and_wait(
+            self.page,
+            action,
+            response=response,
+            url=url,
+            element=element,
+            alert=alert,
+            unavailable=unavailable,
+            timeout=timeout,
+        )
 
-    async def form_login(self, values: Mapping[str, Any], *, url: str | None = None,
-                         form: str | Locator | None = None, submit: str | Locator | None = None,
-                         success_url: UrlPattern | None = None, success_element: str | Locator | None = None,
-                         alert: str | Locator | None = None, api: UrlPattern | None = None,
-                         unavailable: str | Locator | None = None, timeout: float = 30.0,
-                         retries: int = 2) -> Waited:
+    async def form_login(
+        self,
+        values: Mapping[str, Any],
+        *,
+        url: str | None = None,
+        form: str | Locator | None = None,
+        submit: str | Locator | None = None,
+        success_url: UrlPattern | None = None,
+        success_element: str | Locator | None = None,
+        alert: str | Locator | None = None,
+        api: UrlPattern | None = None,
+        unavailable: str | Locator | None = None,
+        timeout: float = 30.0,
+        retries: int = 2,
+    ) -> Waited:
         """Fill and submit the login form (scoped to the form holding the password field), then judge the
         outcome: a refusal ``alert`` or a 4xx ``api`` answer → ``LOGIN_FAILED``; 5xx, retried ``retries``
         times → ``VENDOR_DOWN``. ``SecretStr`` values and password fields are typed as secrets."""
         from browserkonnector.browser import form_login
 
-        return await form_login(self.page, values, redactor=self.redactor, url=url, form=form, submit=submit,
-                                success_url=success_url, success_element=success_element, alert=alert, api=api,
-                                unavailable=unavailable, timeout=timeout, retries=retries)
+        return await form_login(
+            self.page,
+            values,
+            redactor=self.redactor,
+            url=url,
+            form=form,
+            submit=submit,
+            success_url=success_url,
+            success_element=success_element,
+            alert=alert,
+            api=api,
+            unavailable=unavailable,
+            timeout=timeout,
+            retries=retries,
+        )
 
     @property
     def printer(self) -> PdfPrinter:
@@ -290,14 +331,16 @@ class RunContext(AccountMixin, Generic[F]):
         data = await self.printer.from_url(url)
         return Fetched(data=data, url=url, content_type="application/pdf", how="print")
 
-    async def cozy_pdf(self, headline: str, source_url: str, *, html: str | None = None,
-                       url: str | None = None) -> Fetched:
+    async def cozy_pdf(
+        self, headline: str, source_url: str, *, html: str | None = None, url: str | None = None
+    ) -> Fetched:
         """``createCozyPDFDocument``: a PDF opening with ``headline`` and ``source_url`` as a link, above
         the printed ``html`` (or the page at ``url``)."""
         from browserkonnector.browser import cozy_pdf_document
 
-        data = await cozy_pdf_document(self.browser_context, headline=headline, source_url=source_url, html=html,
-                                       url=url, printer=self.printer)
+        data = await cozy_pdf_document(
+            self.browser_context, headline=headline, source_url=source_url, html=html, url=url, printer=self.printer
+        )
         return Fetched(data=data, url=source_url, content_type="application/pdf", how="print")
 
     # -- saving ---------------------------------------------------------------------------------------
@@ -309,8 +352,9 @@ class RunContext(AccountMixin, Generic[F]):
     async def _fetch_url(self, url: str, entry: Any) -> Fetched:
         return await self.fetch(url)
 
-    async def save_bills(self, bills: Iterable[Any], *, folder_path: str | None = None,
-                         **options: Unpack[BillOptions]) -> SaveBillsResult:
+    async def save_bills(
+        self, bills: Iterable[Any], *, folder_path: str | None = None, **options: Unpack[BillOptions]
+    ) -> SaveBillsResult:
         """``saveBills`` bound to this run (folder, store, account, session downloader, progress)."""
         options = self._contract(options)
         if self.manifest is not None and self.manifest.banks_transaction_regexp:
@@ -318,21 +362,20 @@ class RunContext(AccountMixin, Generic[F]):
         options.setdefault("fetch", self._fetch_url)
         bills = list(bills)
         options.setdefault("progress", self.progress.tracker("bills", len(bills)))
-        result = await save_bills(bills, folder_path or self.folder_path, store=self.store, app=self.app,
-                                  **options)
+        result = await save_bills(bills, folder_path or self.folder_path, store=self.store, app=self.app, **options)
         self.stats.add(result)
         self.missing.note(result.saved_files)
         return result
 
-    async def save_files(self, entries: Iterable[Any], *, folder_path: str | None = None,
-                         **options: Unpack[FileOptions]) -> list[SavedFile]:
+    async def save_files(
+        self, entries: Iterable[Any], *, folder_path: str | None = None, **options: Unpack[FileOptions]
+    ) -> list[SavedFile]:
         """``saveFiles`` bound to this run."""
         options = self._contract(options)
         options.setdefault("fetch", self._fetch_url)
         entries = list(entries)
         options.setdefault("progress", self.progress.tracker("files", len(entries)))
-        saved = await save_files(entries, folder_path or self.folder_path, store=self.store, app=self.app,
-                                 **options)
+        saved = await save_files(entries, folder_path or self.folder_path, store=self.store, app=self.app, **options)
         self.stats.add_files(saved)
         self.missing.note(saved)
         return saved
@@ -343,14 +386,21 @@ class RunContext(AccountMixin, Generic[F]):
         self.stats.count_documents(doctype, "saved", len(docs))
         return docs
 
-    async def hydrate_and_filter(self, documents: Iterable[Any], doctype: str,
-                                 **options: Unpack[HydrateOptions]) -> list[Any]:
+    async def hydrate_and_filter(
+        self, documents: Iterable[Any], doctype: str, **options: Unpack[HydrateOptions]
+    ) -> list[Any]:
         return await hydrate_and_filter(list(documents), doctype, store=self.store, **options)
 
-    async def update_or_create(self, entries: Iterable[Any], doctype: str, matching_attributes: Sequence[str],
-                               **options: Unpack[DocumentOptions]) -> list[Doc]:
-        done = await upsert(list(entries), doctype, matching_attributes, store=self.store, app=self.app,
-                            **self._contract(options))
+    async def update_or_create(
+        self,
+        entries: Iterable[Any],
+        doctype: str,
+        matching_attributes: Sequence[str],
+        **options: Unpack[DocumentOptions],
+    ) -> list[Doc]:
+        done = await upsert(
+            list(entries), doctype, matching_attributes, store=self.store, app=self.app, **self._contract(options)
+        )
         for _, outcome in done:
             self.stats.count_documents(doctype, outcome)
         return [doc for doc, _ in done]
@@ -359,25 +409,35 @@ class RunContext(AccountMixin, Generic[F]):
         """Save :class:`~browserkonnector.BankAccount` and :class:`~browserkonnector.BankOperation`
         records: deduplicated on ``vendorId``, each operation linked to its account's ``_id``, nothing
         rewritten when unchanged; counted in the run's summary."""
-        result = await save_bank_data(accounts, operations, store=self.store, app=self.app,
-                                      **self._contract(DocumentOptions()))
+        result = await save_bank_data(
+            accounts, operations, store=self.store, app=self.app, **self._contract(DocumentOptions())
+        )
         for doctype, per in result.counts.items():
             for outcome, n in per.items():
                 self.stats.count_documents(doctype, outcome, n)
         return result
 
     # -- lists and local data -----------------------------------------------------------------------
-    async def collect_rows(self, container: str | Locator, rows: str, fields: Mapping[str, str], *, key: str,
-                           keep: Callable[[dict[str, Any]], bool] | Mapping[str, Any] | None = None,
-                           timeout: float = 60.0,
-                           settle: float = 0.3, max_rows: int = 100_000) -> list[dict[str, Any]]:
+    async def collect_rows(
+        self,
+        container: str | Locator,
+        rows: str,
+        fields: Mapping[str, str],
+        *,
+        key: str,
+        keep: Callable[[dict[str, Any]], bool] | Mapping[str, Any] | None = None,
+        timeout: float = 60.0,
+        settle: float = 0.3,
+        max_rows: int = 100_000,
+    ) -> list[dict[str, Any]]:
         """Every row of a virtualised or infinite list, scrolled and read until stable, once each by
         ``key``; rows failing ``keep`` (stale ones) are waited out. See docs/guide-local-first-spa.md."""
         from browserkonnector.browser.toolkit._lists import collect_rows
 
         box = self.page.locator(container) if isinstance(container, str) else container
-        return await collect_rows(box, rows, fields, key=key, keep=keep, timeout=timeout, settle=settle,
-                                  max_rows=max_rows)
+        return await collect_rows(
+            box, rows, fields, key=key, keep=keep, timeout=timeout, settle=settle, max_rows=max_rows
+        )
 
     async def read_indexeddb(self, database: str, store: str) -> list[Any]:
         """Every record of an object store the page keeps in IndexedDB (the page's origin)."""
@@ -385,8 +445,7 @@ class RunContext(AccountMixin, Generic[F]):
 
         return await read_indexeddb(self.page, database, store)
 
-    async def saved_values(self, doctype: str, attribute: str, *,
-                           where: Mapping[str, Any] | None = None) -> set[str]:
+    async def saved_values(self, doctype: str, attribute: str, *, where: Mapping[str, Any] | None = None) -> set[str]:
         """The values of ``attribute`` already saved in ``doctype`` (one indexed query), to skip known
         items before fetching anything for them: ``known = await ctx.saved_values("io.cozy.bills",
         "vendorRef", where={"vendor": VENDOR})``."""

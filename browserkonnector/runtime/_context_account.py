@@ -49,23 +49,47 @@ class AccountMixin:
         """``deactivateAutoSuccessfulLogin``: the Home app must wait for :meth:`notify_login_success`."""
         await self.account.set_state("HANDLE_LOGIN_SUCCESS")
 
-    async def wait_for_two_fa_code(self, *, type: str = "email", timeout: float = 180.0,
-                                   heartbeat: float = 5.0, retry: bool = False) -> str:
+    async def wait_for_two_fa_code(
+        self, *, type: str = "email", timeout: float = 180.0, heartbeat: float = 5.0, retry: bool = False
+    ) -> str:
         """``waitForTwoFaCode``: a code from the Home app in a Cozy job (manual runs only), from a prompt
         in a terminal run; bounded by the run's time limit (docs/sessions.md)."""
         from browserkonnector.runtime._twofa import ask_code
 
-        return await ask_code(account=self.account, job=self.job, type=type, timeout=timeout, heartbeat=heartbeat,
-                              retry=retry, deadline=self.deadline)
+        return await ask_code(
+            account=self.account,
+            job=self.job,
+            type=type,
+            timeout=timeout,
+            heartbeat=heartbeat,
+            retry=retry,
+            deadline=self.deadline,
+        )
 
-    async def second_factor(self, submit: Callable[[str], Any], *, totp_secret: Any = None, type: str = "app_code",
-                            tries: int = 3, timeout: float = 180.0) -> None:
+    async def second_factor(
+        self,
+        submit: Callable[[str], Any],
+        *,
+        totp_secret: Any = None,
+        type: str = "app_code",
+        tries: int = 3,
+        timeout: float = 180.0,
+    ) -> None:
         """Get a code (from ``totp_secret``, the Home app or a terminal prompt), ``await submit(code)``
         (``True``: accepted), ask again on a refusal; ``USER_ACTION_NEEDED.WRONG_TWOFA_CODE`` at last."""
         from browserkonnector.runtime._twofa import second_factor
 
-        await second_factor(submit, account=self.account, job=self.job, redactor=self.redactor,
-                            totp_secret=totp_secret, type=type, tries=tries, timeout=timeout, deadline=self.deadline)
+        await second_factor(
+            submit,
+            account=self.account,
+            job=self.job,
+            redactor=self.redactor,
+            totp_secret=totp_secret,
+            type=type,
+            tries=tries,
+            timeout=timeout,
+            deadline=self.deadline,
+        )
 
     def totp(self, secret: Any) -> str:
         """The current TOTP code of a base32 seed (the seed is declared secret first)."""

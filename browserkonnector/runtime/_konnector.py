@@ -122,8 +122,10 @@ class Konnector(Generic[F]):
     ) -> None:
         unknown = sorted(set(options) - KonnectorOptions.__optional_keys__)
         if unknown:  # a TypedDict is not checked at run time: a misspelt option must not pass silently
-            raise TypeError(f"Konnector() got unknown option(s) {', '.join(unknown)}; "
-                            f"known: {', '.join(sorted(KonnectorOptions.__optional_keys__))}")
+            raise TypeError(
+                f"Konnector() got unknown option(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(KonnectorOptions.__optional_keys__))}"
+            )
         folder, locale, timezone = options.get("folder"), options.get("locale"), options.get("timezone")
         self._main: MainFn | None = None
         self._folder = Path(folder).resolve() if folder is not None else None
@@ -149,7 +151,8 @@ class Konnector(Generic[F]):
             self.main(main)
 
     def main(
-        self, fn: Callable[[RunContext[F]], Coroutine[Any, Any, None]],
+        self,
+        fn: Callable[[RunContext[F]], Coroutine[Any, Any, None]],
     ) -> Callable[[RunContext[F]], Coroutine[Any, Any, None]]:
         """Declare the connector's main coroutine (usable as a decorator); it takes a ``RunContext`` of
         this connector's fields model, which mypy checks."""
@@ -163,8 +166,9 @@ class Konnector(Generic[F]):
                 self._folder = Path.cwd()
         return fn
 
-    def login(self, fn: Callable[[RunContext[F]], Coroutine[Any, Any, None]]
-              ) -> Callable[[RunContext[F]], Coroutine[Any, Any, None]]:
+    def login(
+        self, fn: Callable[[RunContext[F]], Coroutine[Any, Any, None]]
+    ) -> Callable[[RunContext[F]], Coroutine[Any, Any, None]]:
         """Declare how to log in (usable as a decorator): run before ``main`` when no kept session is
         logged in, and again when the session is lost mid-run. It raises ``KonnectorError`` on failure."""
         if not inspect.iscoroutinefunction(fn):
@@ -172,8 +176,9 @@ class Konnector(Generic[F]):
         self.login_fn = fn
         return fn
 
-    def is_logged_in(self, fn: Callable[[RunContext[F]], Coroutine[Any, Any, bool]]
-                     ) -> Callable[[RunContext[F]], Coroutine[Any, Any, bool]]:
+    def is_logged_in(
+        self, fn: Callable[[RunContext[F]], Coroutine[Any, Any, bool]]
+    ) -> Callable[[RunContext[F]], Coroutine[Any, Any, bool]]:
         """Declare how to tell a live session (usable as a decorator, or with ``logged_in_if(...)``):
         an async function of the context returning ``True`` when logged in."""
         if not callable(fn):

@@ -36,7 +36,8 @@ def _load_path(path: Path) -> ModuleType:
             raise ConnectorNotFound(f"{path} has none of {', '.join(ENTRY_FILES)}")
         name = f"_bk_connector_{path.name}_{digest}"
         spec = importlib.util.spec_from_file_location(
-            name, entry, submodule_search_locations=[str(path)] if entry.name == "__init__.py" else None)
+            name, entry, submodule_search_locations=[str(path)] if entry.name == "__init__.py" else None
+        )
     else:
         name = f"_bk_connector_{path.stem}_{digest}"
         spec = importlib.util.spec_from_file_location(name, path)
@@ -80,6 +81,5 @@ def load_connector(spec: str) -> Konnector[Any]:
     try:
         module = importlib.import_module(target)
     except ModuleNotFoundError as exc:
-        raise ConnectorNotFound(
-            f"{spec!r} is neither a folder, a file nor an importable module ({exc.msg})") from None
+        raise ConnectorNotFound(f"{spec!r} is neither a folder, a file nor an importable module ({exc.msg})") from None
     return _find(module, attr or None, spec)

@@ -27,8 +27,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BrowserLocale", "check_locale", "check_timezone", "machine_locale", "machine_timezone",
-           "resolve_browser_locale"]
+__all__ = [
+    "BrowserLocale",
+    "check_locale",
+    "check_timezone",
+    "machine_locale",
+    "machine_timezone",
+    "resolve_browser_locale",
+]
 
 # A BCP 47 language tag as browsers take it: a 2–3 letter language, then optional script/region/variants.
 _TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")

@@ -38,10 +38,24 @@ LogMode = Literal["json", "human"]
 #: ends its reading for good (later lines, the final ``critical`` included, are lost and the job hangs
 #: on a full pipe). Lines are cut well below, in UTF-8 bytes, newline included.
 MAX_LINE_BYTES = 60 * 1024
-_TYPES = {"TRACE": "debug", "DEBUG": "debug", "INFO": "info", "SUCCESS": "info", "WARNING": "warning",
-          "ERROR": "error", "CRITICAL": "critical"}
-_LEVELS = {"secret": "TRACE", "debug": "DEBUG", "info": "INFO", "warn": "WARNING", "warning": "WARNING",
-           "error": "ERROR", "critical": "CRITICAL"}
+_TYPES = {
+    "TRACE": "debug",
+    "DEBUG": "debug",
+    "INFO": "info",
+    "SUCCESS": "info",
+    "WARNING": "warning",
+    "ERROR": "error",
+    "CRITICAL": "critical",
+}
+_LEVELS = {
+    "secret": "TRACE",
+    "debug": "DEBUG",
+    "info": "INFO",
+    "warn": "WARNING",
+    "warning": "WARNING",
+    "error": "ERROR",
+    "critical": "CRITICAL",
+}
 
 
 def pick_mode(requested: LogMode | None, *, job: bool, stream: IO[str] | None = None) -> LogMode:
@@ -124,10 +138,11 @@ def install(
     else:
         err: TextIO = stream or sys.stderr  # type: ignore[assignment]
         colorize = err.isatty() and not os.environ.get("NO_COLOR")
-        fmt = ("<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> "
-               "<cyan>{extra[namespace]}</cyan>{extra[sep]}<level>{message}</level>")
-        logger.add(err, level=threshold, format=fmt, colorize=colorize, backtrace=False, diagnose=False,
-                   catch=False)
+        fmt = (
+            "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> "
+            "<cyan>{extra[namespace]}</cyan>{extra[sep]}<level>{message}</level>"
+        )
+        logger.add(err, level=threshold, format=fmt, colorize=colorize, backtrace=False, diagnose=False, catch=False)
 
 
 def critical(code: str, *, no_retry: bool = False, namespace: str = "Konnector") -> None:
@@ -147,8 +162,9 @@ class RunLog:
 
         self.lines: deque[str] = deque(maxlen=max_lines)
         self._redactor = redactor
-        self._id = logger.add(self._write, level="TRACE", format="{message}", backtrace=False, diagnose=False,
-                              catch=True)
+        self._id = logger.add(
+            self._write, level="TRACE", format="{message}", backtrace=False, diagnose=False, catch=True
+        )
 
     def _write(self, message: Message) -> None:
         self.lines.append(_json_line(message.record, self._redactor))

@@ -61,12 +61,14 @@ def _expand(template: str, fields: Any) -> str:
     try:
         return template.format_map({k: (str(v).rstrip("/") if isinstance(v, str) else v) for k, v in values.items()})
     except KeyError as exc:
-        raise ValueError(f"logged_in_if: the URL {template!r} names the field {exc.args[0]!r}, which the "
-                         f"fields do not have") from None
+        raise ValueError(
+            f"logged_in_if: the URL {template!r} names the field {exc.args[0]!r}, which the fields do not have"
+        ) from None
 
 
-async def page_shows(ctx: RunContext[Any], url: str, element: str | None, *, login_page: LoginPage | None = None,
-                     timeout: float = 15.0) -> bool:
+async def page_shows(
+    ctx: RunContext[Any], url: str, element: str | None, *, login_page: LoginPage | None = None, timeout: float = 15.0
+) -> bool:
     """Open ``url``; logged in when ``element`` shows (or, without one, when the page answered < 400),
     logged out as soon as the page is the login page. Bounded by ``timeout`` seconds."""
     page = ctx.page
@@ -86,8 +88,9 @@ async def page_shows(ctx: RunContext[Any], url: str, element: str | None, *, log
         await asyncio.sleep(0.1)
 
 
-def logged_in_if(*, url: str | None = None, element: str | None = None, api: str | None = None,
-                 timeout: float = 15.0) -> CheckFn:
+def logged_in_if(
+    *, url: str | None = None, element: str | None = None, api: str | None = None, timeout: float = 15.0
+) -> CheckFn:
     """A logged-in check from a declaration: ``api`` (GET through ``ctx.http``: logged in on a 2xx that is
     not the login page), or ``url`` (opened in the page; with ``element``, logged in when it shows). URLs
     may name fields: ``"{base_url}/api/me"``."""
@@ -112,14 +115,21 @@ def logged_in_if(*, url: str | None = None, element: str | None = None, api: str
 class SessionKeeper:
     """The login side of one run: check, login, re-login, and the vault's save points."""
 
-    def __init__(self, *, login: LoginFn | None, check: CheckFn | None, login_page: LoginPage | None,
-                 max_relogins: int, save: Callable[[], Coroutine[Any, Any, None]] | None) -> None:
+    def __init__(
+        self,
+        *,
+        login: LoginFn | None,
+        check: CheckFn | None,
+        login_page: LoginPage | None,
+        max_relogins: int,
+        save: Callable[[], Coroutine[Any, Any, None]] | None,
+    ) -> None:
         self.login_fn, self.check_fn, self.login_page = login, check, login_page
         self.max_relogins = max_relogins
         self._save = save
         self.ctx: RunContext[Any] | None = None
-        self.restored = False       # a kept session was put back into the browser
-        self.generation = 0         # +1 at every login of this run
+        self.restored = False  # a kept session was put back into the browser
+        self.generation = 0  # +1 at every login of this run
         self.logins = 0
         self.relogins = 0
         #: The restored session's web storage, origin → {key: value} (localStorage and sessionStorage).
@@ -178,8 +188,7 @@ class SessionKeeper:
             if self.generation != seen_generation:
                 return True
             if self.relogins >= self.max_relogins:
-                log.warning("the session was lost again ({}); {} re-login(s) already: not retrying", why,
-                            self.relogins)
+                log.warning("the session was lost again ({}); {} re-login(s) already: not retrying", why, self.relogins)
                 return False
             self.relogins += 1
             assert self.ctx is not None
@@ -197,18 +206,21 @@ class SessionKeeper:
         if self.login_fn is None:
             return
         if not isinstance(client, KonnectorClient):
-            raise TypeError(f"re-login needs a client made by session_http or request_factory, not a "
-                            f"{type(client).__name__}")
+            raise TypeError(
+                f"re-login needs a client made by session_http or request_factory, not a {type(client).__name__}"
+            )
 
         async def stamp(request: httpx.Request) -> None:
             # Which login the request went out under: requests that fail together share one re-login.
             request.extensions["bk_login_generation"] = self.generation
 
-        async def guard(request: httpx.Request, response: httpx.Response,
-                        resend: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+        async def guard(
+            request: httpx.Request, response: httpx.Response, resend: Callable[[], Awaitable[httpx.Response]]
+        ) -> httpx.Response:
             generation = request.extensions.get("bk_login_generation", self.generation)
-            if _QUIET.get() or not self.lost(response.status_code, str(response.url),
-                                             redirected=bool(response.history)):
+            if _QUIET.get() or not self.lost(
+                response.status_code, str(response.url), redirected=bool(response.history)
+            ):
                 return response
             why = f"{response.status_code} from {request.url.copy_with(query=None)}"
             if not await self.relogin(generation, why):

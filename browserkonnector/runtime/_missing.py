@@ -29,8 +29,13 @@ from browserkonnector.save import Bill, FileEntry, SavedFile
 __all__ = ["MissingFiles"]
 
 log = logger.bind(namespace="Konnector")
-_PRIORITY = (errors.FILE_TOO_LARGE, errors.FILE_DOWNLOAD_TIMEOUT, errors.VENDOR_DOWN, errors.FILE_DOWNLOAD_FAILED,
-             errors.SAVE_FILE_FAILED)
+_PRIORITY = (
+    errors.FILE_TOO_LARGE,
+    errors.FILE_DOWNLOAD_TIMEOUT,
+    errors.VENDOR_DOWN,
+    errors.FILE_DOWNLOAD_FAILED,
+    errors.SAVE_FILE_FAILED,
+)
 #: How many missing files the error's detail names (all of them are in the log).
 NAMED = 10
 
@@ -60,8 +65,9 @@ class MissingFiles:
         """Keep the failed ones of a ``save_files``/``save_bills`` result."""
         for item in saved:
             if item.outcome == "failed":
-                self.items.append(Missing(_what(item.entry), item.error or "failed",
-                                          item.code or errors.FILE_DOWNLOAD_FAILED))
+                self.items.append(
+                    Missing(_what(item.entry), item.error or "failed", item.code or errors.FILE_DOWNLOAD_FAILED)
+                )
 
     def __len__(self) -> int:
         return len(self.items)

@@ -61,39 +61,98 @@ class RunOptions:
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``browserkonnector run`` (also accepted by ``konnector.run()``)."""
     add = parser.add_argument
-    add("--fields", type=Path, dest="fields_file", metavar="FILE",
-        help="JSON file of fields (comments allowed); beats the job environment and the dev config")
-    add("--field", action="append", default=[], dest="cli_fields", metavar="KEY=VALUE",
-        help="one field, beats everything (repeatable)")
-    add("--store", type=Path, default=DEFAULT_STORE, dest="store_dir", metavar="DIR",
-        help="embedded store folder (default ./bk-store; ignored in a Cozy job)")
+    add(
+        "--fields",
+        type=Path,
+        dest="fields_file",
+        metavar="FILE",
+        help="JSON file of fields (comments allowed); beats the job environment and the dev config",
+    )
+    add(
+        "--field",
+        action="append",
+        default=[],
+        dest="cli_fields",
+        metavar="KEY=VALUE",
+        help="one field, beats everything (repeatable)",
+    )
+    add(
+        "--store",
+        type=Path,
+        default=DEFAULT_STORE,
+        dest="store_dir",
+        metavar="DIR",
+        help="embedded store folder (default ./bk-store; ignored in a Cozy job)",
+    )
     add("--headed", action="store_true", help="show the browser window (full Chromium; needs a display)")
     add("--slow-mo", type=float, default=0.0, metavar="SECONDS", help="pause after every browser action (e.g. 0.3)")
-    add("--trace", choices=["on", "off", "retain-on-failure"], default="retain-on-failure",
-        help="Playwright trace (screenshots + DOM snapshots), scrubbed of secrets (default retain-on-failure)")
-    add("--artifacts", type=Path, default=DEFAULT_ARTIFACTS, dest="artifacts_dir", metavar="DIR",
-        help="where traces and failure bundles go (default ./bk-artifacts)")
-    add("--timeout", type=float, default=None, metavar="S",
+    add(
+        "--trace",
+        choices=["on", "off", "retain-on-failure"],
+        default="retain-on-failure",
+        help="Playwright trace (screenshots + DOM snapshots), scrubbed of secrets (default retain-on-failure)",
+    )
+    add(
+        "--artifacts",
+        type=Path,
+        default=DEFAULT_ARTIFACTS,
+        dest="artifacts_dir",
+        metavar="DIR",
+        help="where traces and failure bundles go (default ./bk-artifacts)",
+    )
+    add(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
         help="stop cleanly after S seconds, 0 for no limit (default: COZY_TIME_LIMIT minus a margin in a "
-        "Cozy job, else BROWSERKONNECTOR_TIMEOUT, else 1800)")
-    add("--pause-on-failure", action="store_true",
-        help="with --headed, keep the browser open on the failing page until Enter is pressed")
-    add("--log", choices=["json", "human"], default=None, dest="log_mode",
-        help="log format (default: json in a Cozy job or when stdout is not a terminal)")
+        "Cozy job, else BROWSERKONNECTOR_TIMEOUT, else 1800)",
+    )
+    add(
+        "--pause-on-failure",
+        action="store_true",
+        help="with --headed, keep the browser open on the failing page until Enter is pressed",
+    )
+    add(
+        "--log",
+        choices=["json", "human"],
+        default=None,
+        dest="log_mode",
+        help="log format (default: json in a Cozy job or when stdout is not a terminal)",
+    )
     add("--log-level", default=None, help="debug|info|warning|error (default LOG_LEVEL, else debug/info)")
-    add("--connect", default=None, metavar="URL",
+    add(
+        "--connect",
+        default=None,
+        metavar="URL",
         help="drive a running browser: ws://... (Playwright server, e.g. `browserkonnector browser-server`) or "
-             "http://... (CDP) instead of launching (default: BROWSERKONNECTOR_CONNECT)")
+        "http://... (CDP) instead of launching (default: BROWSERKONNECTOR_CONNECT)",
+    )
     add("--chromium", default=None, metavar="PATH", help="Chromium binary to launch")
-    add("--chromium-arg", action="append", default=[], dest="chromium_args", metavar="ARG",
-        help="extra Chromium command-line switch, e.g. --chromium-arg=--proxy-server=... (repeatable)")
-    add("--offline-dns", action="store_true",
-        help="resolve only localhost/127.0.0.1 (demo site, tests, replays)")
-    add("--locale", type=_checked(check_locale, "--locale"), default=None, metavar="TAG",
+    add(
+        "--chromium-arg",
+        action="append",
+        default=[],
+        dest="chromium_args",
+        metavar="ARG",
+        help="extra Chromium command-line switch, e.g. --chromium-arg=--proxy-server=... (repeatable)",
+    )
+    add("--offline-dns", action="store_true", help="resolve only localhost/127.0.0.1 (demo site, tests, replays)")
+    add(
+        "--locale",
+        type=_checked(check_locale, "--locale"),
+        default=None,
+        metavar="TAG",
         help="the browser's language, e.g. en-GB or de-DE (default: the connector's, then COZY_LOCALE in a "
-             "Cozy job, then the machine's LANG); ctx.http sends the same Accept-Language")
-    add("--timezone", type=_checked(check_timezone, "--timezone"), default=None, metavar="ZONE",
-        help="the browser's time zone, e.g. UTC or Europe/Berlin (default: the connector's, then the machine's)")
+        "Cozy job, then the machine's LANG); ctx.http sends the same Accept-Language",
+    )
+    add(
+        "--timezone",
+        type=_checked(check_timezone, "--timezone"),
+        default=None,
+        metavar="ZONE",
+        help="the browser's time zone, e.g. UTC or Europe/Berlin (default: the connector's, then the machine's)",
+    )
     add("--record", type=Path, default=None, metavar="DIR", help="record the run's network into DIR")
     add("--replay", type=Path, default=None, metavar="DIR", help="run offline against a recording")
     add("--no-progress", action="store_false", dest="progress", help="no progress counter")

@@ -19,8 +19,14 @@ from browserkonnector.store._errors import QuotaExceeded, StoreCorrupted, StoreE
 
 __all__ = ["Failure", "classify"]
 
-_NETWORK_DOWN = ("net::ERR_CONNECTION_REFUSED", "net::ERR_CONNECTION_RESET", "net::ERR_NAME_NOT_RESOLVED",
-                 "net::ERR_EMPTY_RESPONSE", "net::ERR_CONNECTION_CLOSED", "net::ERR_ADDRESS_UNREACHABLE")
+_NETWORK_DOWN = (
+    "net::ERR_CONNECTION_REFUSED",
+    "net::ERR_CONNECTION_RESET",
+    "net::ERR_NAME_NOT_RESOLVED",
+    "net::ERR_EMPTY_RESPONSE",
+    "net::ERR_CONNECTION_CLOSED",
+    "net::ERR_ADDRESS_UNREACHABLE",
+)
 
 
 @dataclass(frozen=True)
@@ -46,14 +52,14 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(exc, Unauthorized):
         return Failure(errors.UNKNOWN_ERROR, f"the Cozy refused the konnector token: {exc.message}", False)
     if isinstance(exc, StoreError):
-        return Failure(errors.UNKNOWN_ERROR, f"the store failed: {type(exc).__name__}: {exc.message}",
-                       expected=False)
+        return Failure(errors.UNKNOWN_ERROR, f"the store failed: {type(exc).__name__}: {exc.message}", expected=False)
     if isinstance(exc, httpx.HTTPStatusError):
         status = exc.response.status_code
         if status >= 500 or status == 429:
             return Failure(errors.VENDOR_DOWN, f"the vendor answered {status} to {_short(exc.request.url)}")
-        return Failure(errors.UNKNOWN_ERROR, f"the vendor answered {status} to {_short(exc.request.url)}",
-                       expected=False)
+        return Failure(
+            errors.UNKNOWN_ERROR, f"the vendor answered {status} to {_short(exc.request.url)}", expected=False
+        )
     if isinstance(exc, httpx.TransportError):
         return Failure(errors.VENDOR_DOWN, f"the vendor is unreachable: {type(exc).__name__}")
     text = str(exc)

@@ -70,8 +70,16 @@ def _credential_secrets(credentials: str) -> list[str]:
     if not isinstance(data, dict):
         return [credentials.strip()]
     token, oauth = data.get("token") or {}, data.get("oauthOptions") or {}
-    return [str(v) for v in (token.get("accessToken"), token.get("refreshToken"), oauth.get("clientSecret"),
-                             oauth.get("registrationAccessToken")) if v]
+    return [
+        str(v)
+        for v in (
+            token.get("accessToken"),
+            token.get("refreshToken"),
+            oauth.get("clientSecret"),
+            oauth.get("registrationAccessToken"),
+        )
+        if v
+    ]
 
 
 def _identifier(raw: dict[str, Any], account: Account | None) -> str | None:
@@ -89,16 +97,18 @@ async def prepare(
 ) -> Prepared:
     """Gather and validate fields, open the account, resolve the folder; register every secret."""
     manifest = konnector.manifest
-    config = collect_sources(konnector.folder, fields_file=options.fields_file, cli_fields=options.cli_fields,
-                             environ=options.environ)
+    config = collect_sources(
+        konnector.folder, fields_file=options.fields_file, cli_fields=options.cli_fields, environ=options.environ
+    )
     account: Account | None = None
     folder_path: str | None = None
     if job.is_job:
         if job.account_id:
             account = await load_account(store, job.account_id)
             auth = {**account.auth}
-            config = config.with_source(FieldSource(f"account io.cozy.accounts/{account.id} (COZY_FIELDS)", auth),
-                                        before=str(konnector.folder))
+            config = config.with_source(
+                FieldSource(f"account io.cozy.accounts/{account.id} (COZY_FIELDS)", auth), before=str(konnector.folder)
+            )
         else:
             log.warning("COZY_FIELDS names no account: running without account data")
         folder_id = job.folder_id or (account.doc.get("folderId") if account is not None else None)
@@ -112,12 +122,21 @@ async def prepare(
     redactor.add_all(secret_values(early, early, secret_names=secret_names, parameters=config.parameters))
     required = manifest.required_fields if manifest is not None else set()
     fields, raw = validate_fields(konnector.fields_model, config.sources, required=required)
-    redactor.add_all(secret_values(fields if isinstance(fields, BaseModel) else raw, raw,
-                                   secret_names=secret_names, parameters=config.parameters))
+    redactor.add_all(
+        secret_values(
+            fields if isinstance(fields, BaseModel) else raw,
+            raw,
+            secret_names=secret_names,
+            parameters=config.parameters,
+        )
+    )
     identifier = _identifier(raw, account)
     if account is None:
-        account = (await local_account(store, konnector.slug, identifier) if not job.is_job
-                   else Account.detached({"_id": "no-account", "data": {}}))
+        account = (
+            await local_account(store, konnector.slug, identifier)
+            if not job.is_job
+            else Account.detached({"_id": "no-account", "data": {}})
+        )
     if folder_path is None:
         # The vendor's name as a folder name: "../x" or "a/b" must neither fail the run nor leave the tree.
         folder_path = f"/Administratif/{sanitize_file_name(konnector.vendor) or konnector.slug}"

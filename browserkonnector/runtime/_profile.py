@@ -35,10 +35,28 @@ PROFILES_DIR = "profiles"
 MAGIC = b"browserkonnector-profile-1\n"
 #: Parts of a Chromium profile that are worthless on the next run (rebuilt at once, machine-specific,
 #: or the lock of the process that wrote them).
-SKIPPED = frozenset({"GPUCache", "GrShaderCache", "ShaderCache", "GraphiteDawnCache", "DawnGraphiteCache",
-                     "DawnWebGPUCache", "Crashpad", "BrowserMetrics", "component_crx_cache", "Safe Browsing",
-                     "optimization_guide_model_store", "segmentation_platform", "DevToolsActivePort",
-                     "SingletonLock", "SingletonCookie", "SingletonSocket", "LOCK", "lockfile"})
+SKIPPED = frozenset(
+    {
+        "GPUCache",
+        "GrShaderCache",
+        "ShaderCache",
+        "GraphiteDawnCache",
+        "DawnGraphiteCache",
+        "DawnWebGPUCache",
+        "Crashpad",
+        "BrowserMetrics",
+        "component_crx_cache",
+        "Safe Browsing",
+        "optimization_guide_model_store",
+        "segmentation_platform",
+        "DevToolsActivePort",
+        "SingletonLock",
+        "SingletonCookie",
+        "SingletonSocket",
+        "LOCK",
+        "lockfile",
+    }
+)
 log = logger.bind(namespace="session")
 
 
@@ -78,7 +96,7 @@ def unpack(blob: bytes, key: bytes, into: Path) -> None:
     if not blob.startswith(MAGIC):
         raise ProfileUnreadable("not a kept profile (unknown header)")
     try:
-        plain = Fernet(key).decrypt(blob[len(MAGIC):])
+        plain = Fernet(key).decrypt(blob[len(MAGIC) :])
     except (InvalidToken, ValueError):
         raise ProfileUnreadable("corrupt, or encrypted with another key (decryption failed)") from None
     try:
@@ -109,14 +127,12 @@ class KeptProfile:
         except FileNotFoundError:
             return self.directory
         except OSError as exc:
-            log.warning("the kept browser profile cannot be read ({}): this run starts a fresh one",
-                        type(exc).__name__)
+            log.warning("the kept browser profile cannot be read ({}): this run starts a fresh one", type(exc).__name__)
             return self.directory
         try:
             unpack(blob, self.key, self.directory)
         except ProfileUnreadable as exc:
-            log.warning("the kept browser profile cannot be read ({}): discarding it, this run starts a "
-                        "fresh one", exc)
+            log.warning("the kept browser profile cannot be read ({}): discarding it, this run starts a fresh one", exc)
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory.mkdir(mode=0o700)
             self.discard()

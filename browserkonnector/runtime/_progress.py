@@ -22,8 +22,9 @@ log = logger.bind(namespace="progress")
 class Progress:
     """Reports ``done/total`` for named steps. ``live`` draws a ``\\r`` counter on ``stream``."""
 
-    def __init__(self, *, live: bool, enabled: bool = True, stream: IO[str] | None = None,
-                 every_seconds: float = 5.0) -> None:
+    def __init__(
+        self, *, live: bool, enabled: bool = True, stream: IO[str] | None = None, every_seconds: float = 5.0
+    ) -> None:
         self.live = live and enabled
         self.enabled = enabled
         self.stream = stream or sys.stderr

@@ -87,8 +87,7 @@ def deadline_for(options: RunOptions, job: JobEnv) -> float | None:
     return run_timeout_from_env(options.environ)
 
 
-async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awaitable[Any] | None = None
-                  ) -> RunResult:
+async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awaitable[Any] | None = None) -> RunResult:
     """The whole run. ``driver``: a Playwright driver already starting, which the run takes over (and
     stops, whatever happens)."""
     redactor = Redactor()
@@ -96,8 +95,9 @@ async def execute(konnector: Konnector[Any], options: RunOptions, *, driver: Awa
         return await _execute(konnector, options, redactor, driver)
 
 
-async def _execute(konnector: Konnector[Any], options: RunOptions, redactor: Redactor,
-                   driver: Awaitable[Any] | None) -> RunResult:
+async def _execute(
+    konnector: Konnector[Any], options: RunOptions, redactor: Redactor, driver: Awaitable[Any] | None
+) -> RunResult:
     started = time.monotonic()
     early: KonnectorError | None = None
     try:
@@ -114,8 +114,9 @@ async def _execute(konnector: Konnector[Any], options: RunOptions, redactor: Red
         if early is not None:
             failure = classify(early)
             critical(failure.code, no_retry=failure.no_retry)
-            return RunResult(False, failure.code, 1, RunStats(), time.monotonic() - started,
-                             detail=redactor.redact(failure.detail))
+            return RunResult(
+                False, failure.code, 1, RunStats(), time.monotonic() - started, detail=redactor.redact(failure.detail)
+            )
         return await runner.go(started)
     finally:
         run_log.close()
@@ -132,8 +133,15 @@ def _warm_imports() -> None:
 class _Runner:
     """The state of one run; :meth:`go` is the whole lifecycle."""
 
-    def __init__(self, konnector: Konnector[Any], options: RunOptions, job: JobEnv, redactor: Redactor,
-                 run_log: RunLog, progress: Progress) -> None:
+    def __init__(
+        self,
+        konnector: Konnector[Any],
+        options: RunOptions,
+        job: JobEnv,
+        redactor: Redactor,
+        run_log: RunLog,
+        progress: Progress,
+    ) -> None:
         self.konnector, self.options, self.job = konnector, options, job
         self.redactor, self.run_log, self.progress = redactor, run_log, progress
         self.signal_name: str | None = None
@@ -203,17 +211,33 @@ class _Runner:
                 failure = classify(exc)
                 self._log_failure(failure, exc)
                 return self._end(failure, started, None, None)
-            log.info("{} {} → {} (folder {})", konnector.slug, konnector.version, self.store_description,
-                     prepared.folder_path)
+            log.info(
+                "{} {} → {} (folder {})",
+                konnector.slug,
+                konnector.version,
+                self.store_description,
+                prepared.folder_path,
+            )
             shapes = ShapeRecorder(prepared.account.data.get(FINGERPRINT_KEY))
             from browserkonnector.runtime._browsing import Browsing
 
             # What the save phase imports on first use, imported now in a thread while the browser starts.
             asyncio.get_running_loop().run_in_executor(None, _warm_imports)
-            browsing = Browsing(konnector, options, self.redactor, driver=self.driver, locale=resolve_browser_locale(
-                option_locale=options.locale, option_timezone=options.timezone, declared_locale=konnector.locale,
-                declared_timezone=konnector.timezone, cozy_locale=self.job.locale if self.job.is_job else None,
-                environ=options.environ), fields=prepared.raw_fields)
+            browsing = Browsing(
+                konnector,
+                options,
+                self.redactor,
+                driver=self.driver,
+                locale=resolve_browser_locale(
+                    option_locale=options.locale,
+                    option_timezone=options.timezone,
+                    declared_locale=konnector.locale,
+                    declared_timezone=konnector.timezone,
+                    cozy_locale=self.job.locale if self.job.is_job else None,
+                    environ=options.environ,
+                ),
+                fields=prepared.raw_fields,
+            )
             self.driver = None  # the browser resources own it now
             self.browser = browsing
             from browserkonnector.runtime._account_session import RunSession
@@ -255,11 +279,22 @@ class _Runner:
         from browserkonnector.store._base import AppInfo
 
         ctx: RunContext[Any] = RunContext(
-            fields=prepared.fields, parameters=prepared.parameters, store=store,
-            app=AppInfo(self.konnector.slug, self.konnector.version), manifest=self.konnector.manifest,
-            account=prepared.account, identifier=prepared.identifier, folder_path=prepared.folder_path,
-            job=self.job, redactor=self.redactor, http=browsing.http, progress=self.progress, shapes=shapes,
-            page=browsing.page, context=browsing.context, printer=browsing.printer,
+            fields=prepared.fields,
+            parameters=prepared.parameters,
+            store=store,
+            app=AppInfo(self.konnector.slug, self.konnector.version),
+            manifest=self.konnector.manifest,
+            account=prepared.account,
+            identifier=prepared.identifier,
+            folder_path=prepared.folder_path,
+            job=self.job,
+            redactor=self.redactor,
+            http=browsing.http,
+            progress=self.progress,
+            shapes=shapes,
+            page=browsing.page,
+            context=browsing.context,
+            printer=browsing.printer,
         )
         self.ctx = ctx
         return ctx
@@ -297,8 +332,9 @@ class _Runner:
             return Failure(errors.BROWSER_UNAVAILABLE, f"the browser host went away during the run ({failure.detail})")
         misses = self._replay_misses()
         if misses and failure.code != errors.REPLAY_MISS:  # the connector failed *because* of the miss
-            return Failure(errors.REPLAY_MISS, misses[0] + f"\n(the connector then failed with {failure.code}: "
-                           f"{failure.detail})")
+            return Failure(
+                errors.REPLAY_MISS, misses[0] + f"\n(the connector then failed with {failure.code}: {failure.detail})"
+            )
         if failure.code in (errors.UNKNOWN_ERROR, errors.SITE_CHANGED):
             change = shapes.compare()
             if change is not None:  # the crash is explained by the site's change
@@ -319,16 +355,29 @@ class _Runner:
     def _metadata(self, prepared: Prepared) -> dict[str, Any]:
         options = self.options
         return {
-            "connector": {"slug": self.konnector.slug, "version": self.konnector.version,
-                          "folder": str(self.konnector.folder)},
+            "connector": {
+                "slug": self.konnector.slug,
+                "version": self.konnector.version,
+                "folder": str(self.konnector.folder),
+            },
             "store": self.store_description,
             "folder_path": prepared.folder_path,
-            "job": {"is_job": self.job.is_job, "job_id": self.job.job_id,
-                    "manual_execution": self.job.manual_execution, "time_limit": self.job.time_limit},
-            "options": {"headed": options.headed, "slow_mo": options.slow_mo, "trace": options.trace,
-                        "timeout": options.timeout, "connect": bool(options.connect),
-                        "offline_dns": options.offline_dns, "record": str(options.record or ""),
-                        "replay": str(options.replay or "")},
+            "job": {
+                "is_job": self.job.is_job,
+                "job_id": self.job.job_id,
+                "manual_execution": self.job.manual_execution,
+                "time_limit": self.job.time_limit,
+            },
+            "options": {
+                "headed": options.headed,
+                "slow_mo": options.slow_mo,
+                "trace": options.trace,
+                "timeout": options.timeout,
+                "connect": bool(options.connect),
+                "offline_dns": options.offline_dns,
+                "record": str(options.record or ""),
+                "replay": str(options.replay or ""),
+            },
             "fields": sorted(prepared.raw_fields),  # names only
         }
 
@@ -336,21 +385,45 @@ class _Runner:
     def _stats(self) -> RunStats:
         return self.ctx.stats if self.ctx is not None else RunStats()
 
-    def _end(self, failure: Failure, started: float, bundle: Path | None, trace: Path | None,
-             change: SiteChange | None = None) -> RunResult:
+    def _end(
+        self,
+        failure: Failure,
+        started: float,
+        bundle: Path | None,
+        trace: Path | None,
+        change: SiteChange | None = None,
+    ) -> RunResult:
         if bundle is not None:
             log.info("failure bundle: {} (and {}.zip)", bundle, bundle.name)
         critical(failure.code, no_retry=failure.no_retry)
         status = SIGNAL_EXIT.get(self.signal_name or "", 1)
-        return RunResult(False, failure.code, status, self._stats(), time.monotonic() - started, bundle, trace,
-                         change, self.store_description, self.redactor.redact(failure.detail))
+        return RunResult(
+            False,
+            failure.code,
+            status,
+            self._stats(),
+            time.monotonic() - started,
+            bundle,
+            trace,
+            change,
+            self.store_description,
+            self.redactor.redact(failure.detail),
+        )
 
     def _success(self, started: float, trace: Path | None) -> RunResult:
         seconds = time.monotonic() - started
         stats = self._stats()
-        log.info("saved {} new bill(s), updated {}, {} unchanged; files: {} new, {} replaced, {} kept, "
-                 "{} failed; {:.1f} s", stats.bills_created, stats.bills_updated, stats.bills_unchanged,
-                 stats.files_created, stats.files_replaced, stats.files_kept, stats.files_failed, seconds)
+        log.info(
+            "saved {} new bill(s), updated {}, {} unchanged; files: {} new, {} replaced, {} kept, {} failed; {:.1f} s",
+            stats.bills_created,
+            stats.bills_updated,
+            stats.bills_unchanged,
+            stats.files_created,
+            stats.files_replaced,
+            stats.files_kept,
+            stats.files_failed,
+            seconds,
+        )
         if stats.doctypes:
             log.info("saved documents: {}", stats.documents_summary())
         if trace is not None:

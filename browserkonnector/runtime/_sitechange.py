@@ -53,13 +53,15 @@ def merge_shapes(a: Shape, b: Shape) -> Shape:
     if "properties" in a or "properties" in b:
         props_a, props_b = a.get("properties", {}), b.get("properties", {})
         merged["properties"] = {
-            key: merge_shapes(props_a[key], props_b[key]) if key in props_a and key in props_b
+            key: merge_shapes(props_a[key], props_b[key])
+            if key in props_a and key in props_b
             else (props_a.get(key) or props_b[key])
             for key in {**props_a, **props_b}
         }
     if "items" in a or "items" in b:
-        merged["items"] = (merge_shapes(a["items"], b["items"]) if "items" in a and "items" in b
-                           else a.get("items") or b["items"])
+        merged["items"] = (
+            merge_shapes(a["items"], b["items"]) if "items" in a and "items" in b else a.get("items") or b["items"]
+        )
     return merged
 
 

@@ -65,8 +65,9 @@ def totp(secret: Any, *, redactor: Redactor | None = None, at: float | None = No
             raise binascii.Error
         base64.b32decode(seed + "=" * (-len(seed) % 8))
     except (binascii.Error, ValueError):
-        raise ValueError("the TOTP secret is not a base32 key (letters A-Z and digits 2-7, as the vendor's "
-                         "setup page shows it)") from None
+        raise ValueError(
+            "the TOTP secret is not a base32 key (letters A-Z and digits 2-7, as the vendor's setup page shows it)"
+        ) from None
     try:
         generator = pyotp.TOTP(seed)
     except ValueError as exc:  # pyotp refuses seeds under 112 bits
@@ -86,8 +87,9 @@ def is_interactive(job: JobEnv, stdin: IO[str] | None = None) -> bool:
         return False
 
 
-async def prompt_terminal(message: str, *, timeout: float, stdin: IO[str] | None = None,
-                          stderr: IO[str] | None = None) -> str | None:
+async def prompt_terminal(
+    message: str, *, timeout: float, stdin: IO[str] | None = None, stderr: IO[str] | None = None
+) -> str | None:
     """Ask on ``stderr``, read one line of ``stdin``; ``None`` on end of input or after ``timeout`` s.
 
     The read runs in a daemon thread: a blocked ``readline`` cannot be cancelled, and must not keep the
@@ -128,22 +130,38 @@ def _bounded(timeout: float, deadline: float | None) -> float:
     return max(min(timeout, deadline - time.monotonic() - END_MARGIN_S), 0.0)
 
 
-async def ask_code(*, account: Account, job: JobEnv, type: str = "email", timeout: float = 180.0,
-                   heartbeat: float = 5.0, retry: bool = False, deadline: float | None = None,
-                   stdin: IO[str] | None = None, stderr: IO[str] | None = None) -> str:
+async def ask_code(
+    *,
+    account: Account,
+    job: JobEnv,
+    type: str = "email",
+    timeout: float = 180.0,
+    heartbeat: float = 5.0,
+    retry: bool = False,
+    deadline: float | None = None,
+    stdin: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> str:
     """A code from whoever can give it (see the module docstring); ``TWOFA_EXPIRED`` when nobody does."""
     wait = _bounded(timeout, deadline)
     if job.is_job:
-        return await account.wait_for_two_fa_code(manual_execution=job.manual_execution, type=type,
-                                                  timeout=wait, heartbeat=heartbeat, retry=retry)
+        return await account.wait_for_two_fa_code(
+            manual_execution=job.manual_execution, type=type, timeout=wait, heartbeat=heartbeat, retry=retry
+        )
     if not is_interactive(job, stdin):
-        raise TwoFactorFailed(errors.USER_ACTION_NEEDED_TWOFA_EXPIRED,
-                              "the site asks for a second-factor code, and this run has nobody to ask: run it in "
-                              "a terminal, or give the account's TOTP secret as a field")
+        raise TwoFactorFailed(
+            errors.USER_ACTION_NEEDED_TWOFA_EXPIRED,
+            "the site asks for a second-factor code, and this run has nobody to ask: run it in "
+            "a terminal, or give the account's TOTP secret as a field",
+        )
     what = {"email": "received by email", "sms": "received by SMS", "app_code": "from your authenticator app"}
     again = "That code was refused. " if retry else ""
-    code = await prompt_terminal(f"{again}Second-factor code {what.get(type, '')} (waiting {wait:.0f} s): ",
-                                 timeout=wait, stdin=stdin, stderr=stderr)
+    code = await prompt_terminal(
+        f"{again}Second-factor code {what.get(type, '')} (waiting {wait:.0f} s): ",
+        timeout=wait,
+        stdin=stdin,
+        stderr=stderr,
+    )
     if not code:
         raise TwoFactorFailed(errors.USER_ACTION_NEEDED_TWOFA_EXPIRED, f"no code entered within {wait:.0f} s")
     return code
@@ -174,8 +192,17 @@ async def second_factor(
             except ValueError as exc:
                 raise InvalidFields(str(exc)) from None
         else:
-            code = await ask_code(account=account, job=job, type=type, timeout=timeout, heartbeat=heartbeat,
-                                  retry=attempt > 1, deadline=deadline, stdin=stdin, stderr=stderr)
+            code = await ask_code(
+                account=account,
+                job=job,
+                type=type,
+                timeout=timeout,
+                heartbeat=heartbeat,
+                retry=attempt > 1,
+                deadline=deadline,
+                stdin=stdin,
+                stderr=stderr,
+            )
         if await submit(code):
             log.info("second factor accepted")
             return

@@ -78,8 +78,9 @@ def _fernet(key: bytes) -> Any:
     try:
         return Fernet(key)
     except (ValueError, TypeError):
-        raise VaultKeyError("not a Fernet key (32 url-safe base64-encoded bytes, as Fernet.generate_key() makes)")\
-            from None
+        raise VaultKeyError(
+            "not a Fernet key (32 url-safe base64-encoded bytes, as Fernet.generate_key() makes)"
+        ) from None
 
 
 def key_id(key: bytes) -> str:
@@ -91,8 +92,13 @@ def seal(state: BrowserState, key: bytes, *, profile: bool = False) -> dict[str,
     """The vault's stored form: an envelope with the encrypted, compressed state inside."""
     plain = json.dumps({"state": state.to_json(), "profile": profile}, separators=(",", ":")).encode()
     token = _fernet(key).encrypt(zlib.compress(plain, 6)).decode("ascii")
-    return {"format": FORMAT, "key_id": key_id(key), "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "profile": profile, "token": token}
+    return {
+        "format": FORMAT,
+        "key_id": key_id(key),
+        "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "profile": profile,
+        "token": token,
+    }
 
 
 def open_envelope(envelope: Any, key: bytes) -> BrowserState:
@@ -123,8 +129,12 @@ def derive_job_key(auth: Mapping[str, Any], account_id: str) -> bytes | None:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"browserkonnector-vault:" + account_id.encode(),
-                info=b"session vault v1")
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=b"browserkonnector-vault:" + account_id.encode(),
+        info=b"session vault v1",
+    )
     raw = hkdf.derive(json.dumps(material, sort_keys=True, default=str).encode())
     return base64.urlsafe_b64encode(raw)
 
@@ -156,8 +166,9 @@ def load_or_create_key_file(path: Path) -> bytes:
             log.info("created the session vault key {} (mode 0600)", path)
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        raise VaultKeyError(f"vault key file {path} is readable or writable by others (mode {mode:04o}): "
-                        f"run chmod 600 {path}")
+        raise VaultKeyError(
+            f"vault key file {path} is readable or writable by others (mode {mode:04o}): run chmod 600 {path}"
+        )
     key = path.read_bytes().strip()
     try:
         _fernet(key)
@@ -174,8 +185,9 @@ class SessionVault:
         self.key = key
 
     @classmethod
-    def for_run(cls, account: Account, *, environ: Mapping[str, str], is_job: bool,
-                store_dir: Path) -> SessionVault | None:
+    def for_run(
+        cls, account: Account, *, environ: Mapping[str, str], is_job: bool, store_dir: Path
+    ) -> SessionVault | None:
         """The run's vault, or ``None`` (with a warning saying why) when no key can be had."""
         try:
             if environ.get(ENV_KEY):
@@ -187,8 +199,9 @@ class SessionVault:
             elif is_job and not environ.get(ENV_KEY_FILE):
                 derived = derive_job_key(account.auth, account.id)
                 if derived is None:
-                    log.warning("no session vault: the account has no credentials to derive its key from "
-                                "(set {})", ENV_KEY)
+                    log.warning(
+                        "no session vault: the account has no credentials to derive its key from (set {})", ENV_KEY
+                    )
                     return None
                 key = derived
             else:
@@ -215,8 +228,11 @@ class SessionVault:
 
     async def save(self, state: BrowserState, *, profile: bool = False) -> None:
         await self.account.save_data({VAULT_DATA_KEY: seal(state, self.key, profile=profile)})
-        log.debug("session kept ({} cookie(s), {} origin(s) with sessionStorage)", len(state.cookies),
-                  len(state.session_storage))
+        log.debug(
+            "session kept ({} cookie(s), {} origin(s) with sessionStorage)",
+            len(state.cookies),
+            len(state.session_storage),
+        )
 
     async def discard(self) -> None:
         await discard_vault(self.account)

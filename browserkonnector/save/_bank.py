@@ -37,8 +37,9 @@ __all__ = [
 BANK_ACCOUNTS_DOCTYPE = "io.cozy.bank.accounts"
 BANK_OPERATIONS_DOCTYPE = "io.cozy.bank.operations"
 
-_CONFIG = ConfigDict(extra="allow", alias_generator=to_camel, validate_by_name=True, validate_by_alias=True,
-                     serialize_by_alias=True)
+_CONFIG = ConfigDict(
+    extra="allow", alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+)
 
 
 class BankAccount(BaseModel):
@@ -137,12 +138,24 @@ async def save_bank_data(
     ops = [o if isinstance(o, BankOperation) else BankOperation.model_validate(dict(o)) for o in operations]
     orphans = sorted({o.vendor_account_id for o in ops} - {a.vendor_id for a in accs})
     if orphans:
-        raise ValueError(f"save_bank_data: operations name accounts that are not given: {orphans} "
-                         f"(vendor_account_id must be the vendor_id of one of the accounts)")
+        raise ValueError(
+            f"save_bank_data: operations name accounts that are not given: {orphans} "
+            f"(vendor_account_id must be the vendor_id of one of the accounts)"
+        )
     result = BankSaveResult()
-    result.accounts = _tally(result, BANK_ACCOUNTS_DOCTYPE, await upsert(
-        accs, BANK_ACCOUNTS_DOCTYPE, ["vendorId"], store=store, app=app, source_account=source_account,
-        source_account_identifier=source_account_identifier))
+    result.accounts = _tally(
+        result,
+        BANK_ACCOUNTS_DOCTYPE,
+        await upsert(
+            accs,
+            BANK_ACCOUNTS_DOCTYPE,
+            ["vendorId"],
+            store=store,
+            app=app,
+            source_account=source_account,
+            source_account_identifier=source_account_identifier,
+        ),
+    )
     ids = {doc["vendorId"]: doc["_id"] for doc in result.accounts}
     linked = [o.model_copy(update={"account": ids[o.vendor_account_id]}) for o in ops]
     now = datetime.now(UTC)
@@ -152,7 +165,18 @@ async def save_bank_data(
         doc["dateImport"] = stamp
         doc["metadata"] = {"dateImport": stamp, "version": 1}
 
-    result.operations = _tally(result, BANK_OPERATIONS_DOCTYPE, await upsert(
-        linked, BANK_OPERATIONS_DOCTYPE, ["vendorId"], store=store, app=app, source_account=source_account,
-        source_account_identifier=source_account_identifier, on_create=first_import))
+    result.operations = _tally(
+        result,
+        BANK_OPERATIONS_DOCTYPE,
+        await upsert(
+            linked,
+            BANK_OPERATIONS_DOCTYPE,
+            ["vendorId"],
+            store=store,
+            app=app,
+            source_account=source_account,
+            source_account_identifier=source_account_identifier,
+            on_create=first_import,
+        ),
+    )
     return result

@@ -95,8 +95,9 @@ def _validate(entries: Sequence[Any]) -> list[Bill]:
     return bills
 
 
-def _contracts(bills: list[Bill], keys: list[str], contract_id: str | None,
-               contract_label: str | None) -> tuple[list[Bill], str | None]:
+def _contracts(
+    bills: list[Bill], keys: list[str], contract_id: str | None, contract_label: str | None
+) -> tuple[list[Bill], str | None]:
     """JS ``manageContractsData``: contract ids join the dedup keys; labels name the sub-folders."""
     if contract_label and not contract_id:
         log.warning("contractLabel used without contractId, ignoring it.")
@@ -109,9 +110,17 @@ def _contracts(bills: list[Bill], keys: list[str], contract_id: str | None,
     if any(b.contract_id for b in bills):
         if "contractId" not in keys:
             keys.append("contractId")
-        bills = [b.model_copy(update={"contract_label": b.contract_label or b.contract_id,
-                                      "sub_path": b.contract_label or b.contract_id}) if b.contract_id else b
-                 for b in bills]
+        bills = [
+            b.model_copy(
+                update={
+                    "contract_label": b.contract_label or b.contract_id,
+                    "sub_path": b.contract_label or b.contract_id,
+                }
+            )
+            if b.contract_id
+            else b
+            for b in bills
+        ]
     return bills, None
 
 
@@ -141,8 +150,9 @@ async def _pdf_text(store: Store, file_id: str) -> tuple[str, Any]:
     return await asyncio.to_thread(read)
 
 
-async def _process_pdf(pairs: list[tuple[Bill, SavedFile]], hook: ProcessPdf,
-                       store: Store) -> list[tuple[Bill, SavedFile]]:
+async def _process_pdf(
+    pairs: list[tuple[Bill, SavedFile]], hook: ProcessPdf, store: Store
+) -> list[tuple[Bill, SavedFile]]:
     out: list[tuple[Bill, SavedFile]] = []
     for bill, saved in pairs:
         if saved.file is None:
@@ -203,30 +213,52 @@ async def save_bills(
     bills, contract_sub_path = _contracts(bills, dedup_keys, contract_id, contract_label)
     if contract_sub_path:
         file_options["sub_path"] = contract_sub_path
-    saved = await save_files(bills, folder_path, store=store, app=app, file_id_attributes=file_id_attributes,
-                             source_account=source_account, source_account_identifier=source_account_identifier,
-                             **file_options)
+    saved = await save_files(
+        bills,
+        folder_path,
+        store=store,
+        app=app,
+        file_id_attributes=file_id_attributes,
+        source_account=source_account,
+        source_account_identifier=source_account_identifier,
+        **file_options,
+    )
     result.saved_files = saved
     for item in saved:
-        name = {"created": "files_created", "replaced": "files_replaced", "kept": "files_kept",
-                "failed": "files_failed"}.get(item.outcome)
+        name = {
+            "created": "files_created",
+            "replaced": "files_replaced",
+            "kept": "files_kept",
+            "failed": "files_failed",
+        }.get(item.outcome)
         if name:
             setattr(result, name, getattr(result, name) + 1)
     pairs = [(bill, item) for bill, item in zip(bills, saved, strict=True)]
     if process_pdf is not None:
         pairs = await _process_pdf(pairs, process_pdf, store)
     docs = _bill_docs(pairs, result, bank_transaction_regexp, dedup_keys)
-    await _write(docs, result, store=store, app=app, keys=dedup_keys, should_update=should_update,
-                 source_account=source_account, source_account_identifier=source_account_identifier)
+    await _write(
+        docs,
+        result,
+        store=store,
+        app=app,
+        keys=dedup_keys,
+        should_update=should_update,
+        source_account=source_account,
+        source_account_identifier=source_account_identifier,
+    )
     if link_bank_operations and result.bills:
         result.link_result = await _maybe_link(result.bills, store, identifiers, bank_identifier, link_options)
-    log.info(f"saveBills: {result.bills_created} created, {result.bills_updated} updated, "
-             f"{result.bills_unchanged} unchanged, {len(result.dropped)} without file")
+    log.info(
+        f"saveBills: {result.bills_created} created, {result.bills_updated} updated, "
+        f"{result.bills_unchanged} unchanged, {len(result.dropped)} without file"
+    )
     return result
 
 
-def _bill_docs(pairs: list[tuple[Bill, SavedFile]], result: SaveBillsResult, regexp: str | None,
-               keys: Sequence[str]) -> list[dict[str, Any]]:
+def _bill_docs(
+    pairs: list[tuple[Bill, SavedFile]], result: SaveBillsResult, regexp: str | None, keys: Sequence[str]
+) -> list[dict[str, Any]]:
     docs: list[dict[str, Any]] = []
     first_by_key: dict[str, int] = {}
     for index, (bill, saved) in enumerate(pairs):
@@ -242,8 +274,10 @@ def _bill_docs(pairs: list[tuple[Bill, SavedFile]], result: SaveBillsResult, reg
             doc["matchingCriterias"] = {**(doc.get("matchingCriterias") or {}), "labelRegex": regexp}
         key = key_of(doc, keys)
         if key in first_by_key:
-            log.warning(f"saveBills: {who} has the same {'/'.join(keys)} as bill #{first_by_key[key]}; only the "
-                        "first is saved (add a key such as vendorRef to tell them apart)")
+            log.warning(
+                f"saveBills: {who} has the same {'/'.join(keys)} as bill #{first_by_key[key]}; only the "
+                "first is saved (add a key such as vendorRef to tell them apart)"
+            )
             result.dropped.append(f"{who}: duplicate of bill #{first_by_key[key]}")
             continue
         first_by_key[key] = index
@@ -251,9 +285,17 @@ def _bill_docs(pairs: list[tuple[Bill, SavedFile]], result: SaveBillsResult, reg
     return docs
 
 
-async def _write(docs: list[dict[str, Any]], result: SaveBillsResult, *, store: Store, app: AppInfo,
-                 keys: Sequence[str], should_update: Callable[[Doc, Doc], Any] | None,
-                 source_account: str | None, source_account_identifier: str | None) -> None:
+async def _write(
+    docs: list[dict[str, Any]],
+    result: SaveBillsResult,
+    *,
+    store: Store,
+    app: AppInfo,
+    keys: Sequence[str],
+    should_update: Callable[[Doc, Doc], Any] | None,
+    source_account: str | None,
+    source_account_identifier: str | None,
+) -> None:
     existing = await find_existing(store, BILLS_DOCTYPE, docs, keys)
     final: list[dict[str, Any] | None] = []
     to_write: list[dict[str, Any]] = []
@@ -275,21 +317,33 @@ async def _write(docs: list[dict[str, Any]], result: SaveBillsResult, *, store: 
         slots.append(len(final))
         final.append(None)
         to_write.append(doc)
-    written = await add_data(to_write, BILLS_DOCTYPE, store=store, app=app, source_account=source_account,
-                             source_account_identifier=source_account_identifier)
+    written = await add_data(
+        to_write,
+        BILLS_DOCTYPE,
+        store=store,
+        app=app,
+        source_account=source_account,
+        source_account_identifier=source_account_identifier,
+    )
     for slot, doc in zip(slots, written, strict=True):
         final[slot] = doc
     result.bills = [d for d in final if d is not None]
 
 
-async def _maybe_link(bills: list[Doc], store: Store, identifiers: str | Sequence[str] | None,
-                      bank_identifier: str | None, options: Mapping[str, Any] | None) -> LinkResult | None:
+async def _maybe_link(
+    bills: list[Doc],
+    store: Store,
+    identifiers: str | Sequence[str] | None,
+    bank_identifier: str | None,
+    options: Mapping[str, Any] | None,
+) -> LinkResult | None:
     if not identifiers and not bank_identifier:
         log.warning("linkBankOperations: no identifiers given, the bills are not linked to bank operations")
         return None
     try:
-        return await _link(bills, store=store, identifiers=identifiers, bank_identifier=bank_identifier,
-                           **dict(options or {}))
+        return await _link(
+            bills, store=store, identifiers=identifiers, bank_identifier=bank_identifier, **dict(options or {})
+        )
     except StoreError as exc:
         log.warning(f"Problem when linking operations: {type(exc).__name__}: {exc}")
         return None

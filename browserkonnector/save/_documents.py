@@ -45,8 +45,7 @@ def _to_doc(entry: Any) -> dict[str, Any]:
     raw = entry.model_dump(by_alias=True, exclude_none=True) if isinstance(entry, BaseModel) else entry
     if not isinstance(raw, Mapping):
         raise TypeError(f"a document must be a dict or a pydantic model, got {type(entry).__name__}")
-    return {k: v for k, v in raw.items()
-            if not callable(v) and (not k.startswith("_") or k in _ALLOWED_UNDERSCORE)}
+    return {k: v for k, v in raw.items() if not callable(v) and (not k.startswith("_") or k in _ALLOWED_UNDERSCORE)}
 
 
 async def add_data(
@@ -69,12 +68,14 @@ async def add_data(
     for entry in entries:
         doc = _to_doc(entry)
         doc["cozyMetadata"] = get_cozy_metadata(
-            app, source_account=source_account, source_account_identifier=source_account_identifier,
+            app,
+            source_account=source_account,
+            source_account_identifier=source_account_identifier,
             existing=doc.get("cozyMetadata"),
         )
         docs.append(doc)
     for start in range(0, len(docs), BATCH):
-        batch = docs[start:start + BATCH]
+        batch = docs[start : start + BATCH]
         results = await store.bulk_save(doctype, batch)
         failed = [r for r in results if not r.ok]
         for doc, result in zip(batch, results, strict=True):
@@ -82,9 +83,11 @@ async def add_data(
                 doc["_id"], doc["_rev"] = result.id, result.rev
         if failed:
             first = failed[0]
-            raise Conflict(f"addData: {len(failed)} of {len(batch)} {doctype} documents were refused "
-                           f"(first: {first.id}: {first.error} {first.reason or ''})".strip(),
-                           reason=first.reason)
+            raise Conflict(
+                f"addData: {len(failed)} of {len(batch)} {doctype} documents were refused "
+                f"(first: {first.id}: {first.error} {first.reason or ''})".strip(),
+                reason=first.reason,
+            )
     for entry, doc in zip(entries, docs, strict=True):
         if isinstance(entry, MutableMapping):
             entry["_id"], entry["_rev"] = doc["_id"], doc["_rev"]
@@ -119,8 +122,15 @@ async def update_or_create(
     """JS ``updateOrCreate``: update the stored document whose ``matching_attributes`` all equal the
     entry's (merging the entry over it, keeping ``createdAt``), else create one. In series, in order.
     A stored document the entry would not change is returned as stored, without a write."""
-    done = await upsert(entries, doctype, matching_attributes, store=store, app=app, source_account=source_account,
-                        source_account_identifier=source_account_identifier)
+    done = await upsert(
+        entries,
+        doctype,
+        matching_attributes,
+        store=store,
+        app=app,
+        source_account=source_account,
+        source_account_identifier=source_account_identifier,
+    )
     return [doc for doc, _ in done]
 
 
@@ -148,7 +158,7 @@ async def upsert(
 
     existing: dict[tuple[str, ...], Doc] = {}
     for start in range(0, len(docs), BATCH):
-        batch = docs[start:start + BATCH]
+        batch = docs[start : start + BATCH]
         selector: dict[str, Any] = {}
         for attr in attrs:  # one field, the most selective (see hydrate._key_selector for why)
             values = [get_path(d, attr) for d in batch]
@@ -157,8 +167,10 @@ async def upsert(
                 if not selector or len(distinct) > len(next(iter(selector.values()))["$in"]):
                     selector = {attr: {"$in": distinct}}
         if not selector:
-            raise ValueError(f"update_or_create: none of {attrs} has plain values to query by; "
-                             "give matching attributes that every entry has")
+            raise ValueError(
+                f"update_or_create: none of {attrs} has plain values to query by; "
+                "give matching attributes that every entry has"
+            )
         index = await store.define_index(doctype, list(selector))
         wanted = {key(d) for d in batch}
         try:
@@ -178,7 +190,9 @@ async def upsert(
             log.debug(f"updating {doctype} {found['_id']}")
             merged = {**found, **doc, "_id": found["_id"], "_rev": found["_rev"]}
             merged["cozyMetadata"] = get_cozy_metadata(
-                app, source_account=source_account, source_account_identifier=source_account_identifier,
+                app,
+                source_account=source_account,
+                source_account_identifier=source_account_identifier,
                 existing=found.get("cozyMetadata"),
             )
             merged.pop("_type", None)
@@ -188,7 +202,9 @@ async def upsert(
             if on_create is not None:
                 on_create(doc)
             doc["cozyMetadata"] = get_cozy_metadata(
-                app, source_account=source_account, source_account_identifier=source_account_identifier,
+                app,
+                source_account=source_account,
+                source_account_identifier=source_account_identifier,
                 existing=doc.get("cozyMetadata"),
             )
             stored, outcome = await store.create(doctype, doc), "created"

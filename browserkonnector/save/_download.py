@@ -40,6 +40,7 @@ async def default_fetcher(timeout: float = 60.0) -> AsyncIterator[Fetch]:
     from browserkonnector._request import request_factory
 
     async with request_factory(retries=0, timeout=timeout) as client:
+
         async def fetch(url: str, entry: FileEntry) -> Fetched:
             async with client.stream("GET", url) as response:
                 fetched = await read_spooled(response)  # a big body goes to a temporary file

@@ -65,21 +65,41 @@ class Fetched:
     rather than ``data``, which loads a spilled file whole into memory.
     """
 
-    __slots__ = ("__weakref__", "_data", "_finalizer", "_md5", "content_type", "filename", "how", "path",
-                 "status", "url")
+    __slots__ = (
+        "__weakref__",
+        "_data",
+        "_finalizer",
+        "_md5",
+        "content_type",
+        "filename",
+        "how",
+        "path",
+        "status",
+        "url",
+    )
 
-    def __init__(self, data: bytes = b"", url: str | None = None, status: int | None = None,
-                 content_type: str | None = None, filename: str | None = None, how: How = "http", *,
-                 path: str | os.PathLike[str] | None = None, temporary: bool = False,
-                 md5: bytes | None = None) -> None:
+    def __init__(
+        self,
+        data: bytes = b"",
+        url: str | None = None,
+        status: int | None = None,
+        content_type: str | None = None,
+        filename: str | None = None,
+        how: How = "http",
+        *,
+        path: str | os.PathLike[str] | None = None,
+        temporary: bool = False,
+        md5: bytes | None = None,
+    ) -> None:
         if path is not None and data:
             raise ValueError("Fetched: give data or path, not both")
         self._data = bytes(data)
         self.path: Path | None = Path(path) if path is not None else None
         self.url, self.status, self.content_type, self.filename, self.how = url, status, content_type, filename, how
         self._md5 = md5  # the raw digest, when the writer computed it on the way
-        self._finalizer = (weakref.finalize(self, _unlink, str(self.path))
-                           if temporary and self.path is not None else None)
+        self._finalizer = (
+            weakref.finalize(self, _unlink, str(self.path)) if temporary and self.path is not None else None
+        )
 
     @property
     def ok(self) -> bool:
@@ -140,18 +160,31 @@ class Fetched:
             self._finalizer()
 
     @classmethod
-    async def from_chunks(cls, chunks: AsyncIterable[bytes | str], *, cap: int | None = None,
-                          spill_at: int = SPILL_BYTES, url: str | None = None, status: int | None = None,
-                          content_type: str | None = None, filename: str | None = None,
-                          how: How = "http") -> Fetched:
+    async def from_chunks(
+        cls,
+        chunks: AsyncIterable[bytes | str],
+        *,
+        cap: int | None = None,
+        spill_at: int = SPILL_BYTES,
+        url: str | None = None,
+        status: int | None = None,
+        content_type: str | None = None,
+        filename: str | None = None,
+        how: How = "http",
+    ) -> Fetched:
         """Read ``chunks`` into memory, or into a temporary file once past ``spill_at`` bytes; refused
         past ``cap`` (default :func:`~browserkonnector._limits.max_file_bytes`) with
         :class:`~browserkonnector._limits.FileTooLarge`, the rest never read. The partial file is removed
         on any error or cancellation."""
         cap = limits.max_file_bytes() if cap is None else cap
         where = url.split("?", 1)[0] if url else None
-        meta: dict[str, Any] = {"url": url, "status": status, "content_type": content_type, "filename": filename,
-                                "how": how}
+        meta: dict[str, Any] = {
+            "url": url,
+            "status": status,
+            "content_type": content_type,
+            "filename": filename,
+            "how": how,
+        }
         buffer = bytearray()
         digest = hashlib.md5(usedforsecurity=False)
         size = 0
@@ -185,9 +218,17 @@ class Fetched:
             raise
 
     @classmethod
-    def from_file(cls, path: Path, *, cap: int | None = None, spill_at: int = SPILL_BYTES,
-                  url: str | None = None, content_type: str | None = None, filename: str | None = None,
-                  how: How = "download") -> Fetched:
+    def from_file(
+        cls,
+        path: Path,
+        *,
+        cap: int | None = None,
+        spill_at: int = SPILL_BYTES,
+        url: str | None = None,
+        content_type: str | None = None,
+        filename: str | None = None,
+        how: How = "download",
+    ) -> Fetched:
         """Take over the temporary file ``path`` (it is ours to remove): over ``cap``, removed and
         :class:`~browserkonnector._limits.FileTooLarge`; up to ``spill_at``, read into memory and removed;
         bigger, kept as the body. Blocking: call it in a thread."""
@@ -208,12 +249,15 @@ class Fetched:
     def __repr__(self) -> str:  # never dump the bytes into a log line
         where = " on disk" if self.path is not None else ""
         size = self.size if self.path is None or self.path.exists() else "discarded"
-        return (f"Fetched({size} bytes{where}, how={self.how!r}, status={self.status}, "
-                f"content_type={self.content_type!r}, url={self.url!r})")
+        return (
+            f"Fetched({size} bytes{where}, how={self.how!r}, status={self.status}, "
+            f"content_type={self.content_type!r}, url={self.url!r})"
+        )
 
 
-async def read_spooled(response: httpx.Response, cap: int | None = None, *, spill_at: int = SPILL_BYTES,
-                       how: How = "http") -> Fetched:
+async def read_spooled(
+    response: httpx.Response, cap: int | None = None, *, spill_at: int = SPILL_BYTES, how: How = "http"
+) -> Fetched:
     """A *streamed* httpx response (``client.stream(...)``) as a :class:`Fetched`: like
     :func:`~browserkonnector._limits.read_capped` (a ``Content-Length`` over the cap stops before the
     first byte, a body that keeps coming stops at the cap), but a body past ``spill_at`` goes to a
@@ -223,9 +267,15 @@ async def read_spooled(response: httpx.Response, cap: int | None = None, *, spil
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
         raise limits.FileTooLarge(int(declared), cap, url.split("?", 1)[0])
-    return await Fetched.from_chunks(response.aiter_bytes(), cap=cap, spill_at=spill_at, url=url,
-                                     status=response.status_code, content_type=response.headers.get("content-type"),
-                                     how=how)
+    return await Fetched.from_chunks(
+        response.aiter_bytes(),
+        cap=cap,
+        spill_at=spill_at,
+        url=url,
+        status=response.status_code,
+        content_type=response.headers.get("content-type"),
+        how=how,
+    )
 
 
 #: A callable that fetches one file when (and only when) the pipeline decides it is needed.

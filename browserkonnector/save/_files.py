@@ -107,16 +107,29 @@ async def save_files(
     await _find_existing(plans, store, dest, app, file_id_attributes, source_account_identifier)
 
     async with contextlib.AsyncExitStack() as stack:
-        if fetch is None and any(p.entry.fileurl and p.entry.content is None and p.entry.fetch_file is None
-                                 for p in plans):
+        if fetch is None and any(
+            p.entry.fileurl and p.entry.content is None and p.entry.fetch_file is None for p in plans
+        ):
             fetch = await stack.enter_async_context(default_fetcher())
-        opts = Options(store, app, dest, fetch, list(file_id_attributes) if file_id_attributes else None,
-                        source_account, source_account_identifier, retries, backoff, attempt_timeout,
-                        deadline, validate_file, should_replace_file, content_type,
-                        qualification_for(qualification_label) if qualification_label else None,
-                        limits.file_timeout() if file_timeout is None else (file_timeout or None))
-        await _run(_groups(plans, bool(file_id_attributes)), opts, results,
-                   concurrency, progress, len(models))
+        opts = Options(
+            store,
+            app,
+            dest,
+            fetch,
+            list(file_id_attributes) if file_id_attributes else None,
+            source_account,
+            source_account_identifier,
+            retries,
+            backoff,
+            attempt_timeout,
+            deadline,
+            validate_file,
+            should_replace_file,
+            content_type,
+            qualification_for(qualification_label) if qualification_label else None,
+            limits.file_timeout() if file_timeout is None else (file_timeout or None),
+        )
+        await _run(_groups(plans, bool(file_id_attributes)), opts, results, concurrency, progress, len(models))
 
     final = [r for r in results if r is not None]
     created = sum(r.outcome in ("created", "replaced") for r in final)
@@ -127,9 +140,14 @@ async def save_files(
     return final
 
 
-async def _plan(models: list[FileEntry], results: list[SavedFile | None], dest: Destinations,
-                file_id_attributes: Sequence[str] | None, sub_path: str | None,
-                contract: Contract | None) -> list[Plan]:
+async def _plan(
+    models: list[FileEntry],
+    results: list[SavedFile | None],
+    dest: Destinations,
+    file_id_attributes: Sequence[str] | None,
+    sub_path: str | None,
+    contract: Contract | None,
+) -> list[Plan]:
     plans = []
     for i, entry in enumerate(models):
         if not entry.has_source:
@@ -155,13 +173,18 @@ async def _plan(models: list[FileEntry], results: list[SavedFile | None], dest: 
     return plans
 
 
-async def _find_existing(plans: list[Plan], store: Store, dest: Destinations, app: AppInfo,
-                         file_id_attributes: Sequence[str] | None, identifier: str | None) -> None:
+async def _find_existing(
+    plans: list[Plan],
+    store: Store,
+    dest: Destinations,
+    app: AppInfo,
+    file_id_attributes: Sequence[str] | None,
+    identifier: str | None,
+) -> None:
     """Existing files for every plan, before any download: by key (one query), else by path."""
     by_key: dict[str, FileDoc] = {}
     if file_id_attributes and app.slug and identifier:
-        by_key = await find_files_by_key(store, [p.key for p in plans if p.key], slug=app.slug,
-                                         identifier=identifier)
+        by_key = await find_files_by_key(store, [p.key for p in plans if p.key], slug=app.slug, identifier=identifier)
     for plan in plans:
         plan.existing = by_key.get(plan.key) if plan.key else None
         if plan.existing is None:
@@ -225,8 +248,14 @@ class _Lanes:
             self.calls_running -= 1
 
 
-async def _run(leads: list[Plan], opts: Options, results: list[SavedFile | None], concurrency: int,
-               progress: Progress | None, total: int) -> None:
+async def _run(
+    leads: list[Plan],
+    opts: Options,
+    results: list[SavedFile | None],
+    concurrency: int,
+    progress: Progress | None,
+    total: int,
+) -> None:
     """``concurrency`` workers, each taking the next plan from :class:`_Lanes` until none is left."""
     loop = asyncio.get_running_loop()
     done = sum(r is not None for r in results)

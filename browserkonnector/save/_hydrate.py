@@ -143,12 +143,12 @@ async def find_existing(
     if list(keys) == ["_id"] and selector is None:
         ids = [str(d["_id"]) for d in docs if isinstance(get_path(d, "_id"), str)]
         for start in range(0, len(ids), BATCH):
-            for stored in await store.get_many(doctype, ids[start:start + BATCH]):
+            for stored in await store.get_many(doctype, ids[start : start + BATCH]):
                 if stored is not None:
                     found[key_of(stored, keys)] = stored
         return found
     for start in range(0, len(docs), BATCH):
-        batch = docs[start:start + BATCH]
+        batch = docs[start : start + BATCH]
         key_sel, fields = _key_selector(batch, keys)
         if not fields:
             log.warning(f"no dedup key of {list(keys)} can be queried through an index; reading {doctype}")
@@ -157,11 +157,11 @@ async def find_existing(
             use_index = await store.define_index(doctype, fields)
         # No listable key: the selector alone, else the whole doctype (as the JS library always reads it).
         # Never {"$and": [{}, selector]}: an empty clause is not "anything" everywhere.
-        query: dict[str, Any] = ({"$and": [key_sel, dict(selector)]} if key_sel and selector
-                                 else key_sel or dict(selector or {}))
+        query: dict[str, Any] = (
+            {"$and": [key_sel, dict(selector)]} if key_sel and selector else key_sel or dict(selector or {})
+        )
         try:
-            stream = (store.find_all(doctype, query, use_index=use_index) if query
-                      else store.all_docs(doctype))
+            stream = store.find_all(doctype, query, use_index=use_index) if query else store.all_docs(doctype)
             async for stored in stream:
                 key = key_of(stored, keys)
                 if key in wanted:

@@ -25,8 +25,9 @@ from browserkonnector.store._base import Store
 __all__ = ["saved_values"]
 
 
-async def saved_values(store: Store, doctype: str, attribute: str, *,
-                       where: Mapping[str, Any] | None = None) -> set[str]:
+async def saved_values(
+    store: Store, doctype: str, attribute: str, *, where: Mapping[str, Any] | None = None
+) -> set[str]:
     """The values of ``attribute`` (a dotted path) of the documents of ``doctype`` matching ``where``,
     as strings (``String()`` of the JS library: ``12`` and ``"12"`` agree)."""
     if not attribute or attribute.startswith("$"):

@@ -38,8 +38,11 @@ __all__ = [
 
 log = logger.bind(namespace="saveFiles")
 
-FILE_KEY_INDEX_FIELDS = ["cozyMetadata.createdByApp", "cozyMetadata.sourceAccountIdentifier",
-                         "metadata.fileIdAttributes"]
+FILE_KEY_INDEX_FIELDS = [
+    "cozyMetadata.createdByApp",
+    "cozyMetadata.sourceAccountIdentifier",
+    "metadata.fileIdAttributes",
+]
 _FILE_KEY_INDEX_FILTER = {"trashed": False}
 _BAD_CHARS = re.compile(r'[/?<>\\:*|"\x00-\x1f\x7f]')
 
@@ -103,7 +106,7 @@ async def find_files_by_key(store: Store, keys: Sequence[str], *, slug: str, ide
         selector = {
             "cozyMetadata.createdByApp": slug,
             "cozyMetadata.sourceAccountIdentifier": identifier,
-            "metadata.fileIdAttributes": {"$in": unique[start:start + 500]},
+            "metadata.fileIdAttributes": {"$in": unique[start : start + 500]},
             "trashed": False,
         }
         bookmark: str | None = None
@@ -166,8 +169,10 @@ class Destinations:
     async def _create(self, path: str, contract: Contract | None) -> FileDoc:
         folder = await self.store.mkdir_p(path)
         if self.identifier:
-            refs = [Reference("io.cozy.konnectors", f"io.cozy.konnectors/{self.slug}"),
-                    Reference("io.cozy.accounts.sourceAccountIdentifier", self.identifier)]
+            refs = [
+                Reference("io.cozy.konnectors", f"io.cozy.konnectors/{self.slug}"),
+                Reference("io.cozy.accounts.sourceAccountIdentifier", self.identifier),
+            ]
             if contract and contract.id:
                 refs.append(Reference("io.cozy.accounts.contracts", contract.id))
             try:

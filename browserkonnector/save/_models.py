@@ -207,8 +207,9 @@ class Bill(FileEntry):
     def _date(cls, value: Any) -> str | None:
         return None if value is None else iso(value)
 
-    @field_validator("amount", "original_amount", "group_amount", "third_party_refund",
-                     "social_security_refund", mode="before")
+    @field_validator(
+        "amount", "original_amount", "group_amount", "third_party_refund", "social_security_refund", mode="before"
+    )
     @classmethod
     def _amount(cls, value: Any) -> float | int | None:
         return None if value is None else _number(value)

@@ -63,8 +63,9 @@ async def decide_replace(
         return "the stored file is invalid"
     hook = entry.should_replace_file or should_replace_file
     if hook is None:
-        return default_should_replace(file, entry, file_id_attributes=file_id_attributes,
-                                      source_account_identifier=source_account_identifier)
+        return default_should_replace(
+            file, entry, file_id_attributes=file_id_attributes, source_account_identifier=source_account_identifier
+        )
     try:
         return "should_replace_file said so" if await maybe_await(hook(file, entry)) else None
     except Exception as exc:

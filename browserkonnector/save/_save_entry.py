@@ -114,8 +114,12 @@ async def save_one(plan: Plan, opts: Options) -> SavedFile:
             return SavedFile(entry, renamed, "kept")
     if plan.existing is not None:
         reason = await decide_replace(
-            plan.existing, entry, validate_file=opts.validate_file, should_replace_file=opts.should_replace_file,
-            file_id_attributes=opts.file_id_attributes, source_account_identifier=opts.source_account_identifier,
+            plan.existing,
+            entry,
+            validate_file=opts.validate_file,
+            should_replace_file=opts.should_replace_file,
+            file_id_attributes=opts.file_id_attributes,
+            source_account_identifier=opts.source_account_identifier,
         )
         if reason is None:
             return SavedFile(entry, plan.existing, "kept")
@@ -170,15 +174,23 @@ async def _download(plan: Plan, opts: Options) -> Fetched:
     def on_retry(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
-        log.info(f"retrying {plan.entry.describe()} in {wait:.1f}s after: "
-                 f"{describe_error(error) if error else '?'} (attempt {state.attempt_number})")
+        log.info(
+            f"retrying {plan.entry.describe()} in {wait:.1f}s after: "
+            f"{describe_error(error) if error else '?'} (attempt {state.attempt_number})"
+        )
 
     timer = asyncio.timeout_at(opts.deadline) if opts.deadline is not None else contextlib.nullcontext()
     async with timer:
-        return await download(Source(plan.entry, opts.fetch), name=plan.name, forced_mime=forced,
-                              retries=opts.retries, backoff=opts.backoff,
-                              attempt_timeout=opts.attempt_timeout, on_retry=on_retry,
-                              file_timeout=opts.file_timeout)
+        return await download(
+            Source(plan.entry, opts.fetch),
+            name=plan.name,
+            forced_mime=forced,
+            retries=opts.retries,
+            backoff=opts.backoff,
+            attempt_timeout=opts.attempt_timeout,
+            on_retry=on_retry,
+            file_timeout=opts.file_timeout,
+        )
 
 
 def _candidate_names(name: str, tries: int = 50) -> Iterator[str]:
@@ -213,17 +225,31 @@ async def _store(plan: Plan, opts: Options, fetched: Fetched) -> tuple[FileDoc, 
         if plan.existing is not None:
             try:
                 file = await store.overwrite(
-                    plan.existing.id, data, mime=mime, md5=md5, metadata=_metadata(plan, opts),
-                    source_account=opts.source_account, source_account_identifier=opts.source_account_identifier)
+                    plan.existing.id,
+                    data,
+                    mime=mime,
+                    md5=md5,
+                    metadata=_metadata(plan, opts),
+                    source_account=opts.source_account,
+                    source_account_identifier=opts.source_account_identifier,
+                )
                 return file, "replaced"
             except NotFound:  # deleted since we looked: create it again
                 plan.existing = None
         for name in _candidate_names(plan.name):
             try:
                 file = await store.upload(
-                    plan.folder.id, name, data, mime=mime, md5=md5, metadata=_metadata(plan, opts),
-                    source_account=opts.source_account, source_account_identifier=opts.source_account_identifier,
-                    created_at=iso(created_at) if created_at else None, tags=list(tags) if tags else None)
+                    plan.folder.id,
+                    name,
+                    data,
+                    mime=mime,
+                    md5=md5,
+                    metadata=_metadata(plan, opts),
+                    source_account=opts.source_account,
+                    source_account_identifier=opts.source_account_identifier,
+                    created_at=iso(created_at) if created_at else None,
+                    tags=list(tags) if tags else None,
+                )
                 return file, "created"
             except Conflict:
                 path = (plan.folder.path or "").rstrip("/") + "/" + name
@@ -235,9 +261,11 @@ async def _store(plan: Plan, opts: Options, fetched: Fetched) -> tuple[FileDoc, 
                     return taken, "kept"
         raise Conflict(f"no free name for {plan.name} in {plan.folder.path}", reason="name_taken")
 
-    retrying = AsyncRetrying(stop=stop_after_attempt(max(0, opts.retries) + 1),
-                             wait=wait_exponential(multiplier=opts.backoff, max=30.0) if opts.backoff > 0
-                             else (lambda _: 0.0),
-                             retry=retry_if_exception_type(StoreUnavailable), reraise=True)
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(max(0, opts.retries) + 1),
+        wait=wait_exponential(multiplier=opts.backoff, max=30.0) if opts.backoff > 0 else (lambda _: 0.0),
+        retry=retry_if_exception_type(StoreUnavailable),
+        reraise=True,
+    )
     result: tuple[FileDoc, Outcome] = await retrying(write)
     return result

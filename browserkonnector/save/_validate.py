@@ -29,8 +29,17 @@ __all__ = ["InvalidContent", "check_content", "default_validate_file", "looks_li
 PDF_MIMES = frozenset({"application/pdf", "application/x-pdf"})
 HTML_MIMES = frozenset({"text/html", "application/xhtml+xml"})
 #: Content types that say nothing about the content: the name's extension decides instead.
-_GENERIC = frozenset({"", "application/octet-stream", "binary/octet-stream", "application/download",
-                      "application/x-download", "application/force-download", "application/unknown"})
+_GENERIC = frozenset(
+    {
+        "",
+        "application/octet-stream",
+        "binary/octet-stream",
+        "application/download",
+        "application/x-download",
+        "application/force-download",
+        "application/unknown",
+    }
+)
 
 
 @dataclass
@@ -57,7 +66,8 @@ def looks_like_pdf(data: bytes) -> bool:
 def looks_like_html(data: bytes) -> bool:
     head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or (
-        head.startswith(b"<!doctype") and b"html" in head[:64])
+        head.startswith(b"<!doctype") and b"html" in head[:64]
+    )
 
 
 def _pdf_problem(fetched: Fetched) -> str | None:
@@ -92,8 +102,9 @@ def check_content(fetched: Fetched, *, name: str, forced_mime: str | None = None
     """
     if not fetched.ok:
         status = fetched.status or 0
-        raise InvalidContent(f"HTTP status {status}", permanent=400 <= status < 500 and status not in (408, 429),
-                             status=status)
+        raise InvalidContent(
+            f"HTTP status {status}", permanent=400 <= status < 500 and status not in (408, 429), status=status
+        )
     if not fetched.size:
         raise InvalidContent("empty file")
     head = fetched.head()  # only the first KiB and the last bytes of a big file are read here

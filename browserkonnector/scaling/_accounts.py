@@ -51,8 +51,9 @@ class AccountError(ValueError):
 def check_account(account: str) -> str:
     """Account names become file and folder names: letters, digits and ``._@+-`` only."""
     if not isinstance(account, str) or not _ACCOUNT_RE.match(account) or ".." in account:
-        raise AccountError(f"account {account!r}: use 1-128 letters, digits or . _ @ + - (it names a file and "
-                           "a folder)")
+        raise AccountError(
+            f"account {account!r}: use 1-128 letters, digits or . _ @ + - (it names a file and a folder)"
+        )
     return account
 
 
@@ -90,17 +91,22 @@ def fields_file_for(connector: str, account: str, environ: Mapping[str, str] | N
         except FileNotFoundError:
             raise AccountError(f"account {account!r}: no fields file {path} (BROWSERKONNECTOR_ACCOUNTS_DIR)") from None
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise AccountError(f"account {account!r}: {path} may be read by others (mode {stat.S_IMODE(mode):o}); "
-                               f"chmod 600 it")
+            raise AccountError(
+                f"account {account!r}: {path} may be read by others (mode {stat.S_IMODE(mode):o}); chmod 600 it"
+            )
         yield path
         return
     if not provider:
-        raise AccountError(f"account {account!r}: no secret source: set BROWSERKONNECTOR_ACCOUNTS_DIR (a folder of "
-                           "<account>.json) or BROWSERKONNECTOR_FIELDS_PROVIDER (module:function)")
+        raise AccountError(
+            f"account {account!r}: no secret source: set BROWSERKONNECTOR_ACCOUNTS_DIR (a folder of "
+            "<account>.json) or BROWSERKONNECTOR_FIELDS_PROVIDER (module:function)"
+        )
     fields = _provider(provider)(connector, account)
     if not isinstance(fields, Mapping):
-        raise AccountError(f"BROWSERKONNECTOR_FIELDS_PROVIDER={provider}: returned a {type(fields).__name__} for "
-                           f"{account!r}, expected a mapping of fields")
+        raise AccountError(
+            f"BROWSERKONNECTOR_FIELDS_PROVIDER={provider}: returned a {type(fields).__name__} for "
+            f"{account!r}, expected a mapping of fields"
+        )
     with tempfile.TemporaryDirectory(prefix="bk-fields-") as tmp:  # mode 700: ours alone
         path = Path(tmp) / "fields.json"
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

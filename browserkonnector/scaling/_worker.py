@@ -74,8 +74,10 @@ class WorkerBrowser:
             await session.close()
             session = self._session = None
         if session is None:
-            options = BrowserOptions(connect=self.environ.get("BROWSERKONNECTOR_CONNECT") or None,
-                                     offline_dns=self.environ.get("BROWSERKONNECTOR_OFFLINE_DNS") == "1")
+            options = BrowserOptions(
+                connect=self.environ.get("BROWSERKONNECTOR_CONNECT") or None,
+                offline_dns=self.environ.get("BROWSERKONNECTOR_OFFLINE_DNS") == "1",
+            )
             session = self._session = await BrowserSession(options).start()
             self.browsers_started += 1
         return session
@@ -94,11 +96,17 @@ class WorkerBrowser:
         started = time.time()
         store = account_store(account, self.environ)
         with fields_file_for(connector, account, self.environ) as fields:
-            options = RunOptions(fields_file=fields, store_dir=store, trace="off", timeout=timeout,
-                                 artifacts_dir=Path(self.environ.get("BROWSERKONNECTOR_ARTIFACTS_DIR")
-                                                    or "bk-artifacts") / account,
-                                 offline_dns=self.environ.get("BROWSERKONNECTOR_OFFLINE_DNS") == "1",
-                                 progress=False, log_mode="json", environ=_run_environ(self.environ))
+            options = RunOptions(
+                fields_file=fields,
+                store_dir=store,
+                trace="off",
+                timeout=timeout,
+                artifacts_dir=Path(self.environ.get("BROWSERKONNECTOR_ARTIFACTS_DIR") or "bk-artifacts") / account,
+                offline_dns=self.environ.get("BROWSERKONNECTOR_OFFLINE_DNS") == "1",
+                progress=False,
+                log_mode="json",
+                environ=_run_environ(self.environ),
+            )
             token = shared_session.set(await self._session_alive()) if konnector.browser else None
             try:
                 result = await konnector.execute(options)
@@ -106,14 +114,35 @@ class WorkerBrowser:
                 if token is not None:
                     shared_session.reset(token)
         stats = result.stats
-        saved = {name: getattr(stats, name) for name in (
-            "bills_created", "bills_updated", "bills_unchanged", "files_created", "files_replaced", "files_kept",
-            "files_failed")}
-        return AccountRun(connector, account, result.ok, result.code, is_retryable(result.code), saved,
-                          round(result.seconds, 3), started, time.time(), os.getpid(), result.detail[:500])
+        saved = {
+            name: getattr(stats, name)
+            for name in (
+                "bills_created",
+                "bills_updated",
+                "bills_unchanged",
+                "files_created",
+                "files_replaced",
+                "files_kept",
+                "files_failed",
+            )
+        }
+        return AccountRun(
+            connector,
+            account,
+            result.ok,
+            result.code,
+            is_retryable(result.code),
+            saved,
+            round(result.seconds, 3),
+            started,
+            time.time(),
+            os.getpid(),
+            result.detail[:500],
+        )
 
     def close(self) -> None:
         """Close the kept browser and stop the loop (at the process's shutdown)."""
+
         async def shut() -> None:
             if self._session is not None:
                 await self._session.close()

@@ -83,11 +83,14 @@ def make_app(broker: str | None = None, backend: str | None = None, **conf: Any)
         task_acks_late=True,  # acknowledged when the run ended, not when it started
         task_reject_on_worker_lost=True,  # a child killed mid-run: the task goes back to the queue
         worker_prefetch_multiplier=1,  # a child reserves no run it cannot start
-        task_serializer="json", result_serializer="json", accept_content=["json"],
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
         task_time_limit=run_timeout + 120,  # the run stops itself at run_timeout (UNKNOWN_ERROR.TIMEOUT) first
         # A message reserved by a worker that vanished comes back after this; longer than any run.
-        broker_transport_options={"visibility_timeout": int(_env_float(
-            "BROWSERKONNECTOR_VISIBILITY_TIMEOUT", max(3600.0, run_timeout * 2)))},
+        broker_transport_options={
+            "visibility_timeout": int(_env_float("BROWSERKONNECTOR_VISIBILITY_TIMEOUT", max(3600.0, run_timeout * 2)))
+        },
         result_expires=7 * 24 * 3600,
         broker_connection_retry_on_startup=True,
     )
@@ -98,8 +101,11 @@ def make_app(broker: str | None = None, backend: str | None = None, **conf: Any)
 def register(celery_app: Celery) -> Task:
     """Add the ``browserkonnector.run_account`` task to ``celery_app``; returns it."""
 
-    @celery_app.task(bind=True, name=TASK_NAME,  # type: ignore[untyped-decorator]
-                     max_retries=int(_env_float("BROWSERKONNECTOR_MAX_RETRIES", 5)))
+    @celery_app.task(
+        bind=True,
+        name=TASK_NAME,  # type: ignore[untyped-decorator]
+        max_retries=int(_env_float("BROWSERKONNECTOR_MAX_RETRIES", 5)),
+    )
     def run_account_task(self: Task, connector: str, account: str, vendor: str | None = None) -> dict[str, Any]:
         """One run of ``connector`` for ``account``; ``vendor`` names its concurrency limit (default: the
         connector's folder or module name)."""
@@ -108,8 +114,13 @@ def register(celery_app: Celery) -> Task:
         run_timeout = _env_float("BROWSERKONNECTOR_RUN_TIMEOUT", 900.0)
         slot = None
         if limit:
-            slot = VendorSlot(_redis(celery_app), vendor, limit=limit, lease=run_timeout + 180,
-                              wait=_env_float("BROWSERKONNECTOR_SLOT_WAIT", 60.0))
+            slot = VendorSlot(
+                _redis(celery_app),
+                vendor,
+                limit=limit,
+                lease=run_timeout + 180,
+                wait=_env_float("BROWSERKONNECTOR_SLOT_WAIT", 60.0),
+            )
             if not slot.acquire():  # every slot taken for the whole wait: try again later, elsewhere maybe
                 raise self.retry(countdown=backoff_seconds(self.request.retries, base=5.0, cap=300.0))
         try:
@@ -121,8 +132,11 @@ def register(celery_app: Celery) -> Task:
             base = _env_float("BROWSERKONNECTOR_RETRY_BASE", 30.0)
             raise self.retry(countdown=backoff_seconds(self.request.retries, base=base))
         # browsers_started: how many browsers this worker process started so far (1 = kept across tasks).
-        return {**result.as_dict(), "attempt": self.request.retries + 1,
-                "browsers_started": worker_browser().browsers_started}
+        return {
+            **result.as_dict(),
+            "attempt": self.request.retries + 1,
+            "browsers_started": worker_browser().browsers_started,
+        }
 
     return run_account_task
 
@@ -150,15 +164,18 @@ def daily_spread(account: str, hours: Iterable[int] = range(1, 6)) -> crontab:
     return crontab(hour=window[digest % len(window)], minute=(digest // len(window)) % 60)
 
 
-def schedule_accounts(celery_app: Celery, accounts: Iterable[tuple[str, str]],
-                      every: timedelta | crontab | None = None) -> dict[str, dict[str, Any]]:
+def schedule_accounts(
+    celery_app: Celery, accounts: Iterable[tuple[str, str]], every: timedelta | crontab | None = None
+) -> dict[str, dict[str, Any]]:
     """Periodic runs for ``(connector, account)`` pairs in ``celery_app``'s beat schedule (``every``:
     default :func:`daily_spread`); returns the entries added."""
     added: dict[str, dict[str, Any]] = {}
     for connector, account in accounts:
         added[f"bk:{Path(connector).name}:{account}"] = {
-            "task": TASK_NAME, "schedule": every if every is not None else daily_spread(account),
-            "args": (connector, account)}
+            "task": TASK_NAME,
+            "schedule": every if every is not None else daily_spread(account),
+            "args": (connector, account),
+        }
     celery_app.conf.beat_schedule = {**(celery_app.conf.beat_schedule or {}), **added}
     return added
 

@@ -62,8 +62,10 @@ def driver_command() -> tuple[str, str]:
     node = os.environ.get("PLAYWRIGHT_NODEJS_PATH") or str(driver / ("node.exe" if sys.platform == "win32" else "node"))
     for part in (Path(node), cli):
         if not part.is_file():
-            raise HostStartError(f"Playwright's driver is not where its wheel puts it: {part} is missing "
-                                 "(set PLAYWRIGHT_NODEJS_PATH to a Node.js executable if your Playwright has none)")
+            raise HostStartError(
+                f"Playwright's driver is not where its wheel puts it: {part} is missing "
+                "(set PLAYWRIGHT_NODEJS_PATH to a Node.js executable if your Playwright has none)"
+            )
     return node, str(cli)
 
 
@@ -143,18 +145,37 @@ class BrowserHost:
         node, cli = driver_command()
         self._config_dir = tempfile.TemporaryDirectory(prefix="bk-host-")
         config = Path(self._config_dir.name) / "launch.json"
-        config.write_text(json.dumps({
-            "executablePath": str(executable), "headless": True, "args": self.options.launch_args(),
-            "host": "127.0.0.1", "port": 0, "wsPath": self.path,
-            # Playwright's own handlers close Chromium before the driver exits (on stop(), and when this
-            # process dies: the driver then gets a SIGTERM, see _die_with_parent).
-            "handleSIGINT": True, "handleSIGTERM": True, "handleSIGHUP": True,
-        }))
+        config.write_text(
+            json.dumps(
+                {
+                    "executablePath": str(executable),
+                    "headless": True,
+                    "args": self.options.launch_args(),
+                    "host": "127.0.0.1",
+                    "port": 0,
+                    "wsPath": self.path,
+                    # Playwright's own handlers close Chromium before the driver exits (on stop(), and when this
+                    # process dies: the driver then gets a SIGTERM, see _die_with_parent).
+                    "handleSIGINT": True,
+                    "handleSIGTERM": True,
+                    "handleSIGHUP": True,
+                }
+            )
+        )
         env = {**self.options.environ, "PW_LANG_NAME": "python"}
         self._driver = driver = await asyncio.create_subprocess_exec(
-            node, cli, "launch-server", "--browser", "chromium", "--config", str(config),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
-            env=env, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            node,
+            cli,
+            "launch-server",
+            "--browser",
+            "chromium",
+            "--config",
+            str(config),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL,
+            env=env,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         assert driver.stdout is not None
         assert driver.stderr is not None
@@ -168,8 +189,10 @@ class BrowserHost:
                 driver.kill()
             await driver.wait()
             await asyncio.wait_for(self._stderr_task, 5)
-            raise HostStartError(f"Playwright's launch-server did not start Chromium: {line} "
-                                 f"{self._stderr_tail.decode(errors='replace')}".strip()[-2000:])
+            raise HostStartError(
+                f"Playwright's launch-server did not start Chromium: {line} "
+                f"{self._stderr_tail.decode(errors='replace')}".strip()[-2000:]
+            )
         self._stdout_task = asyncio.create_task(driver.stdout.read())  # drained, never blocks the driver
         hostport = line.removeprefix("ws://").split("/", 1)[0]
         host, _, port = hostport.rpartition(":")
@@ -195,11 +218,15 @@ class BrowserHost:
             await asyncio.wait_for(self._slots.acquire(), self.options.queue_timeout or 0.001)
         except TimeoutError:
             self.refused += 1
-            reason = (f"browser host full: {self.options.max_clients} run(s) already connected and none "
-                      f"left within {self.options.queue_timeout:g} s; retry later")
+            reason = (
+                f"browser host full: {self.options.max_clients} run(s) already connected and none "
+                f"left within {self.options.queue_timeout:g} s; retry later"
+            )
             with contextlib.suppress(Exception):
-                writer.write(f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: "
-                             f"close\r\nContent-Length: {len(reason)}\r\n\r\n{reason}".encode())
+                writer.write(
+                    f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: "
+                    f"close\r\nContent-Length: {len(reason)}\r\n\r\n{reason}".encode()
+                )
                 await writer.drain()
                 writer.close()
             return
@@ -275,8 +302,11 @@ async def serve(options: HostOptions) -> int:
         loop.add_signal_handler(sig, stop.set)
     async with BrowserHost(options) as host:
         print(f"Listening on {host.endpoint}", flush=True)
-        print(f"Runs connect with: --connect {host.endpoint}  (or BROWSERKONNECTOR_CONNECT={host.endpoint}); "
-              f"at most {options.max_clients} at once", flush=True)
+        print(
+            f"Runs connect with: --connect {host.endpoint}  (or BROWSERKONNECTOR_CONNECT={host.endpoint}); "
+            f"at most {options.max_clients} at once",
+            flush=True,
+        )
         stopping = asyncio.create_task(stop.wait())
         gone = asyncio.create_task(host.driver_gone.wait())
         await asyncio.wait({stopping, gone}, return_when=asyncio.FIRST_COMPLETED)

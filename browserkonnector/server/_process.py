@@ -24,10 +24,26 @@ class HostProcess:
     """The command in a session of its own (``kill()`` takes its whole group), its endpoint read from its
     first line."""
 
-    def __init__(self, *, max_clients: int = 8, queue_timeout: float = 60.0, extra: Sequence[str] = (),
-                 start_timeout: float = 90.0, env: dict[str, str] | None = None) -> None:
-        self.command = [sys.executable, "-m", "browserkonnector.cli", "browser-server", "--max-clients",
-                        str(max_clients), "--queue-timeout", str(queue_timeout), *extra]
+    def __init__(
+        self,
+        *,
+        max_clients: int = 8,
+        queue_timeout: float = 60.0,
+        extra: Sequence[str] = (),
+        start_timeout: float = 90.0,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.command = [
+            sys.executable,
+            "-m",
+            "browserkonnector.cli",
+            "browser-server",
+            "--max-clients",
+            str(max_clients),
+            "--queue-timeout",
+            str(queue_timeout),
+            *extra,
+        ]
         self.start_timeout, self.env = start_timeout, env
         self.process: subprocess.Popen[str] | None = None
         self.endpoint = ""
@@ -40,8 +56,14 @@ class HostProcess:
 
     def start(self) -> HostProcess:
         self.process = process = subprocess.Popen(
-            self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-            start_new_session=True, env=self.env)
+            self.command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+            env=self.env,
+        )
         timer = threading.Timer(self.start_timeout, lambda: os.killpg(process.pid, signal.SIGKILL))
         timer.start()
         try:
@@ -87,6 +109,7 @@ class HostProcess:
     def __enter__(self) -> HostProcess:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

@@ -148,8 +148,12 @@ class FileDoc:
         if self.path is not None:
             doc["path"] = self.path
         if self.type == "file":
-            doc.update(size=str(self.size) if self.size is not None else None, md5sum=self.md5sum,
-                       mime=self.mime, trashed=self.trashed)
+            doc.update(
+                size=str(self.size) if self.size is not None else None,
+                md5sum=self.md5sum,
+                mime=self.mime,
+                trashed=self.trashed,
+            )
             doc["class"] = self.cls
         return doc
 

@@ -108,8 +108,7 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-async def write_temp(tmp_dir: Path, owner: Owner, content: Content, *, max_bytes: int | None = None
-                     ) -> TempBlob:
+async def write_temp(tmp_dir: Path, owner: Owner, content: Content, *, max_bytes: int | None = None) -> TempBlob:
     """Stream ``content`` to a new fsynced temp file. On any failure or cancellation nothing is left.
 
     ``max_bytes`` (the room left under the quota) raises :class:`QuotaExceeded` as soon as it is
@@ -149,8 +148,11 @@ async def write_temp(tmp_dir: Path, owner: Owner, content: Content, *, max_bytes
                 fh.close()
         remove_quietly(path)
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise QuotaExceeded(f"the disk of the store is full ({exc.strerror}): the file was not written; "
-                                "free some space and run again", reason="disk_full") from None
+            raise QuotaExceeded(
+                f"the disk of the store is full ({exc.strerror}): the file was not written; "
+                "free some space and run again",
+                reason="disk_full",
+            ) from None
         raise
     return TempBlob(path, size, base64.b64encode(digest.digest()).decode())
 

@@ -88,8 +88,9 @@ def _write_batch(ops: FileOps, batch: list[_Request]) -> None:
             req.outcome = exc
         return
     for (req, _), result in zip(planned, done, strict=True):
-        req.outcome = result if result is not None else NotFound(
-            "the destination folder was deleted meanwhile", reason="missing")
+        req.outcome = (
+            result if result is not None else NotFound("the destination folder was deleted meanwhile", reason="missing")
+        )
 
 
 class Committer:

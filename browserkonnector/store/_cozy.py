@@ -66,8 +66,15 @@ class CozyStackStore(CozyFilesMixin):
         creds = credentials if isinstance(credentials, StackCredentials) else StackCredentials.parse(credentials)
         self.app = app
         self.retries = retries
-        self._http = StackHTTP(url, creds, timeout=timeout, retries=retries, transport=transport,
-                               retry_options=retry_options, redactor=redactor)
+        self._http = StackHTTP(
+            url,
+            creds,
+            timeout=timeout,
+            retries=retries,
+            transport=transport,
+            retry_options=retry_options,
+            redactor=redactor,
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> CozyStackStore:
@@ -113,11 +120,14 @@ class CozyStackStore(CozyFilesMixin):
         found: dict[str, Doc] = {}
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), _GET_MANY_CHUNK):
-            keys = unique[start:start + _GET_MANY_CHUNK]
+            keys = unique[start : start + _GET_MANY_CHUNK]
             try:
                 answer = await self._http.json(
-                    "POST", f"/data/{seg(doctype)}/_all_docs", params={"include_docs": "true"},
-                    json_body={"keys": keys}, retry="all",
+                    "POST",
+                    f"/data/{seg(doctype)}/_all_docs",
+                    params={"include_docs": "true"},
+                    json_body={"keys": keys},
+                    retry="all",
                 )
             except NotFound:
                 return [None] * len(ids)  # the doctype has no database yet
@@ -131,8 +141,9 @@ class CozyStackStore(CozyFilesMixin):
     async def create(self, doctype: str, doc: Mapping[str, Any]) -> Doc:
         body = _strip(doc, "_type")
         if "_rev" in body:
-            raise BadRequest(f"create({doctype!r}) got a '_rev': use update() for an existing document",
-                             reason="bad_request")
+            raise BadRequest(
+                f"create({doctype!r}) got a '_rev': use update() for an existing document", reason="bad_request"
+            )
         doc_id = body.pop("_id", None)
         if doc_id is None:
             # POST: retried only if the server surely did not act (see the module docstring).
@@ -144,8 +155,7 @@ class CozyStackStore(CozyFilesMixin):
         body = _strip(doc, "_type")
         missing = [k for k in ("_id", "_rev") if not body.get(k)]
         if missing:
-            raise BadRequest(f"update({doctype!r}) needs {' and '.join(missing)} in the document",
-                             reason="bad_request")
+            raise BadRequest(f"update({doctype!r}) needs {' and '.join(missing)} in the document", reason="bad_request")
         return await self._put(doctype, str(body["_id"]), body, sent_rev=str(body["_rev"]))
 
     async def _put(self, doctype: str, doc_id: str, body: Doc, *, sent_rev: str | None) -> Doc:
@@ -184,8 +194,7 @@ class CozyStackStore(CozyFilesMixin):
 
     async def delete(self, doctype: str, doc_id: str, rev: str) -> None:
         if not rev:
-            raise BadRequest(f"delete({doctype!r}, {doc_id!r}) needs the document's current rev",
-                             reason="bad_request")
+            raise BadRequest(f"delete({doctype!r}, {doc_id!r}) needs the document's current rev", reason="bad_request")
         await self._http.request("DELETE", f"/data/{seg(doctype)}/{seg(doc_id)}", params={"rev": rev})
 
     async def bulk_save(self, doctype: str, docs: Sequence[Mapping[str, Any]]) -> list[BulkResult]:
@@ -197,8 +206,15 @@ class CozyStackStore(CozyFilesMixin):
         results: list[BulkResult] = []
         for row in answer if isinstance(answer, list) else []:
             error = row.get("error")
-            results.append(BulkResult(id=str(row.get("id")), ok=not error and bool(row.get("ok", True)),
-                                      rev=row.get("rev"), error=error, reason=row.get("reason")))
+            results.append(
+                BulkResult(
+                    id=str(row.get("id")),
+                    ok=not error and bool(row.get("ok", True)),
+                    rev=row.get("rev"),
+                    error=error,
+                    reason=row.get("reason"),
+                )
+            )
         return results
 
     async def find(
@@ -213,8 +229,9 @@ class CozyStackStore(CozyFilesMixin):
         bookmark: str | None = None,
         use_index: str | None = None,
     ) -> FindResult:
-        query = find_body(selector, sort=sort, fields=fields, limit=limit, skip=skip, bookmark=bookmark,
-                          use_index=use_index)
+        query = find_body(
+            selector, sort=sort, fields=fields, limit=limit, skip=skip, bookmark=bookmark, use_index=use_index
+        )
         try:
             answer = await run_find(self._http, doctype, f"/data/{seg(doctype)}/_find", query)
         except NotFound as exc:
@@ -222,8 +239,10 @@ class CozyStackStore(CozyFilesMixin):
                 return FindResult(docs=[], next=False, bookmark="", limit=limit or 100)
             raise
         return FindResult(
-            docs=list(answer.get("docs") or []), next=bool(answer.get("next")),
-            bookmark=str(answer.get("bookmark") or ""), limit=int(answer.get("limit") or limit or 100),
+            docs=list(answer.get("docs") or []),
+            next=bool(answer.get("next")),
+            bookmark=str(answer.get("bookmark") or ""),
+            limit=int(answer.get("limit") or limit or 100),
             warning=answer.get("warning"),
         )
 
@@ -238,8 +257,9 @@ class CozyStackStore(CozyFilesMixin):
         page_size: int = 1000,
     ) -> AsyncIterator[Doc]:
         async def find_page(bookmark: str | None) -> FindResult:
-            return await self.find(doctype, selector, sort=sort, fields=fields, limit=page_size,
-                                   bookmark=bookmark, use_index=use_index)
+            return await self.find(
+                doctype, selector, sort=sort, fields=fields, limit=page_size, bookmark=bookmark, use_index=use_index
+            )
 
         async for doc in follow_bookmarks(find_page):
             yield doc
@@ -249,13 +269,13 @@ class CozyStackStore(CozyFilesMixin):
 
         async def normal_docs_page(bookmark: str | None) -> FindResult:
             try:
-                answer = await self._http.json("GET", f"/data/{seg(doctype)}/_normal_docs",
-                                               params={"limit": limit, "bookmark": bookmark})
+                answer = await self._http.json(
+                    "GET", f"/data/{seg(doctype)}/_normal_docs", params={"limit": limit, "bookmark": bookmark}
+                )
             except NotFound:  # a doctype never written to
                 return FindResult(docs=[], next=False, bookmark="", limit=limit)
             rows = list(answer.get("rows") or [])
-            return FindResult(docs=rows, next=len(rows) >= limit, bookmark=answer.get("bookmark") or "",
-                              limit=limit)
+            return FindResult(docs=rows, next=len(rows) >= limit, bookmark=answer.get("bookmark") or "", limit=limit)
 
         async for doc in follow_bookmarks(normal_docs_page):
             yield doc

@@ -48,7 +48,9 @@ class CozyFilesMixin:
     async def _with_retries(self, call: Callable[[int], Awaitable[_T]]) -> _T:
         """Run ``call(attempt)`` again (fresh body each time) while it fails with a transient error."""
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.retries + 1), retry=retry_if_exception(_transient), reraise=True,
+            stop=stop_after_attempt(self.retries + 1),
+            retry=retry_if_exception(_transient),
+            reraise=True,
             wait=wait_exponential_jitter(multiplier=0.5, max=8.0, jitter=0.5),
             sleep=self._http.retry.sleep,  # the transport's sleep: tests replace it to count waits
         )
@@ -82,9 +84,13 @@ class CozyFilesMixin:
     # -- directories --------------------------------------------------------------------------------
 
     async def mkdir(self, parent_id: str, name: str) -> FileDoc:
-        return file_doc(await self._http.json(
-            "POST", f"/files/{seg(parent_id)}", params={"Type": "directory", "Name": name},
-        ))
+        return file_doc(
+            await self._http.json(
+                "POST",
+                f"/files/{seg(parent_id)}",
+                params={"Type": "directory", "Name": name},
+            )
+        )
 
     async def mkdir_p(self, path: str) -> FileDoc:
         # cleaned like the stack cleans paths: "/a/../../etc" is "/etc", never above the root
@@ -106,9 +112,14 @@ class CozyFilesMixin:
         if not metadata:
             return None
         # Safe to replay: a lost answer only leaves an unused metadata object, which expires in 10 minutes.
-        answer = await self._http.json("POST", "/files/upload/metadata", retry="all", json_body={
-            "data": {"type": "io.cozy.files.metadata", "attributes": dict(metadata)},
-        })
+        answer = await self._http.json(
+            "POST",
+            "/files/upload/metadata",
+            retry="all",
+            json_body={
+                "data": {"type": "io.cozy.files.metadata", "attributes": dict(metadata)},
+            },
+        )
         return str(answer["data"]["id"])
 
     @staticmethod
@@ -139,17 +150,23 @@ class CozyFilesMixin:
         try:
             metadata_id = await self._send_metadata(metadata)
             params = {
-                "Type": "file", "Name": name, "Executable": "false", "MetadataID": metadata_id,
-                "Size": str(body.size), "SourceAccount": source_account,
-                "SourceAccountIdentifier": source_account_identifier, "CreatedAt": created_at,
+                "Type": "file",
+                "Name": name,
+                "Executable": "false",
+                "MetadataID": metadata_id,
+                "Size": str(body.size),
+                "SourceAccount": source_account,
+                "SourceAccountIdentifier": source_account_identifier,
+                "CreatedAt": created_at,
                 "Tags": ",".join(tags) if tags else None,
             }
             headers = self._content_headers(body, guess_mime(name, mime))
             path = f"/files/{seg(dir_id)}"
 
             async def attempt(number: int) -> FileDoc:
-                response = await self._http.send("POST", path, params=params, headers=headers,
-                                                 content=self._content(body), retry="unsent")
+                response = await self._http.send(
+                    "POST", path, params=params, headers=headers, content=self._content(body), retry="unsent"
+                )
                 replayed = number > 1 or response.extensions.get("bk_attempts", 1) > 1
                 if response.status_code == 409 and replayed:
                     mine = await self._landed(dir_id, name, body)
@@ -188,16 +205,23 @@ class CozyFilesMixin:
         body = await prepare_body(content, md5=md5)
         try:
             metadata_id = await self._send_metadata(metadata)
-            params = {"Type": "file", "Executable": "false", "MetadataID": metadata_id, "Size": str(body.size),
-                      "SourceAccount": source_account, "SourceAccountIdentifier": source_account_identifier}
+            params = {
+                "Type": "file",
+                "Executable": "false",
+                "MetadataID": metadata_id,
+                "Size": str(body.size),
+                "SourceAccount": source_account,
+                "SourceAccountIdentifier": source_account_identifier,
+            }
             headers = self._content_headers(body, mime or "application/octet-stream")
             if if_match:
                 headers["If-Match"] = if_match
             path = f"/files/{seg(file_id)}"
 
             async def attempt(number: int) -> FileDoc:
-                response = await self._http.send("PUT", path, params=params, headers=headers,
-                                                 content=self._content(body))
+                response = await self._http.send(
+                    "PUT", path, params=params, headers=headers, content=self._content(body)
+                )
                 replayed = number > 1 or response.extensions.get("bk_attempts", 1) > 1
                 if response.status_code == 412 and replayed and if_match:
                     current = await self.stat(file_id)
@@ -236,11 +260,15 @@ class CozyFilesMixin:
 
     async def _patch(self, file_id: str, attributes: Mapping[str, Any], *, if_match: str | None) -> FileDoc:
         # Setting attributes is idempotent, unless guarded by If-Match (a replay would meet 412).
-        return file_doc(await self._http.json(
-            "PATCH", f"/files/{seg(file_id)}", headers={"If-Match": if_match} if if_match else None,
-            json_body={"data": {"type": FILES_DOCTYPE, "id": file_id, "attributes": dict(attributes)}},
-            retry="unsent" if if_match else "all",
-        ))
+        return file_doc(
+            await self._http.json(
+                "PATCH",
+                f"/files/{seg(file_id)}",
+                headers={"If-Match": if_match} if if_match else None,
+                json_body={"data": {"type": FILES_DOCTYPE, "id": file_id, "attributes": dict(attributes)}},
+                retry="unsent" if if_match else "all",
+            )
+        )
 
     async def trash(self, file_id: str) -> FileDoc:
         response = await self._http.send("DELETE", f"/files/{seg(file_id)}")
@@ -270,8 +298,9 @@ class CozyFilesMixin:
             async for chunk in response.aiter_bytes(chunk_size):
                 yield chunk
         except httpx.TransportError as exc:
-            raise StoreUnavailable(f"the download of file {file_id} was cut: {type(exc).__name__}",
-                                   reason="transport") from exc
+            raise StoreUnavailable(
+                f"the download of file {file_id} was cut: {type(exc).__name__}", reason="transport"
+            ) from exc
         finally:
             await response.aclose()
 
@@ -287,18 +316,24 @@ class CozyFilesMixin:
         bookmark: str | None = None,
         use_index: str | None = None,
     ) -> tuple[list[FileDoc], FindResult]:
-        query = find_body(selector, sort=sort, fields=None, limit=limit, skip=skip, bookmark=bookmark,
-                          use_index=use_index)
+        query = find_body(
+            selector, sort=sort, fields=None, limit=limit, skip=skip, bookmark=bookmark, use_index=use_index
+        )
         answer = await run_find(self._http, FILES_DOCTYPE, "/files/_find", query)
         files = [FileDoc.from_jsonapi(item) for item in answer.get("data") or []]
         cursor = next_cursor(answer)
         page_limit = limit if limit is not None and 0 < limit <= 1000 else 100
-        return files, FindResult(docs=[f.to_doc() for f in files], next=cursor is not None,
-                                 bookmark=cursor or "", limit=page_limit)
+        return files, FindResult(
+            docs=[f.to_doc() for f in files], next=cursor is not None, bookmark=cursor or "", limit=page_limit
+        )
 
     async def _references(self, method: str, file_id: str, refs: Sequence[Reference]) -> FileDoc:
-        await self._http.request(method, f"/files/{seg(file_id)}/relationships/referenced_by",
-                                 json_body={"data": [r.to_json() for r in refs]}, retry="all")
+        await self._http.request(
+            method,
+            f"/files/{seg(file_id)}/relationships/referenced_by",
+            json_body={"data": [r.to_json() for r in refs]},
+            retry="all",
+        )
         return await self.stat(file_id)
 
     async def add_referenced_by(self, file_id: str, refs: Sequence[Reference]) -> FileDoc:
@@ -322,4 +357,3 @@ class CozyFilesMixin:
                 found.append(included[ref_id] if ref_id in included else await self.stat(ref_id))
             url, params = next_link(body), None
         return found
-

@@ -69,8 +69,11 @@ class Query:
 def _missing_conditions(selector: Mapping[str, Any]) -> dict[str, Any]:
     """Top-level ``{"field": {"$exists": false}}`` conditions: no index on ``field`` holds the documents
     that lack it, so CouchDB serves them only through a *partial* index whose filter is the condition."""
-    return {k: v for k, v in selector.items()
-            if not k.startswith("$") and isinstance(v, Mapping) and dict(v) == {"$exists": False}}
+    return {
+        k: v
+        for k, v in selector.items()
+        if not k.startswith("$") and isinstance(v, Mapping) and dict(v) == {"$exists": False}
+    }
 
 
 def find_body(
@@ -116,7 +119,11 @@ def find_body(
 
 
 async def define_index(
-    http: StackHTTP, doctype: str, fields: Sequence[str], *, name: str | None = None,
+    http: StackHTTP,
+    doctype: str,
+    fields: Sequence[str],
+    *,
+    name: str | None = None,
     partial_filter: Mapping[str, Any] | None = None,
 ) -> str:
     """``POST /data/:doctype/_index``; returns the design doc id (``_design/<name>``)."""
@@ -127,8 +134,9 @@ async def define_index(
     index: dict[str, Any] = {"fields": list(fields)}
     if partial_filter:
         index["partial_filter_selector"] = dict(partial_filter)
-    answer = await http.json("POST", f"/data/{seg(doctype)}/_index",
-                             json_body={"index": index, "ddoc": name, "name": name}, retry="all")
+    answer = await http.json(
+        "POST", f"/data/{seg(doctype)}/_index", json_body={"index": index, "ddoc": name, "name": name}, retry="all"
+    )
     return str(answer.get("id") or f"_design/{name}")
 
 

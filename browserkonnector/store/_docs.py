@@ -65,8 +65,7 @@ def prepare(doctype: str, doc: Mapping[str, Any], mode: Mode) -> Prepared:
     if not isinstance(doc, Mapping):
         raise BadRequest(f"a {doctype} document must be a JSON object, got {type(doc).__name__}")
     if doctype == FILES_DOCTYPE:
-        raise Forbidden(f"reserved doctype {FILES_DOCTYPE} unwritable: use the files API",
-                        reason="reserved_doctype")
+        raise Forbidden(f"reserved doctype {FILES_DOCTYPE} unwritable: use the files API", reason="reserved_doctype")
     body: dict[str, Any] = {}
     for key, value in doc.items():
         if not isinstance(key, str):
@@ -74,8 +73,9 @@ def prepare(doctype: str, doc: Mapping[str, Any], mode: Mode) -> Prepared:
         if key.startswith("_") and key not in _ALLOWED_SPECIAL:
             if key == "_type":
                 continue  # the stack strips it
-            raise BadRequest(f"field {key!r} is not allowed: fields starting with '_' are reserved",
-                             reason="doc_validation")
+            raise BadRequest(
+                f"field {key!r} is not allowed: fields starting with '_' are reserved", reason="doc_validation"
+            )
         if key not in _ALLOWED_SPECIAL:
             body[key] = value
     try:
@@ -90,8 +90,7 @@ def prepare(doctype: str, doc: Mapping[str, Any], mode: Mode) -> Prepared:
     if doc_id is not None and doc_id.startswith("_"):
         raise BadRequest(f"_id {doc_id!r} may not start with '_' (reserved for design and local docs)")
     if mode == "create" and rev is not None:
-        raise BadRequest("create takes no _rev (use update to change an existing document)",
-                         reason="defined_rev")
+        raise BadRequest("create takes no _rev (use update to change an existing document)", reason="defined_rev")
     if mode == "update" and (doc_id is None or rev is None):
         missing = "_id" if doc_id is None else "_rev"
         raise BadRequest(f"update needs both _id and _rev; {missing} is missing")
@@ -143,9 +142,7 @@ def write_prepared(
     return doc_id, rev, body
 
 
-def bulk(
-    db: Database, doctype: str, docs: list[Mapping[str, Any]], stamp: Stamp | None = None
-) -> list[BulkResult]:
+def bulk(db: Database, doctype: str, docs: list[Mapping[str, Any]], stamp: Stamp | None = None) -> list[BulkResult]:
     """``_bulk_docs``: one transaction, one result per document; a conflict fails only its document."""
     prepared = [prepare(doctype, d, "auto") for d in docs]
     results: list[BulkResult] = []
@@ -182,7 +179,7 @@ def get_many(db: Database, doctype: str, ids: list[str]) -> list[Doc | None]:
             return [None] * len(ids)
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), 500):
-            chunk = unique[start:start + 500]
+            chunk = unique[start : start + 500]
             marks = ", ".join("?" * len(chunk))
             for doc_id, rev, body in conn.execute(
                 f'SELECT id, rev, body FROM "{tbl}" WHERE deleted = 0 AND id IN ({marks})', chunk

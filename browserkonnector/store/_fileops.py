@@ -66,8 +66,9 @@ class Op:
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Op:
-        return cls(row[0], row[1], row[2], row[3], json.loads(row[4]) if row[4] else None,
-                   json.loads(row[5]) if row[5] else {})
+        return cls(
+            row[0], row[1], row[2], row[3], json.loads(row[4]) if row[4] else None, json.loads(row[5]) if row[5] else {}
+        )
 
 
 _OP_COLUMNS = "file_id, owner, op, tmp, doc, extra"
@@ -96,8 +97,7 @@ class FileOps:
         try:
             conn.execute(
                 f"INSERT INTO pending ({_OP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-                (op.file_id, op.owner, op.op, op.tmp, dumps(op.doc) if op.doc is not None else None,
-                 dumps(op.extra)),
+                (op.file_id, op.owner, op.op, op.tmp, dumps(op.doc) if op.doc is not None else None, dumps(op.extra)),
             )
         except sqlite3.IntegrityError as exc:
             raise Busy(f"{op.file_id} is being changed by another writer", reason="busy") from exc
@@ -173,8 +173,11 @@ class FileOps:
             live_tmps = {str(r[0]) for r in conn.execute("SELECT tmp FROM pending WHERE tmp IS NOT NULL")}
             for path in self.tmp_dir.glob("*.part"):
                 owner = path.name.split(".", 1)[0]
-                if str(path) not in live_tmps and owner != self.owner.id and (
-                        owner in self._dead or owner_is_dead(self.locks_dir, owner)):
+                if (
+                    str(path) not in live_tmps
+                    and owner != self.owner.id
+                    and (owner in self._dead or owner_is_dead(self.locks_dir, owner))
+                ):
                     remove_quietly(path)
             for lock in self.locks_dir.glob("*.lock"):
                 if lock.stem != self.owner.id and owner_is_dead(self.locks_dir, lock.stem):
@@ -200,8 +203,10 @@ class FileOps:
         if op.op in ("put", "mkdir") and op.extra.get("create", True):
             conn.execute("DELETE FROM file_names WHERE file_id = ?", (op.file_id,))
         elif op.op == "move" and op.doc is not None:
-            conn.execute("DELETE FROM file_names WHERE file_id = ? AND dir_id = ? AND name = ?",
-                         (op.file_id, op.doc["dir_id"], op.doc["name"]))
+            conn.execute(
+                "DELETE FROM file_names WHERE file_id = ? AND dir_id = ? AND name = ?",
+                (op.file_id, op.doc["dir_id"], op.doc["name"]),
+            )
         conn.execute("DELETE FROM pending WHERE file_id = ?", (op.file_id,))
 
     def _store(self, conn: sqlite3.Connection, file_id: str, rev: str, body: dict[str, Any]) -> FileDoc:
@@ -209,13 +214,17 @@ class FileOps:
         conn.execute(
             f'INSERT INTO "{tbl}" (id, rev, deleted, body) VALUES (?, ?, 0, ?) '
             "ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, deleted = 0, body = excluded.body",
-            (file_id, rev, dumps(body)))
+            (file_id, rev, dumps(body)),
+        )
         self.tree.sync_refs(conn, file_id, body)
         return self.tree.file_doc(conn, file_id, rev, body)
 
     def _add_used(self, conn: sqlite3.Connection, delta: int) -> None:
-        conn.execute("INSERT INTO meta (key, value) VALUES ('used_bytes', ?) "
-                     "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value", (delta,))
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('used_bytes', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
+            (delta,),
+        )
 
     def used(self, conn: sqlite3.Connection) -> int:
         got = conn.execute("SELECT value FROM meta WHERE key = 'used_bytes'").fetchone()
@@ -261,8 +270,10 @@ class FileOps:
         else:
             body["trashed"] = Tree.in_trash(new_parent["path"])
         if (old_body["dir_id"], old_body["name"]) != (body["dir_id"], body["name"]):
-            conn.execute("DELETE FROM file_names WHERE dir_id = ? AND name = ? AND file_id = ?",
-                         (old_body["dir_id"], old_body["name"], op.file_id))
+            conn.execute(
+                "DELETE FROM file_names WHERE dir_id = ? AND name = ? AND file_id = ?",
+                (old_body["dir_id"], old_body["name"], op.file_id),
+            )
         result = self._store(conn, op.file_id, make_rev(generation(op.extra["rev"]), body), body)
         if is_dir and old_path != new_path:
             self._rewrite_subtree(conn, op.file_id, old_path, new_path)
@@ -275,25 +286,33 @@ class FileOps:
         dir_ids = [dir_id]
         for sub_id, rev, text in conn.execute(
             f"SELECT id, rev, body FROM \"{tbl}\" WHERE deleted = 0 AND json_extract(body, '$.path') >= ? "
-            "AND json_extract(body, '$.path') < ?", (old + "/", old + "0")).fetchall():
+            "AND json_extract(body, '$.path') < ?",
+            (old + "/", old + "0"),
+        ).fetchall():
             body = json.loads(text)
-            body["path"] = new + body["path"][len(old):]
-            conn.execute(f'UPDATE "{tbl}" SET rev = ?, body = ? WHERE id = ?',
-                         (make_rev(generation(rev) + 1, body), dumps(body), sub_id))
+            body["path"] = new + body["path"][len(old) :]
+            conn.execute(
+                f'UPDATE "{tbl}" SET rev = ?, body = ? WHERE id = ?',
+                (make_rev(generation(rev) + 1, body), dumps(body), sub_id),
+            )
             dir_ids.append(sub_id)
         trashed = Tree.in_trash(new)
         if trashed == Tree.in_trash(old):
             return
         for start in range(0, len(dir_ids), 500):
-            chunk = dir_ids[start:start + 500]
+            chunk = dir_ids[start : start + 500]
             for fid, rev, text in conn.execute(
-                f"SELECT d.id, d.rev, d.body FROM file_names n JOIN \"{tbl}\" d ON d.id = n.file_id "
+                f'SELECT d.id, d.rev, d.body FROM file_names n JOIN "{tbl}" d ON d.id = n.file_id '
                 f"WHERE n.dir_id IN ({', '.join('?' * len(chunk))}) AND d.deleted = 0 "
-                "AND json_extract(d.body, '$.type') = 'file'", chunk).fetchall():
+                "AND json_extract(d.body, '$.type') = 'file'",
+                chunk,
+            ).fetchall():
                 body = json.loads(text)
                 body["trashed"] = trashed
-                conn.execute(f'UPDATE "{tbl}" SET rev = ?, body = ? WHERE id = ?',
-                             (make_rev(generation(rev) + 1, body), dumps(body), fid))
+                conn.execute(
+                    f'UPDATE "{tbl}" SET rev = ?, body = ? WHERE id = ?',
+                    (make_rev(generation(rev) + 1, body), dumps(body), fid),
+                )
 
     def _finish_destroy(self, conn: sqlite3.Connection, op: Op) -> None:
         parent = self.tree.row(conn, str(op.extra["parent"]))
@@ -306,7 +325,7 @@ class FileOps:
             self._sync_dir(target.parent)
         ids = list(op.extra["ids"])
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+            chunk = ids[start : start + 500]
             marks = ", ".join("?" * len(chunk))
             conn.execute(f"DELETE FROM file_names WHERE file_id IN ({marks})", chunk)
             conn.execute(f"DELETE FROM file_refs WHERE file_id IN ({marks})", chunk)

@@ -33,20 +33,32 @@ def _reserve(conn: sqlite3.Connection, tree: Tree, dir_id: str, name: str, file_
 
 def _check_quota(ops: FileOps, conn: sqlite3.Connection, quota: int | None, delta: int) -> None:
     if quota is not None and delta > 0 and ops.used(conn) + delta > quota:
-        raise QuotaExceeded(f"the store is full: {delta} more bytes do not fit in the quota of {quota}",
-                            reason="quota")
+        raise QuotaExceeded(f"the store is full: {delta} more bytes do not fit in the quota of {quota}", reason="quota")
 
 
 def _check_md5(blob: TempBlob, md5: str | None) -> None:
     if md5 is not None and md5 != blob.md5:
-        raise PreconditionFailed(f"Content-MD5 mismatch: expected {md5}, the content's is {blob.md5}",
-                                 reason="md5_mismatch")
+        raise PreconditionFailed(
+            f"Content-MD5 mismatch: expected {md5}, the content's is {blob.md5}", reason="md5_mismatch"
+        )
 
 
-def plan_upload(ops: FileOps, conn: sqlite3.Connection, dir_id: str, name: str, blob: TempBlob, *,
-                quota: int | None, mime: str | None, md5: str | None, metadata: Mapping[str, Any] | None,
-                source_account: str | None, source_account_identifier: str | None,
-                created_at: str | None, tags: Sequence[str] | None) -> Op:
+def plan_upload(
+    ops: FileOps,
+    conn: sqlite3.Connection,
+    dir_id: str,
+    name: str,
+    blob: TempBlob,
+    *,
+    quota: int | None,
+    mime: str | None,
+    md5: str | None,
+    metadata: Mapping[str, Any] | None,
+    source_account: str | None,
+    source_account_identifier: str | None,
+    created_at: str | None,
+    tags: Sequence[str] | None,
+) -> Op:
     tree = ops.tree
     check_name(name, what="file name")
     _check_md5(blob, md5)
@@ -57,47 +69,93 @@ def plan_upload(ops: FileOps, conn: sqlite3.Connection, dir_id: str, name: str, 
     now = now_iso()
     kind = guess_mime(name, mime)
     body = {
-        "type": "file", "name": name, "dir_id": dir_id, "created_at": created_at or now, "updated_at": now,
-        "size": str(blob.size), "md5sum": blob.md5, "mime": kind, "class": file_class(kind),
-        "executable": False, "trashed": False, "encrypted": False, "tags": list(tags or []),
-        "metadata": dict(metadata or {}), "referenced_by": [],
-        "cozyMetadata": tree.cozy_metadata(upload=True, source_account=source_account,
-                                           source_account_identifier=source_account_identifier, at=now),
+        "type": "file",
+        "name": name,
+        "dir_id": dir_id,
+        "created_at": created_at or now,
+        "updated_at": now,
+        "size": str(blob.size),
+        "md5sum": blob.md5,
+        "mime": kind,
+        "class": file_class(kind),
+        "executable": False,
+        "trashed": False,
+        "encrypted": False,
+        "tags": list(tags or []),
+        "metadata": dict(metadata or {}),
+        "referenced_by": [],
+        "cozyMetadata": tree.cozy_metadata(
+            upload=True, source_account=source_account, source_account_identifier=source_account_identifier, at=now
+        ),
     }
-    return ops.begin(conn, Op(file_id, ops.owner.id, "put", str(blob.path), body,
-                              {"rev": make_rev(1, body), "create": True, "delta": blob.size}))
+    return ops.begin(
+        conn,
+        Op(
+            file_id,
+            ops.owner.id,
+            "put",
+            str(blob.path),
+            body,
+            {"rev": make_rev(1, body), "create": True, "delta": blob.size},
+        ),
+    )
 
 
-def plan_overwrite(ops: FileOps, conn: sqlite3.Connection, file_id: str, blob: TempBlob, *,
-                   quota: int | None, mime: str | None, md5: str | None, metadata: Mapping[str, Any] | None,
-                   if_match: str | None, source_account: str | None,
-                   source_account_identifier: str | None) -> Op:
+def plan_overwrite(
+    ops: FileOps,
+    conn: sqlite3.Connection,
+    file_id: str,
+    blob: TempBlob,
+    *,
+    quota: int | None,
+    mime: str | None,
+    md5: str | None,
+    metadata: Mapping[str, Any] | None,
+    if_match: str | None,
+    source_account: str | None,
+    source_account_identifier: str | None,
+) -> Op:
     """New content for a file; its id, name, folder, references and cozyMetadata's creation stay."""
     tree = ops.tree
     rev, body = tree.need(conn, file_id, what="file")
     if body.get("type") != "file":
         raise BadRequest(f"{file_id!r} is a folder: only a file's content can be overwritten")
     if if_match is not None and if_match != rev:
-        raise PreconditionFailed(f"If-Match {if_match!r} is not the current revision {rev!r}",
-                                 reason="if_match")
+        raise PreconditionFailed(f"If-Match {if_match!r} is not the current revision {rev!r}", reason="if_match")
     _check_md5(blob, md5)
     old_size = int(body.get("size") or 0)
     _check_quota(ops, conn, quota, blob.size - old_size)
     kind = guess_mime(body["name"], mime)
-    new = {**body, "size": str(blob.size), "md5sum": blob.md5, "mime": kind, "class": file_class(kind),
-           "updated_at": now_iso(),
-           "cozyMetadata": tree.touch_metadata(body.get("cozyMetadata") or {}, upload=True,
-                                               source_account=source_account,
-                                               source_account_identifier=source_account_identifier)}
+    new = {
+        **body,
+        "size": str(blob.size),
+        "md5sum": blob.md5,
+        "mime": kind,
+        "class": file_class(kind),
+        "updated_at": now_iso(),
+        "cozyMetadata": tree.touch_metadata(
+            body.get("cozyMetadata") or {},
+            upload=True,
+            source_account=source_account,
+            source_account_identifier=source_account_identifier,
+        ),
+    }
     if metadata is not None:
         new["metadata"] = dict(metadata)
-    return ops.begin(conn, Op(file_id, ops.owner.id, "put", str(blob.path), new,
-                              {"rev": make_rev(generation(rev) + 1, new), "create": False,
-                               "delta": blob.size - old_size}))
+    return ops.begin(
+        conn,
+        Op(
+            file_id,
+            ops.owner.id,
+            "put",
+            str(blob.path),
+            new,
+            {"rev": make_rev(generation(rev) + 1, new), "create": False, "delta": blob.size - old_size},
+        ),
+    )
 
 
-def plan_mkdir(ops: FileOps, conn: sqlite3.Connection, parent_id: str, name: str,
-               tags: Sequence[str] = ()) -> Op:
+def plan_mkdir(ops: FileOps, conn: sqlite3.Connection, parent_id: str, name: str, tags: Sequence[str] = ()) -> Op:
     tree = ops.tree
     check_name(name, what="folder name")
     _, parent = tree.need_dir(conn, parent_id)
@@ -113,17 +171,25 @@ def _protect(file_id: str) -> None:
         raise Forbidden(f"{file_id} cannot be moved, renamed, trashed or destroyed", reason="forbidden")
 
 
-def plan_move(ops: FileOps, conn: sqlite3.Connection, file_id: str, *, name: str | None, dir_id: str | None,
-              metadata: Mapping[str, Any] | None, tags: Sequence[str] | None, if_match: str | None,
-              to_trash: bool = False) -> Op | FileDoc:
+def plan_move(
+    ops: FileOps,
+    conn: sqlite3.Connection,
+    file_id: str,
+    *,
+    name: str | None,
+    dir_id: str | None,
+    metadata: Mapping[str, Any] | None,
+    tags: Sequence[str] | None,
+    if_match: str | None,
+    to_trash: bool = False,
+) -> Op | FileDoc:
     """Rename and/or move (and trash: a move into the trash under a free name). Returns a FileDoc at once
     when nothing moves on disk (only metadata or tags change)."""
     tree = ops.tree
     _protect(file_id)
     rev, body = tree.need(conn, file_id)
     if if_match is not None and if_match != rev:
-        raise PreconditionFailed(f"If-Match {if_match!r} is not the current revision {rev!r}",
-                                 reason="if_match")
+        raise PreconditionFailed(f"If-Match {if_match!r} is not the current revision {rev!r}", reason="if_match")
     new = dict(body)
     if metadata is not None:
         new["metadata"] = dict(metadata)
@@ -142,15 +208,13 @@ def plan_move(ops: FileOps, conn: sqlite3.Connection, file_id: str, *, name: str
     if (new_dir, new_name) == (body["dir_id"], body["name"]):
         return patch(ops, conn, file_id, rev, new)
     _, parent = tree.need_dir(conn, new_dir, writable=to_trash is False and new_dir != TRASH_DIR_ID)
-    if body.get("type") == "directory" and (parent["path"] == old_path or
-                                           parent["path"].startswith(old_path + "/")):
+    if body.get("type") == "directory" and (parent["path"] == old_path or parent["path"].startswith(old_path + "/")):
         raise BadRequest(f"cannot move the folder {old_path!r} into itself", reason="invalid_move")
     if not to_trash and not Tree.in_trash(parent["path"]):
         new.pop("restore_path", None)
     _reserve(conn, tree, new_dir, new_name, file_id)
     new.update(name=new_name, dir_id=new_dir)
-    return ops.begin(conn, Op(file_id, ops.owner.id, "move", None, new,
-                              {"rev": make_rev(generation(rev) + 1, new)}))
+    return ops.begin(conn, Op(file_id, ops.owner.id, "move", None, new, {"rev": make_rev(generation(rev) + 1, new)}))
 
 
 def _free_trash_name(conn: sqlite3.Connection, tree: Tree, name: str) -> str:
@@ -179,40 +243,60 @@ def plan_destroy(ops: FileOps, conn: sqlite3.Connection, file_id: str) -> Op:
     ids, freed = [file_id], int(body.get("size") or 0)
     if body.get("type") == "directory":
         path = body["path"]
-        dirs = [file_id] + [str(r[0]) for r in conn.execute(
-            f"SELECT id FROM \"{tree.tbl}\" WHERE deleted = 0 AND json_extract(body, '$.path') >= ? "
-            "AND json_extract(body, '$.path') < ?", (path + "/", path + "0"))]
+        dirs = [file_id] + [
+            str(r[0])
+            for r in conn.execute(
+                f"SELECT id FROM \"{tree.tbl}\" WHERE deleted = 0 AND json_extract(body, '$.path') >= ? "
+                "AND json_extract(body, '$.path') < ?",
+                (path + "/", path + "0"),
+            )
+        ]
         ids = list(dirs)
         for start in range(0, len(dirs), 500):
-            chunk = dirs[start:start + 500]
+            chunk = dirs[start : start + 500]
             for fid, size in conn.execute(
                 f"SELECT d.id, json_extract(d.body, '$.size') FROM file_names n JOIN \"{tree.tbl}\" d "
                 f"ON d.id = n.file_id WHERE n.dir_id IN ({', '.join('?' * len(chunk))}) AND d.deleted = 0 "
-                "AND json_extract(d.body, '$.type') = 'file'", chunk):
+                "AND json_extract(d.body, '$.type') = 'file'",
+                chunk,
+            ):
                 ids.append(str(fid))
                 freed += int(size or 0)
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         conn.execute(
             f"UPDATE \"{tree.tbl}\" SET deleted = 1, body = '{{}}', "
             "rev = (CAST(substr(rev, 1, instr(rev, '-') - 1) AS INTEGER) + 1) || '-' || lower(hex(randomblob(16))) "
-            f"WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
-    return ops.begin(conn, Op(file_id, ops.owner.id, "destroy", None, None,
-                              {"ids": ids, "parent": body["dir_id"], "name": body["name"], "freed": freed}))
+            f"WHERE id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+    return ops.begin(
+        conn,
+        Op(
+            file_id,
+            ops.owner.id,
+            "destroy",
+            None,
+            None,
+            {"ids": ids, "parent": body["dir_id"], "name": body["name"], "freed": freed},
+        ),
+    )
 
 
 def patch(ops: FileOps, conn: sqlite3.Connection, file_id: str, rev: str, new: dict[str, Any]) -> FileDoc:
     """A change that moves nothing on disk: one transaction, a new revision."""
     ops.check_free(conn, file_id)
     new_rev = make_rev(generation(rev) + 1, new)
-    conn.execute(f'UPDATE "{ops.tree.tbl}" SET rev = ?, body = ? WHERE id = ? AND deleted = 0',
-                 (new_rev, dumps(new), file_id))
+    conn.execute(
+        f'UPDATE "{ops.tree.tbl}" SET rev = ?, body = ? WHERE id = ? AND deleted = 0', (new_rev, dumps(new), file_id)
+    )
     ops.tree.sync_refs(conn, file_id, new)
     return ops.tree.file_doc(conn, file_id, new_rev, new)
 
 
-def change_refs(ops: FileOps, conn: sqlite3.Connection, file_id: str, refs: Sequence[Reference], *,
-                add: bool) -> FileDoc:
+def change_refs(
+    ops: FileOps, conn: sqlite3.Connection, file_id: str, refs: Sequence[Reference], *, add: bool
+) -> FileDoc:
     rev, body = ops.tree.need(conn, file_id)
     current = [dict(r) for r in body.get("referenced_by") or []]
     keys = {(r.type, r.id) for r in refs}
@@ -225,5 +309,3 @@ def change_refs(ops: FileOps, conn: sqlite3.Connection, file_id: str, refs: Sequ
     else:
         current = [r for r in current if (r["type"], r["id"]) not in keys]
     return patch(ops, conn, file_id, rev, {**body, "referenced_by": current})
-
-

@@ -79,12 +79,11 @@ def _index_name(use_index: str | Sequence[str] | None) -> str | None:
     return parts[-1].removeprefix("_design/") if parts else None
 
 
-def _usable(indexes: list[IndexDef], needed: set[str], sort_fields: list[str], wanted: str | None
-            ) -> list[IndexDef]:
+def _usable(indexes: list[IndexDef], needed: set[str], sort_fields: list[str], wanted: str | None) -> list[IndexDef]:
     return [
-        ix for ix in indexes
-        if set(ix.fields) <= needed and set(sort_fields) <= set(ix.fields)
-        and (ix.partial is None or ix.name == wanted)
+        ix
+        for ix in indexes
+        if set(ix.fields) <= needed and set(sort_fields) <= set(ix.fields) and (ix.partial is None or ix.name == wanted)
     ]
 
 
@@ -167,14 +166,19 @@ def _first(docs: Iterator[Doc], n: int) -> list[Doc]:
     return out
 
 
-def _sorted_page(rows: Iterator[tuple[str, str, str]], norm: dict[str, Any], sort_fields: list[str],
-                 desc: bool, after: tuple[list[Any], str] | None, n: int) -> list[Doc]:
+def _sorted_page(
+    rows: Iterator[tuple[str, str, str]],
+    norm: dict[str, Any],
+    sort_fields: list[str],
+    desc: bool,
+    after: tuple[list[Any], str] | None,
+    n: int,
+) -> list[Doc]:
     bound = None
     if after is not None:
         bound = (tuple(collate_key(v) for v in after[0]), after[1])
     keyed: Iterator[tuple[tuple[Any, ...], str, Doc]] = (
-        (key, doc["_id"], doc) for doc in _matching(rows, norm)
-        if (key := _sort_key(doc, sort_fields)) is not None
+        (key, doc["_id"], doc) for doc in _matching(rows, norm) if (key := _sort_key(doc, sort_fields)) is not None
     )
     if bound is not None:
         keyed = (k for k in keyed if ((k[0], k[1]) < bound if desc else (k[0], k[1]) > bound))

@@ -52,7 +52,8 @@ async def ls(root: str | os.PathLike[str]) -> list[DoctypeCount]:
                 if doctype == FILES_DOCTYPE:
                     files, size = conn.execute(
                         f"SELECT COUNT(*), COALESCE(SUM(CAST(json_extract(body, '$.size') AS INTEGER)), 0) "
-                        f"FROM \"{tbl}\" WHERE deleted = 0 AND json_extract(body, '$.type') = 'file'").fetchone()
+                        f"FROM \"{tbl}\" WHERE deleted = 0 AND json_extract(body, '$.type') = 'file'"
+                    ).fetchone()
                     out.append(DoctypeCount(doctype, int(n), int(files), int(size)))
                 else:
                     out.append(DoctypeCount(doctype, int(n)))
@@ -79,8 +80,7 @@ async def export(root: str | os.PathLike[str], doctype: str) -> AsyncIterator[st
     async with LocalStore(_need_store(root), readonly=True) as store:
         if store.db.table(doctype) is None:
             known = ", ".join(d for d, _ in store.db.all_doctypes()) or "none"
-            raise NotFound(f"no doctype {doctype!r} in the store {root} (its doctypes: {known})",
-                           reason="no_doctype")
+            raise NotFound(f"no doctype {doctype!r} in the store {root} (its doctypes: {known})", reason="no_doctype")
         async for doc in store.all_docs(doctype, page_size=500):
             yield json.dumps(doc, ensure_ascii=False, sort_keys=True)
 

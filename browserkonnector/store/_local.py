@@ -75,8 +75,15 @@ class LocalStore:
     a read-only disk, a copy, or a full disk; any write then raises ``Forbidden``.
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, app: AppInfo | None = None,
-                 quota_bytes: int | None = None, strict_indexes: bool = False, readonly: bool = False) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        app: AppInfo | None = None,
+        quota_bytes: int | None = None,
+        strict_indexes: bool = False,
+        readonly: bool = False,
+    ) -> None:
         self.root = Path(root)
         self.readonly = readonly
         self.app = app
@@ -86,8 +93,7 @@ class LocalStore:
         self._owner: Owner | None = None
         self._tree: Tree | None = None
         self._ops: FileOps | None = None
-        self._committers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Committer] = \
-            weakref.WeakKeyDictionary()
+        self._committers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Committer] = weakref.WeakKeyDictionary()
 
     @classmethod
     async def open(cls, root: str | os.PathLike[str], **kwargs: Any) -> LocalStore:
@@ -189,20 +195,45 @@ class LocalStore:
 
         return stamp
 
-    async def find(self, doctype: str, selector: Mapping[str, Any], *,
-                   sort: Sequence[Mapping[str, str] | str] | None = None, fields: Sequence[str] | None = None,
-                   limit: int | None = None, skip: int = 0, bookmark: str | None = None,
-                   use_index: str | None = None) -> FindResult:
-        return _find(self.db, doctype, selector, sort=sort, fields=fields, limit=limit, skip=skip,
-                     bookmark=bookmark, use_index=use_index, strict=self.strict_indexes)
+    async def find(
+        self,
+        doctype: str,
+        selector: Mapping[str, Any],
+        *,
+        sort: Sequence[Mapping[str, str] | str] | None = None,
+        fields: Sequence[str] | None = None,
+        limit: int | None = None,
+        skip: int = 0,
+        bookmark: str | None = None,
+        use_index: str | None = None,
+    ) -> FindResult:
+        return _find(
+            self.db,
+            doctype,
+            selector,
+            sort=sort,
+            fields=fields,
+            limit=limit,
+            skip=skip,
+            bookmark=bookmark,
+            use_index=use_index,
+            strict=self.strict_indexes,
+        )
 
-    async def find_all(self, doctype: str, selector: Mapping[str, Any], *,
-                       sort: Sequence[Mapping[str, str] | str] | None = None,
-                       fields: Sequence[str] | None = None, use_index: str | None = None,
-                       page_size: int = 1000) -> AsyncIterator[Doc]:
+    async def find_all(
+        self,
+        doctype: str,
+        selector: Mapping[str, Any],
+        *,
+        sort: Sequence[Mapping[str, str] | str] | None = None,
+        fields: Sequence[str] | None = None,
+        use_index: str | None = None,
+        page_size: int = 1000,
+    ) -> AsyncIterator[Doc]:
         async def find_page(bookmark: str | None) -> FindResult:
-            return await self.find(doctype, selector, sort=sort, fields=fields, limit=page_size,
-                                   bookmark=bookmark, use_index=use_index)
+            return await self.find(
+                doctype, selector, sort=sort, fields=fields, limit=page_size, bookmark=bookmark, use_index=use_index
+            )
 
         async for doc in follow_bookmarks(find_page):
             yield doc
@@ -214,20 +245,34 @@ class LocalStore:
                 tbl = self.db.table(doctype)
                 if tbl is None:
                     return
-                rows = conn.execute(f'SELECT id, rev, body FROM "{tbl}" WHERE deleted = 0 AND id > ? '
-                                    "ORDER BY id LIMIT ?", (after, page_size)).fetchall()
+                rows = conn.execute(
+                    f'SELECT id, rev, body FROM "{tbl}" WHERE deleted = 0 AND id > ? ORDER BY id LIMIT ?',
+                    (after, page_size),
+                ).fetchall()
             for doc_id, rev, body in rows:
                 yield {"_id": doc_id, "_rev": rev, **_loads(body)}
             if len(rows) < page_size:
                 return
             after = rows[-1][0]
 
-    async def define_index(self, doctype: str, fields: Sequence[str], *, name: str | None = None,
-                           partial_filter: Mapping[str, Any] | None = None) -> str:
+    async def define_index(
+        self,
+        doctype: str,
+        fields: Sequence[str],
+        *,
+        name: str | None = None,
+        partial_filter: Mapping[str, Any] | None = None,
+    ) -> str:
         return (await self.ensure_index(doctype, fields, name=name, partial_filter=partial_filter))[0]
 
-    async def ensure_index(self, doctype: str, fields: Sequence[str], *, name: str | None = None,
-                           partial_filter: Mapping[str, Any] | None = None) -> tuple[str, bool]:
+    async def ensure_index(
+        self,
+        doctype: str,
+        fields: Sequence[str],
+        *,
+        name: str | None = None,
+        partial_filter: Mapping[str, Any] | None = None,
+    ) -> tuple[str, bool]:
         """Like :meth:`define_index`, also telling whether it was ``created`` (else it ``exists``), for
         the stack emulator's ``_index`` answer."""
         name = name or index_name(list(fields), partial_filter)
@@ -236,8 +281,11 @@ class LocalStore:
 
     async def doctypes(self) -> list[str]:
         with self.db.read() as conn:
-            return [d for d, tbl in self.db.all_doctypes()
-                    if conn.execute(f'SELECT 1 FROM "{tbl}" WHERE deleted = 0 LIMIT 1').fetchone()]
+            return [
+                d
+                for d, tbl in self.db.all_doctypes()
+                if conn.execute(f'SELECT 1 FROM "{tbl}" WHERE deleted = 0 LIMIT 1').fetchone()
+            ]
 
     # -- files: reading -------------------------------------------------------------------------------
     async def stat(self, file_id: str) -> FileDoc:
@@ -263,8 +311,11 @@ class LocalStore:
                 got = tree.row(conn, file_id) if file_id else None
                 if file_id is not None and got is not None and got[1].get("name") == parts[-1]:
                     return tree.file_doc(conn, file_id, *got)
-                in_flight = file_id is not None and got is None and conn.execute(
-                    "SELECT 1 FROM pending WHERE file_id = ?", (file_id,)).fetchone() is not None
+                in_flight = (
+                    file_id is not None
+                    and got is None
+                    and conn.execute("SELECT 1 FROM pending WHERE file_id = ?", (file_id,)).fetchone() is not None
+                )
             if not in_flight:
                 break
             await anyio.sleep(delay)
@@ -309,12 +360,19 @@ class LocalStore:
         finally:
             fh.close()
 
-    async def find_files(self, selector: Mapping[str, Any], *,
-                         sort: Sequence[Mapping[str, str] | str] | None = None, limit: int | None = None,
-                         skip: int = 0, bookmark: str | None = None, use_index: str | None = None
-                         ) -> tuple[list[FileDoc], FindResult]:
-        page = await self.find(FILES_DOCTYPE, selector, sort=sort, limit=limit, skip=skip,
-                               bookmark=bookmark, use_index=use_index)
+    async def find_files(
+        self,
+        selector: Mapping[str, Any],
+        *,
+        sort: Sequence[Mapping[str, str] | str] | None = None,
+        limit: int | None = None,
+        skip: int = 0,
+        bookmark: str | None = None,
+        use_index: str | None = None,
+    ) -> tuple[list[FileDoc], FindResult]:
+        page = await self.find(
+            FILES_DOCTYPE, selector, sort=sort, limit=limit, skip=skip, bookmark=bookmark, use_index=use_index
+        )
         with self.db.read() as conn:
             return self.tree.file_docs(conn, page.docs), page
 
@@ -352,8 +410,9 @@ class LocalStore:
         with self.db.read() as conn:
             return self.quota_bytes - self._ready().used(conn) + extra
 
-    async def _with_blob(self, content: Content, room: int | None, plan: Callable[..., Op | FileDoc],
-                         *args: Any, **kwargs: Any) -> FileDoc:
+    async def _with_blob(
+        self, content: Content, room: int | None, plan: Callable[..., Op | FileDoc], *args: Any, **kwargs: Any
+    ) -> FileDoc:
         blob: TempBlob = await write_temp(self.root / ".tmp", self._owner_or_open(), content, max_bytes=room)
         try:
             return await self._change(plan, *args, blob, **kwargs)  # success: the blob was moved into place
@@ -371,45 +430,101 @@ class LocalStore:
         assert self._owner is not None
         return self._owner
 
-    async def upload(self, dir_id: str, name: str, content: Content, *, mime: str | None = None,
-                     md5: str | None = None, metadata: Mapping[str, Any] | None = None,
-                     source_account: str | None = None, source_account_identifier: str | None = None,
-                     created_at: str | None = None, tags: Sequence[str] | None = None) -> FileDoc:
+    async def upload(
+        self,
+        dir_id: str,
+        name: str,
+        content: Content,
+        *,
+        mime: str | None = None,
+        md5: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        source_account: str | None = None,
+        source_account_identifier: str | None = None,
+        created_at: str | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> FileDoc:
         with self.db.read() as conn:  # fail before reading any content when the folder is wrong
             self.tree.need_dir(conn, dir_id)
         return await self._with_blob(
-            content, await self._room(), _fileplans.plan_upload, dir_id, name, quota=self.quota_bytes,
-            mime=mime, md5=md5, metadata=metadata, source_account=source_account,
-            source_account_identifier=source_account_identifier, created_at=created_at, tags=tags)
+            content,
+            await self._room(),
+            _fileplans.plan_upload,
+            dir_id,
+            name,
+            quota=self.quota_bytes,
+            mime=mime,
+            md5=md5,
+            metadata=metadata,
+            source_account=source_account,
+            source_account_identifier=source_account_identifier,
+            created_at=created_at,
+            tags=tags,
+        )
 
-    async def overwrite(self, file_id: str, content: Content, *, mime: str | None = None,
-                        md5: str | None = None, metadata: Mapping[str, Any] | None = None,
-                        if_match: str | None = None, source_account: str | None = None,
-                        source_account_identifier: str | None = None) -> FileDoc:
+    async def overwrite(
+        self,
+        file_id: str,
+        content: Content,
+        *,
+        mime: str | None = None,
+        md5: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        if_match: str | None = None,
+        source_account: str | None = None,
+        source_account_identifier: str | None = None,
+    ) -> FileDoc:
         current = await self.stat(file_id)
         return await self._with_blob(
-            content, await self._room(current.size or 0), _fileplans.plan_overwrite, file_id,
-            quota=self.quota_bytes, mime=mime, md5=md5, metadata=metadata, if_match=if_match,
-            source_account=source_account, source_account_identifier=source_account_identifier)
+            content,
+            await self._room(current.size or 0),
+            _fileplans.plan_overwrite,
+            file_id,
+            quota=self.quota_bytes,
+            mime=mime,
+            md5=md5,
+            metadata=metadata,
+            if_match=if_match,
+            source_account=source_account,
+            source_account_identifier=source_account_identifier,
+        )
 
-    async def update_file(self, file_id: str, *, name: str | None = None, dir_id: str | None = None,
-                          metadata: Mapping[str, Any] | None = None, tags: Sequence[str] | None = None,
-                          if_match: str | None = None) -> FileDoc:
-        return await self._change(_fileplans.plan_move, file_id, name=name, dir_id=dir_id,
-                                  metadata=metadata, tags=tags, if_match=if_match)
+    async def update_file(
+        self,
+        file_id: str,
+        *,
+        name: str | None = None,
+        dir_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        tags: Sequence[str] | None = None,
+        if_match: str | None = None,
+    ) -> FileDoc:
+        return await self._change(
+            _fileplans.plan_move, file_id, name=name, dir_id=dir_id, metadata=metadata, tags=tags, if_match=if_match
+        )
 
     async def trash(self, file_id: str) -> FileDoc:
-        return await self._change(_fileplans.plan_move, file_id, name=None, dir_id=None, metadata=None,
-                                  tags=None, if_match=None, to_trash=True)
+        return await self._change(
+            _fileplans.plan_move,
+            file_id,
+            name=None,
+            dir_id=None,
+            metadata=None,
+            tags=None,
+            if_match=None,
+            to_trash=True,
+        )
 
     async def destroy(self, file_id: str) -> None:
         ops = self._ready()
         for _ in range(300):
             try:
+
                 def run() -> None:
                     with ops.db.write() as conn:
                         op = _fileplans.plan_destroy(ops, conn, file_id)
                     ops.finish(op)
+
                 await anyio.to_thread.run_sync(run)
                 return
             except Busy:

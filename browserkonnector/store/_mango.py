@@ -62,8 +62,14 @@ _BAD_PATH = object()
 _COMBINATORS = ("$and", "$or", "$nor")
 _TERMINALS = ("$lt", "$lte", "$eq", "$ne", "$gte", "$gt")
 _NEGATION = {
-    "$lt": "$gte", "$lte": "$gt", "$eq": "$ne", "$ne": "$eq", "$gte": "$lt", "$gt": "$lte",
-    "$in": "$nin", "$nin": "$in",
+    "$lt": "$gte",
+    "$lte": "$gt",
+    "$eq": "$ne",
+    "$ne": "$eq",
+    "$gte": "$lt",
+    "$gt": "$lte",
+    "$in": "$nin",
+    "$nin": "$in",
 }
 _TYPES = ("null", "boolean", "number", "string", "array", "object")
 
@@ -195,8 +201,9 @@ def _norm_ops(sel: Any) -> Any:
             raise _bad_arg(op, arg)
         return {op: arg}
     if op == "$mod":
-        ok = isinstance(arg, list) and len(arg) == 2 and all(
-            isinstance(x, int) and not isinstance(x, bool) for x in arg)
+        ok = (
+            isinstance(arg, list) and len(arg) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in arg)
+        )
         if not ok or arg[0] == 0:
             raise _bad_arg(op, arg)
         return {op: arg}
@@ -379,8 +386,9 @@ def parse_sort(sort: Sequence[Mapping[str, str] | str] | None) -> tuple[list[str
         elif isinstance(item, Mapping) and len(item) == 1:
             ((name, direction),) = item.items()
             if direction not in ("asc", "desc"):
-                raise BadRequest(f"sort direction of {name!r} must be 'asc' or 'desc', got {direction!r}",
-                                 reason="invalid_sort")
+                raise BadRequest(
+                    f"sort direction of {name!r} must be 'asc' or 'desc', got {direction!r}", reason="invalid_sort"
+                )
             fields.append(name)
             directions.add(direction)
         else:

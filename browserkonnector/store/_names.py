@@ -48,9 +48,7 @@ def check_name(name: object, *, what: str = "name") -> str:
         raise InvalidName(f"{what} {name!r} contains '/'", reason="invalid_name")
     bad = _CONTROL.search(name)
     if bad:
-        raise InvalidName(
-            f"{what} {name!r} contains the control character {bad.group()!r}", reason="invalid_name"
-        )
+        raise InvalidName(f"{what} {name!r} contains the control character {bad.group()!r}", reason="invalid_name")
     try:
         size = len(name.encode("utf-8"))
     except UnicodeEncodeError as exc:
@@ -94,9 +92,7 @@ def sanitize_filename(name: str, *, default: str = "file", max_bytes: int = MAX_
     and shortens over-long names on a character boundary, keeping the extension and adding a short hash
     of the original so two long names stay distinct.
     """
-    text = "".join(
-        ch for ch in name if not _CONTROL.match(ch) and unicodedata.category(ch) not in ("Cf", "Cs")
-    )
+    text = "".join(ch for ch in name if not _CONTROL.match(ch) and unicodedata.category(ch) not in ("Cf", "Cs"))
     try:
         cleaned = normalize_filename(text)
     except ValueError:

@@ -78,8 +78,12 @@ class Pushed:
 
     def inline(self) -> str:
         """The terms as one literal expression (for an index's ``WHERE``; no parameters there)."""
-        return " AND ".join("(" + " OR ".join(a for a, _ in alts) + ")" if len(alts) > 1 else alts[0][0]
-                            for alts in self.terms) or "1"
+        return (
+            " AND ".join(
+                "(" + " OR ".join(a for a, _ in alts) + ")" if len(alts) > 1 else alts[0][0] for alts in self.terms
+            )
+            or "1"
+        )
 
 
 def json_path(name: str) -> str | None:
@@ -202,8 +206,7 @@ def _translate(name: str, op: str, arg: Any, inline: bool) -> Alternatives | Non
         if is_num:
             return [one(f"{expr} {sql_op} ?", arg)]
         if isinstance(arg, str):
-            return [one(f"{expr} {sql_op} ?", arg), one(_ARRAY_RANGE.format(e=expr)),
-                    one(_OBJECT_RANGE.format(e=expr))]
+            return [one(f"{expr} {sql_op} ?", arg), one(_ARRAY_RANGE.format(e=expr)), one(_OBJECT_RANGE.format(e=expr))]
         if arg is None or isinstance(arg, bool):
             return [one(f"{expr} IS NOT NULL")] if op == "$gt" or arg is not None else None
         return None

@@ -104,9 +104,7 @@ class Database:
             self.conn = self._reader = _open_readonly(path)
         else:
             try:
-                self.conn = sqlite3.connect(
-                    str(path), isolation_level=None, check_same_thread=False, timeout=30.0
-                )
+                self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"cannot open the store database {path}: {exc}") from exc
         self.lock = threading.RLock()  # the writer connection's
@@ -134,8 +132,9 @@ class Database:
                     continue
                 conn.close()
                 if _busy(exc):
-                    raise StoreUnavailable(f"the store database {path} stayed locked by another process "
-                                           f"for 30 s ({exc})") from None
+                    raise StoreUnavailable(
+                        f"the store database {path} stayed locked by another process for 30 s ({exc})"
+                    ) from None
                 raise damaged(path, exc) from None
             except (sqlite3.DatabaseError, StoreCorrupted) as exc:
                 conn.close()
@@ -224,8 +223,9 @@ class Database:
     @staticmethod
     def check_doctype(doctype: str) -> str:
         if not isinstance(doctype, str) or not _DOCTYPE.fullmatch(doctype):
-            raise BadRequest(f"invalid doctype {doctype!r} (letters, digits, '.', '_' and '-' only)",
-                             reason="invalid_doctype")
+            raise BadRequest(
+                f"invalid doctype {doctype!r} (letters, digits, '.', '_' and '-' only)", reason="invalid_doctype"
+            )
         return doctype
 
     def table(self, doctype: str, *, create: bool = False) -> str | None:
@@ -269,9 +269,7 @@ class Database:
         seen, self._versions[id(conn)] = self._versions.get(id(conn)), version  # per connection
         if self._indexes is None or seen != version:
             cache: dict[str, list[IndexDef]] = {}
-            for row in conn.execute(
-                "SELECT doctype, name, fields, partial, sql_name FROM indexes ORDER BY rowid"
-            ):
+            for row in conn.execute("SELECT doctype, name, fields, partial, sql_name FROM indexes ORDER BY rowid"):
                 partial = json.loads(row[3]) if row[3] else None
                 fields = tuple(json.loads(row[2]))
                 cache.setdefault(row[0], []).append(
@@ -280,9 +278,7 @@ class Database:
             self._indexes = cache
         return self._indexes.get(doctype, [])
 
-    def define_index(
-        self, doctype: str, fields: Sequence[str], name: str, partial: Mapping[str, Any] | None
-    ) -> bool:
+    def define_index(self, doctype: str, fields: Sequence[str], name: str, partial: Mapping[str, Any] | None) -> bool:
         """Record an index and build its SQLite counterpart; ``False`` if the same one existed."""
         if not fields or not all(isinstance(f, str) and f for f in fields):
             raise BadRequest("an index needs a non-empty list of field names", reason="invalid_index")
@@ -296,8 +292,7 @@ class Database:
                 (doctype, name),
             ).fetchone()
             if row is not None:
-                same = json.loads(row[0]) == list(fields) and (
-                    (json.loads(row[1]) if row[1] else None) == partial_dict)
+                same = json.loads(row[0]) == list(fields) and ((json.loads(row[1]) if row[1] else None) == partial_dict)
                 if same:
                     return False
                 if row[2]:
@@ -314,8 +309,7 @@ class Database:
                 conn.execute(f'CREATE INDEX "{sql_name}" ON "{tbl}" ({", ".join(exprs)}) WHERE {where}')
             conn.execute(
                 "INSERT INTO indexes (doctype, name, fields, partial, sql_name) VALUES (?, ?, ?, ?, ?)",
-                (doctype, name, json.dumps(list(fields)), json.dumps(partial_dict) if partial_dict else None,
-                 sql_name),
+                (doctype, name, json.dumps(list(fields)), json.dumps(partial_dict) if partial_dict else None, sql_name),
             )
         self._indexes = None
         return True
@@ -331,13 +325,18 @@ def damaged(path: Path, exc: BaseException) -> StoreCorrupted:
     return StoreCorrupted(
         f"the store database {path} is damaged or is not a store database ({exc}). Move it away (the "
         f"files under {path.parent / 'files'} stay) and run again to start a new store, or restore it "
-        "from a backup", reason="corrupt")
+        "from a backup",
+        reason="corrupt",
+    )
 
 
 def _translated(path: Path, exc: sqlite3.Error) -> StoreError:
     if is_disk_full(exc):
-        return QuotaExceeded(f"the disk of the store {path.parent} is full ({exc}): nothing of this change was "
-                             "written; free some space and run again", reason="disk_full")
+        return QuotaExceeded(
+            f"the disk of the store {path.parent} is full ({exc}): nothing of this change was "
+            "written; free some space and run again",
+            reason="disk_full",
+        )
     if isinstance(exc, sqlite3.OperationalError):
         if "readonly" in str(exc) or "read-only" in str(exc):
             return Forbidden(f"the store {path.parent} cannot be written ({exc})", reason="read_only")
@@ -354,8 +353,7 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
     last: sqlite3.Error | None = None
     for query in ("?mode=ro", "?mode=ro&immutable=1"):
         try:
-            conn = sqlite3.connect(uri + query, uri=True, isolation_level=None, check_same_thread=False,
-                                   timeout=30.0)
+            conn = sqlite3.connect(uri + query, uri=True, isolation_level=None, check_same_thread=False, timeout=30.0)
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
             return conn

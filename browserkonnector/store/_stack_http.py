@@ -130,7 +130,10 @@ class StackHTTP:
         self.redactor.add_all(credentials.secrets())
         self.retry = RetryTransport(transport, retries=retries, **dict(retry_options or {}))
         self._client = httpx.AsyncClient(
-            base_url=self.base_url, transport=self.retry, timeout=timeout, follow_redirects=False,
+            base_url=self.base_url,
+            transport=self.retry,
+            timeout=timeout,
+            follow_redirects=False,
             headers={"Accept": "application/json", "User-Agent": "browserkonnector (cozy-stack client)"},
         )
         self._refresh_lock = anyio.Lock()
@@ -165,8 +168,9 @@ class StackHTTP:
             except httpx.TransportError as exc:
                 what = f"{method} {urlsplit(path).path}"
                 raise StoreUnavailable(
-                    self.scrub(f"could not reach the Cozy at {self.base_url} for {what}: "
-                               f"{type(exc).__name__} {exc}".rstrip()),
+                    self.scrub(
+                        f"could not reach the Cozy at {self.base_url} for {what}: {type(exc).__name__} {exc}".rstrip()
+                    ),
                     reason="transport",
                 ) from exc
             logger.debug("cozy {} {} -> {}", method, urlsplit(path).path, response.status_code)
@@ -199,15 +203,27 @@ class StackHTTP:
             ) from exc
 
     def _build(
-        self, method: str, path: str, params: Mapping[str, Any] | None, json_body: Any, content: Body | None,
-        headers: Mapping[str, str] | None, retry: RetryPolicy | None, token: str,
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        content: Body | None,
+        headers: Mapping[str, str] | None,
+        retry: RetryPolicy | None,
+        token: str,
     ) -> httpx.Request:
         all_headers = {"Authorization": f"Bearer {token}", **dict(headers or {})}
         extensions = {"retry": retry} if retry else None
         body: Any = content() if callable(content) else content
         return self._client.build_request(
-            method, path, params={k: v for k, v in (params or {}).items() if v is not None} or None,
-            json=json_body, content=body, headers=all_headers, extensions=extensions,
+            method,
+            path,
+            params={k: v for k, v in (params or {}).items() if v is not None} or None,
+            json=json_body,
+            content=body,
+            headers=all_headers,
+            extensions=extensions,
         )
 
     # -- auth ---------------------------------------------------------------------------------------
@@ -218,11 +234,17 @@ class StackHTTP:
             if self.credentials.access_token != used_token:
                 return  # another request already refreshed it
             creds = self.credentials
-            form = {"grant_type": "refresh_token", "refresh_token": creds.refresh_token or "",
-                    "client_id": creds.client_id or "", "client_secret": creds.client_secret or ""}
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": creds.refresh_token or "",
+                "client_id": creds.client_id or "",
+                "client_secret": creds.client_secret or "",
+            }
             try:
                 response = await self._client.post(
-                    "/auth/access_token", data=form, headers={"Accept": "application/json"},
+                    "/auth/access_token",
+                    data=form,
+                    headers={"Accept": "application/json"},
                     extensions={"retry": "unsent"},
                 )
             except httpx.TransportError as exc:
@@ -233,7 +255,8 @@ class StackHTTP:
             if response.status_code != 200:
                 raise Unauthorized(
                     f"the OAuth access token was refused and refreshing it failed (POST /auth/access_token "
-                    f"answered {response.status_code}): register the OAuth client again", reason="refresh_failed",
+                    f"answered {response.status_code}): register the OAuth client again",
+                    reason="refresh_failed",
                     expired=True,
                 )
             data = response.json()
@@ -271,7 +294,8 @@ class StackHTTP:
         elif expired:
             text = f"the OAuth access token expired and could not be renewed: the Cozy refused {what}"
         else:
-            text = (f"the Cozy refused the token for {what} (401 invalid_token): check COZY_CREDENTIALS, "
-                    "and that the konnector is installed on this Cozy")
-        return Unauthorized(self.scrub(text), reason="expired_token" if expired else "invalid_token",
-                            expired=expired)
+            text = (
+                f"the Cozy refused the token for {what} (401 invalid_token): check COZY_CREDENTIALS, "
+                "and that the konnector is installed on this Cozy"
+            )
+        return Unauthorized(self.scrub(text), reason="expired_token" if expired else "invalid_token", expired=expired)

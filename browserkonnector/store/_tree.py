@@ -54,38 +54,57 @@ class Tree:
             return
         with db.write() as conn:
             self.tbl = str(db.table(FILES_DOCTYPE, create=True))
-            run_script(conn, f"""
+            run_script(
+                conn,
+                f"""
                 CREATE INDEX IF NOT EXISTS files_by_path ON "{self.tbl}" (json_extract(body, '$.path'))
                     WHERE deleted = 0;
                 CREATE TABLE IF NOT EXISTS file_refs (
                     file_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,
                     PRIMARY KEY (type, id, file_id)) WITHOUT ROWID;
                 CREATE INDEX IF NOT EXISTS file_refs_by_file ON file_refs (file_id);
-            """)
+            """,
+            )
             if self.row(conn, ROOT_DIR_ID) is None:
                 self._insert_special(conn, ROOT_DIR_ID, "", None, "/")
             if self.row(conn, TRASH_DIR_ID) is None:
                 self._insert_special(conn, TRASH_DIR_ID, TRASH_NAME, ROOT_DIR_ID, "/" + TRASH_NAME)
-                conn.execute("INSERT OR IGNORE INTO file_names (dir_id, name, file_id) VALUES (?, ?, ?)",
-                             (ROOT_DIR_ID, TRASH_NAME, TRASH_DIR_ID))
+                conn.execute(
+                    "INSERT OR IGNORE INTO file_names (dir_id, name, file_id) VALUES (?, ?, ?)",
+                    (ROOT_DIR_ID, TRASH_NAME, TRASH_DIR_ID),
+                )
         (self.files_root / TRASH_NAME).mkdir(parents=True, exist_ok=True)
 
-    def _insert_special(self, conn: sqlite3.Connection, doc_id: str, name: str, dir_id: str | None,
-                        path: str) -> None:
+    def _insert_special(self, conn: sqlite3.Connection, doc_id: str, name: str, dir_id: str | None, path: str) -> None:
         body = self.dir_body(name, dir_id, path, created_at=None)
-        conn.execute(f'INSERT INTO "{self.tbl}" (id, rev, deleted, body) VALUES (?, ?, 0, ?)',
-                     (doc_id, make_rev(1, body), json.dumps(body, ensure_ascii=False)))
+        conn.execute(
+            f'INSERT INTO "{self.tbl}" (id, rev, deleted, body) VALUES (?, ?, 0, ?)',
+            (doc_id, make_rev(1, body), json.dumps(body, ensure_ascii=False)),
+        )
 
     # -- documents ------------------------------------------------------------------------------------
-    def cozy_metadata(self, *, upload: bool, source_account: str | None = None,
-                      source_account_identifier: str | None = None, at: str | None = None) -> dict[str, Any]:
+    def cozy_metadata(
+        self,
+        *,
+        upload: bool,
+        source_account: str | None = None,
+        source_account_identifier: str | None = None,
+        at: str | None = None,
+    ) -> dict[str, Any]:
         """The ``cozyMetadata`` the stack writes on a new file or folder for the token's app."""
         now = at or now_iso()
-        meta: dict[str, Any] = {"doctypeVersion": DOCTYPE_VERSION, "metadataVersion": 1,
-                                "createdAt": now, "updatedAt": now}
+        meta: dict[str, Any] = {
+            "doctypeVersion": DOCTYPE_VERSION,
+            "metadataVersion": 1,
+            "createdAt": now,
+            "updatedAt": now,
+        }
         if self.app is not None:
-            meta.update(createdByApp=self.app.slug, createdByAppVersion=self.app.version,
-                        updatedByApps=[{"slug": self.app.slug, "date": now, "version": self.app.version}])
+            meta.update(
+                createdByApp=self.app.slug,
+                createdByAppVersion=self.app.version,
+                updatedByApps=[{"slug": self.app.slug, "date": now, "version": self.app.version}],
+            )
         if upload:
             meta["uploadedAt"] = now
             if self.app is not None:
@@ -96,8 +115,14 @@ class Tree:
             meta["sourceAccountIdentifier"] = source_account_identifier
         return meta
 
-    def touch_metadata(self, meta: Mapping[str, Any], *, upload: bool, source_account: str | None = None,
-                       source_account_identifier: str | None = None) -> dict[str, Any]:
+    def touch_metadata(
+        self,
+        meta: Mapping[str, Any],
+        *,
+        upload: bool,
+        source_account: str | None = None,
+        source_account_identifier: str | None = None,
+    ) -> dict[str, Any]:
         """cozyMetadata after a change by the token's app: ``updatedAt``, ``updatedByApps`` (one entry per
         slug, the latest last) and, for new content, ``uploadedAt``/``uploadedBy``."""
         now = now_iso()
@@ -116,29 +141,38 @@ class Tree:
             out["sourceAccountIdentifier"] = source_account_identifier
         return out
 
-    def dir_body(self, name: str, dir_id: str | None, path: str, *, created_at: str | None,
-                 tags: Sequence[str] = ()) -> dict[str, Any]:
+    def dir_body(
+        self, name: str, dir_id: str | None, path: str, *, created_at: str | None, tags: Sequence[str] = ()
+    ) -> dict[str, Any]:
         now = now_iso()
-        return {"type": "directory", "name": name, "dir_id": dir_id, "path": path,
-                "created_at": created_at or now, "updated_at": now, "tags": list(tags), "metadata": {},
-                "cozyMetadata": self.cozy_metadata(upload=False), "referenced_by": []}
+        return {
+            "type": "directory",
+            "name": name,
+            "dir_id": dir_id,
+            "path": path,
+            "created_at": created_at or now,
+            "updated_at": now,
+            "tags": list(tags),
+            "metadata": {},
+            "cozyMetadata": self.cozy_metadata(upload=False),
+            "referenced_by": [],
+        }
 
     # -- reading --------------------------------------------------------------------------------------
     def row(self, conn: sqlite3.Connection, doc_id: str) -> tuple[str, dict[str, Any]] | None:
         """``(rev, body)`` of a live entry, or ``None``."""
-        got = conn.execute(f'SELECT rev, body FROM "{self.tbl}" WHERE id = ? AND deleted = 0',
-                           (doc_id,)).fetchone()
+        got = conn.execute(f'SELECT rev, body FROM "{self.tbl}" WHERE id = ? AND deleted = 0', (doc_id,)).fetchone()
         return None if got is None else (str(got[0]), json.loads(got[1]))
 
-    def need(self, conn: sqlite3.Connection, doc_id: str, *, what: str = "file or folder"
-             ) -> tuple[str, dict[str, Any]]:
+    def need(
+        self, conn: sqlite3.Connection, doc_id: str, *, what: str = "file or folder"
+    ) -> tuple[str, dict[str, Any]]:
         got = self.row(conn, doc_id)
         if got is None:
             raise NotFound(f"{what} {doc_id!r} not found", reason="missing")
         return got
 
-    def need_dir(self, conn: sqlite3.Connection, dir_id: str, *, writable: bool = True
-                 ) -> tuple[str, dict[str, Any]]:
+    def need_dir(self, conn: sqlite3.Connection, dir_id: str, *, writable: bool = True) -> tuple[str, dict[str, Any]]:
         """A folder that can receive entries: it exists, is a directory and (for writes) is not in the
         trash — the stack answers 404 for all three."""
         rev, body = self.need(conn, dir_id, what="folder")
@@ -163,14 +197,13 @@ class Tree:
         return self.files_root.joinpath(*[p for p in path.split("/") if p])
 
     def child(self, conn: sqlite3.Connection, dir_id: str, name: str) -> str | None:
-        got = conn.execute("SELECT file_id FROM file_names WHERE dir_id = ? AND name = ?",
-                           (dir_id, name)).fetchone()
+        got = conn.execute("SELECT file_id FROM file_names WHERE dir_id = ? AND name = ?", (dir_id, name)).fetchone()
         return None if got is None else str(got[0])
 
     def dir_by_path(self, conn: sqlite3.Connection, path: str) -> tuple[str, str, dict[str, Any]] | None:
         got = conn.execute(
-            f"SELECT id, rev, body FROM \"{self.tbl}\" WHERE deleted = 0 "
-            "AND json_extract(body, '$.path') = ?", (path,)).fetchone()
+            f"SELECT id, rev, body FROM \"{self.tbl}\" WHERE deleted = 0 AND json_extract(body, '$.path') = ?", (path,)
+        ).fetchone()
         return None if got is None else (str(got[0]), str(got[1]), json.loads(got[2]))
 
     def file_doc(self, conn: sqlite3.Connection, doc_id: str, rev: str, body: Mapping[str, Any]) -> FileDoc:
@@ -185,10 +218,12 @@ class Tree:
         paths: dict[str, str] = {}
         ids = sorted(parents)
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+            chunk = ids[start : start + 500]
             for pid, ppath in conn.execute(
                 f"SELECT id, json_extract(body, '$.path') FROM \"{self.tbl}\" "
-                f"WHERE deleted = 0 AND id IN ({', '.join('?' * len(chunk))})", chunk):
+                f"WHERE deleted = 0 AND id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            ):
                 paths[pid] = ppath
         out = []
         for d in docs:
@@ -198,15 +233,18 @@ class Tree:
             out.append(FileDoc.from_doc(doc))
         return out
 
-    def list_page(self, conn: sqlite3.Connection, dir_id: str, after: str, n: int
-                  ) -> tuple[list[tuple[str, str, dict[str, Any]]], str | None]:
+    def list_page(
+        self, conn: sqlite3.Connection, dir_id: str, after: str, n: int
+    ) -> tuple[list[tuple[str, str, dict[str, Any]]], str | None]:
         """Live, non-trashed children of a folder among the next ``n`` names after ``after``, by name,
         and the last name looked at (``None`` when the folder has no more)."""
         rows = conn.execute(
-            f"SELECT d.id, d.rev, d.body, n.name FROM file_names n JOIN \"{self.tbl}\" d ON d.id = n.file_id "
+            f'SELECT d.id, d.rev, d.body, n.name FROM file_names n JOIN "{self.tbl}" d ON d.id = n.file_id '
             "WHERE n.dir_id = ? AND n.name > ? AND d.deleted = 0 "
             "AND json_extract(d.body, '$.dir_id') = n.dir_id AND json_extract(d.body, '$.name') = n.name "
-            "ORDER BY n.name LIMIT ?", (dir_id, after, n)).fetchall()
+            "ORDER BY n.name LIMIT ?",
+            (dir_id, after, n),
+        ).fetchall()
         out = []
         for doc_id, rev, body, _ in rows:
             parsed = json.loads(body)
@@ -217,11 +255,15 @@ class Tree:
     def sync_refs(self, conn: sqlite3.Connection, file_id: str, body: Mapping[str, Any] | None) -> None:
         conn.execute("DELETE FROM file_refs WHERE file_id = ?", (file_id,))
         for ref in (body or {}).get("referenced_by") or []:
-            conn.execute("INSERT OR IGNORE INTO file_refs (file_id, type, id) VALUES (?, ?, ?)",
-                         (file_id, str(ref["type"]), str(ref["id"])))
+            conn.execute(
+                "INSERT OR IGNORE INTO file_refs (file_id, type, id) VALUES (?, ?, ?)",
+                (file_id, str(ref["type"]), str(ref["id"])),
+            )
 
     def referencing(self, conn: sqlite3.Connection, doctype: str, doc_id: str) -> list[FileDoc]:
         rows = conn.execute(
-            f"SELECT d.id, d.rev, d.body FROM file_refs r JOIN \"{self.tbl}\" d ON d.id = r.file_id "
-            "WHERE r.type = ? AND r.id = ? AND d.deleted = 0 ORDER BY d.id", (doctype, doc_id)).fetchall()
+            f'SELECT d.id, d.rev, d.body FROM file_refs r JOIN "{self.tbl}" d ON d.id = r.file_id '
+            "WHERE r.type = ? AND r.id = ? AND d.deleted = 0 ORDER BY d.id",
+            (doctype, doc_id),
+        ).fetchall()
         return self.file_docs(conn, [{**json.loads(b), "_id": i, "_rev": r} for i, r, b in rows])

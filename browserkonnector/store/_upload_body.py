@@ -55,7 +55,7 @@ class UploadBody:
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
     for start in range(0, len(data), CHUNK_SIZE):
-        yield data[start:start + CHUNK_SIZE]
+        yield data[start : start + CHUNK_SIZE]
     if not data:
         yield b""
 

@@ -10,9 +10,7 @@ from browserkonnector.browser._discovery import LAUNCH_ARGS, find_chromium
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(
-    pytestconfig: pytest.Config, browser_type_launch_args: dict[str, Any]
-) -> dict[str, Any]:
+def browser_type_launch_args(pytestconfig: pytest.Config, browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """pytest-playwright's launch arguments plus the system Chromium and the offline DNS rule."""
     headless = not pytestconfig.getoption("--headed", default=False)
     return {

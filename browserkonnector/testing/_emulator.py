@@ -74,8 +74,15 @@ from browserkonnector.testing._emulator_http import (
 from browserkonnector.testing._emulator_job import job_environment
 from browserkonnector.testing._server import BackgroundServer
 
-__all__ = ["IDLE_TIMEOUT", "METADATA_TTL", "EmulatedCozyStore", "Fault", "LoggedRequest", "StackEmulator",
-           "emulated_store"]
+__all__ = [
+    "IDLE_TIMEOUT",
+    "METADATA_TTL",
+    "EmulatedCozyStore",
+    "Fault",
+    "LoggedRequest",
+    "StackEmulator",
+    "emulated_store",
+]
 
 _T = TypeVar("_T")
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
@@ -161,8 +168,9 @@ class StackEmulator:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     async def open_store(self) -> LocalStore:
@@ -224,8 +232,9 @@ class StackEmulator:
         """Cut the connection of the next matching requests without answering: after reading
         ``after_bytes`` of the body (the server does not act), or, with ``after_bytes=None``, after
         acting (the answer is lost)."""
-        return self._faults.add(pattern, drop=True, after_bytes=after_bytes if after_bytes is not None else -1,
-                                times=times)
+        return self._faults.add(
+            pattern, drop=True, after_bytes=after_bytes if after_bytes is not None else -1, times=times
+        )
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -241,12 +250,22 @@ class StackEmulator:
 
     def oauth_credentials(self) -> str:
         """``COZY_CREDENTIALS`` as cozy-jobs-cli's dev mode sets it (OAuth client + token)."""
-        return json.dumps({
-            "oauthOptions": {"clientID": self.client_id, "clientSecret": self.client_secret,
-                             "registrationAccessToken": "emu-registration", "clientName": "browserkonnector"},
-            "token": {"tokenType": "bearer", "accessToken": self.token, "refreshToken": self.refresh_token,
-                      "scope": "io.cozy.files io.cozy.bills"},
-        })
+        return json.dumps(
+            {
+                "oauthOptions": {
+                    "clientID": self.client_id,
+                    "clientSecret": self.client_secret,
+                    "registrationAccessToken": "emu-registration",
+                    "clientName": "browserkonnector",
+                },
+                "token": {
+                    "tokenType": "bearer",
+                    "accessToken": self.token,
+                    "refreshToken": self.refresh_token,
+                    "scope": "io.cozy.files io.cozy.bills",
+                },
+            }
+        )
 
     async def check_quota(self, extra: int) -> None:
         """The stack refuses an upload whose announced size does not fit before reading it (413); the
@@ -267,7 +286,9 @@ class StackEmulator:
             await self.open_store()
             return Response("ready")
         entry = LoggedRequest(
-            method=request.method, path=path, query=parse_qs(request.url.query, keep_blank_values=True),
+            method=request.method,
+            path=path,
+            query=parse_qs(request.url.query, keep_blank_values=True),
             headers={k.lower(): v for k, v in request.headers.items()},
         )
         self._log.append(entry)
@@ -300,7 +321,8 @@ class StackEmulator:
             if fault.after_bytes >= 0 and not is_upload(request, parts):
                 await self._drop_while_reading(request, entry, fault.after_bytes)
         refused = self._check_auth(request, is_files) or permission_refusal(
-            self.permissions, request.method, parts, request.headers.get("accept", ""))
+            self.permissions, request.method, parts, request.headers.get("accept", "")
+        )
         if refused is not None:
             return refused
         await self._read_json_for_log(request, entry, parts)
@@ -348,15 +370,19 @@ class StackEmulator:
 
     async def _token_endpoint(self, request: Request) -> Response:
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode(), keep_blank_values=True).items()}
-        ok = (form.get("grant_type") == "refresh_token" and form.get("client_id") == self.client_id
-              and secrets.compare_digest(form.get("client_secret", ""), self.client_secret)
-              and secrets.compare_digest(form.get("refresh_token", ""), self.refresh_token))
+        ok = (
+            form.get("grant_type") == "refresh_token"
+            and form.get("client_id") == self.client_id
+            and secrets.compare_digest(form.get("client_secret", ""), self.client_secret)
+            and secrets.compare_digest(form.get("refresh_token", ""), self.refresh_token)
+        )
         if not ok:
             return json_response({"error": "invalid_grant"}, 400)
         self.token = f"emu-access-token-{secrets.token_urlsafe(18)}"
         self._expired = False
-        return json_response({"access_token": self.token, "token_type": "bearer",
-                              "refresh_token": self.refresh_token, "scope": "*"})
+        return json_response(
+            {"access_token": self.token, "token_type": "bearer", "refresh_token": self.refresh_token, "scope": "*"}
+        )
 
 
 class EmulatedCozyStore(CozyStackStore):
@@ -372,8 +398,7 @@ class EmulatedCozyStore(CozyStackStore):
         await anyio.to_thread.run_sync(self.emulator.stop)
 
 
-async def emulated_store(root: str | Path, *, app: AppInfo | None = None, **emulator_options: Any
-                         ) -> EmulatedCozyStore:
+async def emulated_store(root: str | Path, *, app: AppInfo | None = None, **emulator_options: Any) -> EmulatedCozyStore:
     """Start a :class:`StackEmulator` over a LocalStore in ``root`` (acting for ``app``) and return a
     CozyStackStore connected to it."""
     app = app or AppInfo("demo-vendor", "1.0.0")

@@ -26,8 +26,19 @@ if TYPE_CHECKING:
 __all__ = ["handle_data"]
 
 #: Doctypes the stack serves read-only through ``/data`` (writes are 403 "reserved doctype X unwritable").
-READ_ONLY = frozenset({"io.cozy.files", "io.cozy.jobs", "io.cozy.triggers", "io.cozy.apps", "io.cozy.konnectors",
-                       "io.cozy.permissions", "io.cozy.sessions", "io.cozy.oauth.clients", "io.cozy.sharings"})
+READ_ONLY = frozenset(
+    {
+        "io.cozy.files",
+        "io.cozy.jobs",
+        "io.cozy.triggers",
+        "io.cozy.apps",
+        "io.cozy.konnectors",
+        "io.cozy.permissions",
+        "io.cozy.sessions",
+        "io.cozy.oauth.clients",
+        "io.cozy.sharings",
+    }
+)
 _NO_INDEX_WARNING = "no matching index found"
 
 
@@ -90,9 +101,12 @@ async def _route(emu: StackEmulator, request: Request, parts: list[str]) -> Resp
         _check_writable(doctype)
         body = await _json_body(request)
         results = await store.bulk_save(doctype, list(body.get("docs") or []))
-        rows = [{"ok": True, "id": r.id, "rev": r.rev} if r.ok else
-                {"id": r.id, "error": r.error or "conflict", "reason": r.reason or "Document update conflict."}
-                for r in results]
+        rows = [
+            {"ok": True, "id": r.id, "rev": r.rev}
+            if r.ok
+            else {"id": r.id, "error": r.error or "conflict", "reason": r.reason or "Document update conflict."}
+            for r in results
+        ]
         return json_response(rows, 201)
     if len(rest) >= 3 and rest[1:3] == ["relationships", "references"] and method == "GET":
         return await _references(store, doctype, name, request)
@@ -130,8 +144,7 @@ async def _one(store: Store, doctype: str, doc_id: str, request: Request) -> Res
         elif not has_rev and not has_id:
             doc = await store.create(doctype, {**body, "_id": doc_id})
         else:
-            raise BadRequest("give both _id and _rev (update) or neither (create with this id)",
-                             reason="bad_request")
+            raise BadRequest("give both _id and _rev (update) or neither (create with this id)", reason="bad_request")
         return json_response({"ok": True, "id": doc["_id"], "rev": doc["_rev"], "type": doctype, "data": doc})
     if method == "DELETE":
         rev, if_match = request.query_params.get("rev"), request.headers.get("if-match")
@@ -158,8 +171,10 @@ async def _all_docs(store: Store, doctype: str, request: Request) -> Response:
             else:
                 rows.append({"id": key, "key": key, "value": {"rev": doc["_rev"]}, **({"doc": doc} if include else {})})
     else:
-        rows = [{"id": d["_id"], "key": d["_id"], "value": {"rev": d["_rev"]}, **({"doc": d} if include else {})}
-                async for d in store.all_docs(doctype)]
+        rows = [
+            {"id": d["_id"], "key": d["_id"], "value": {"rev": d["_rev"]}, **({"doc": d} if include else {})}
+            async for d in store.all_docs(doctype)
+        ]
     return json_response({"total_rows": len(rows), "offset": 0, "rows": rows})
 
 
@@ -175,7 +190,7 @@ async def _normal_docs(store: Store, doctype: str, request: Request) -> Response
     total = len(docs)
     if after is not None:
         docs = [d for d in docs if str(d["_id"]) > after]
-    page = docs[skip:skip + limit]
+    page = docs[skip : skip + limit]
     mark = base64.urlsafe_b64encode(str(page[-1]["_id"]).encode()).decode() if page else ""
     return json_response({"rows": page, "total_rows": total, "bookmark": mark})
 
@@ -189,8 +204,9 @@ async def _index(emu: StackEmulator, store: Store, doctype: str, body: Any) -> R
     name = str(body.get("ddoc") or body.get("name") or "").removeprefix("_design/") or None
     key = (doctype, name or ",".join(names))
     result = "exists" if key in emu.indexes_seen else "created"
-    doc_id = await store.define_index(doctype, names, name=name,
-                                      partial_filter=index.get("partial_filter_selector") or None)
+    doc_id = await store.define_index(
+        doctype, names, name=name, partial_filter=index.get("partial_filter_selector") or None
+    )
     emu.indexes_seen.add(key)
     return json_response({"result": result, "id": doc_id, "name": doc_id.removeprefix("_design/")})
 
@@ -203,8 +219,12 @@ def _design(index: Any) -> dict[str, Any]:
     if index.partial:
         definition["partial_filter_selector"] = view_map["partial_filter_selector"] = index.partial
     rev = "1-" + hashlib.md5(json.dumps(definition, sort_keys=True).encode()).hexdigest()
-    return {"_id": f"_design/{index.name}", "_rev": rev, "language": "query",
-            "views": {index.name: {"map": view_map, "reduce": "_count", "options": {"def": definition}}}}
+    return {
+        "_id": f"_design/{index.name}",
+        "_rev": rev,
+        "language": "query",
+        "views": {index.name: {"map": view_map, "reduce": "_count", "options": {"def": definition}}},
+    }
 
 
 async def _design_docs(store: Store, doctype: str, request: Request) -> Response:
@@ -214,8 +234,10 @@ async def _design_docs(store: Store, doctype: str, request: Request) -> Response
         return json_response({"error": "not_found", "reason": "Database does not exist."}, 404)
     designs = [_design(index) for index in _indexes(store, doctype)]
     with_docs = request.query_params.get("include_docs") == "true"
-    rows = [{"id": d["_id"], "key": d["_id"], "value": {"rev": d["_rev"]}, **({"doc": d} if with_docs else {})}
-            for d in sorted(designs, key=lambda d: str(d["_id"]))]
+    rows = [
+        {"id": d["_id"], "key": d["_id"], "value": {"rev": d["_rev"]}, **({"doc": d} if with_docs else {})}
+        for d in sorted(designs, key=lambda d: str(d["_id"]))
+    ]
     return json_response({"total_rows": len(rows), "offset": 0, "rows": rows})
 
 
@@ -241,11 +263,21 @@ async def _find(emu: StackEmulator, store: Store, doctype: str, body: Any) -> Re
         raise BadRequest("_find needs a JSON body with a 'selector' object", reason="bad_request")
     selector, sort = body["selector"], body.get("sort")
     result = await (await emu.find_store(selector, sort)).find(
-        doctype, selector, sort=sort, fields=body.get("fields"), limit=body.get("limit"),
-        skip=int(body.get("skip") or 0), bookmark=body.get("bookmark") or None, use_index=body.get("use_index"),
+        doctype,
+        selector,
+        sort=sort,
+        fields=body.get("fields"),
+        limit=body.get("limit"),
+        skip=int(body.get("skip") or 0),
+        bookmark=body.get("bookmark") or None,
+        use_index=body.get("use_index"),
     )
-    answer: dict[str, Any] = {"docs": result.docs, "limit": result.limit, "next": result.next,
-                              "bookmark": result.bookmark}
+    answer: dict[str, Any] = {
+        "docs": result.docs,
+        "limit": result.limit,
+        "next": result.next,
+        "bookmark": result.bookmark,
+    }
     if result.warning and _NO_INDEX_WARNING not in result.warning.lower():
         answer["warning"] = result.warning
     return json_response(answer)
@@ -255,7 +287,7 @@ async def _references(store: Store, doctype: str, doc_id: str, request: Request)
     files = await store.referenced_files(doctype, doc_id)
     limit = min(int(request.query_params.get("page[limit]") or 100), 1000)
     start = int(request.query_params.get("page[cursor]") or request.query_params.get("page[skip]") or 0)
-    page = files[start:start + limit]
+    page = files[start : start + limit]
     answer: dict[str, Any] = {
         "data": [{"type": "io.cozy.files", "id": f.id} for f in page],
         "meta": {"count": len(files)},
@@ -263,7 +295,9 @@ async def _references(store: Store, doctype: str, doc_id: str, request: Request)
     if request.query_params.get("include") == "files":
         answer["included"] = [file_resource(f) for f in page]
     if start + limit < len(files):
-        answer["links"] = {"next": f"/data/{quote(doctype, safe='')}/{quote(doc_id, safe='')}"
-                                   "/relationships/references?include=files"
-                                   f"&page[limit]={limit}&page[cursor]={start + limit}"}
+        answer["links"] = {
+            "next": f"/data/{quote(doctype, safe='')}/{quote(doc_id, safe='')}"
+            "/relationships/references?include=files"
+            f"&page[limit]={limit}&page[cursor]={start + limit}"
+        }
     return json_response(answer, jsonapi=True)

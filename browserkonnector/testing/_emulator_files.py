@@ -56,8 +56,12 @@ async def handle_files(emu: StackEmulator, request: Request, parts: list[str], e
 #: (status, JSON-API title, detail — the Go error's text —, ``source.parameter``).
 _VFS_ERRORS: dict[tuple[type[StoreError], str], tuple[int, str, str, str | None]] = {
     (PreconditionFailed, "md5_mismatch"): (412, "Precondition Failed", "Invalid hash", "Content-MD5"),
-    (PreconditionFailed, "length_mismatch"): (412, "Precondition Failed", "Content length does not match",
-                                              "Content-Length"),
+    (PreconditionFailed, "length_mismatch"): (
+        412,
+        "Precondition Failed",
+        "Content length does not match",
+        "Content-Length",
+    ),
     (Unprocessable, "bad_md5"): (422, "Invalid Parameter", "Given Content-MD5 is invalid", "Content-MD5"),
     (Unprocessable, "metadata_id"): (422, "Invalid Parameter", "Invalid or expired MetadataID", "MetadataID"),
     (Conflict, "conflict"): (409, "Conflict", "file already exists", None),
@@ -70,15 +74,29 @@ def _stack_error(exc: StoreError) -> Response:
     if isinstance(exc, NoIndex):
         # web/errors ErrorHandler turns a couchdb.Error into {status, title: its Name, detail: its
         # Reason}: cozy-stack-client recognises a missing index by "no_index" in that body.
-        return json_response({"errors": [{"status": "400", "title": exc.reason or "no_index",
-                                          "detail": "no matching index found, create an index"}]}, 400, jsonapi=True)
+        return json_response(
+            {
+                "errors": [
+                    {
+                        "status": "400",
+                        "title": exc.reason or "no_index",
+                        "detail": "no matching index found, create an index",
+                    }
+                ]
+            },
+            400,
+            jsonapi=True,
+        )
     parameter: str | None
     if isinstance(exc, InvalidName):
-        status, title, detail, parameter = (422, "Invalid Parameter",
-                                            "Invalid filename: empty or contains an illegal character", "name")
+        status, title, detail, parameter = (
+            422,
+            "Invalid Parameter",
+            "Invalid filename: empty or contains an illegal character",
+            "name",
+        )
     else:
-        known = next((v for (kind, why), v in _VFS_ERRORS.items() if isinstance(exc, kind) and exc.reason == why),
-                     None)
+        known = next((v for (kind, why), v in _VFS_ERRORS.items() if isinstance(exc, kind) and exc.reason == why), None)
         if known is None:
             return jsonapi_error(exc.status if 400 <= exc.status < 600 else 500, exc.message)
         status, title, detail, parameter = known
@@ -118,8 +136,9 @@ async def _route(emu: StackEmulator, request: Request, parts: list[str], entry: 
         if not isinstance(attributes, dict):
             raise Unprocessable("the metadata must be data.attributes, an object", reason="unprocessable")
         meta_id = emu.metadata.put(attributes)
-        return json_response({"data": {"type": "io.cozy.files.metadata", "id": meta_id, "attributes": attributes}},
-                             201, jsonapi=True)
+        return json_response(
+            {"data": {"type": "io.cozy.files.metadata", "id": meta_id, "attributes": attributes}}, 201, jsonapi=True
+        )
     if head == "metadata" and len(parts) == 1 and method == "GET":
         path = request.query_params.get("Path")
         if not path:
@@ -140,8 +159,13 @@ async def _route(emu: StackEmulator, request: Request, parts: list[str], entry: 
         refs = [Reference(str(r["type"]), str(r["id"])) for r in (body.get("data") or [])]
         op = store.add_referenced_by if method == "POST" else store.remove_referenced_by
         doc = await op(parts[0], refs)
-        return json_response({"meta": {"rev": doc.rev, "count": len(doc.referenced_by)},
-                              "data": [r.to_json() for r in doc.referenced_by]}, jsonapi=True)
+        return json_response(
+            {
+                "meta": {"rev": doc.rev, "count": len(doc.referenced_by)},
+                "data": [r.to_json() for r in doc.referenced_by],
+            },
+            jsonapi=True,
+        )
     if len(parts) > 1:
         raise NotFound(f"no route for /files/{'/'.join(parts)}", reason="missing")
     file_id = head
@@ -182,8 +206,9 @@ async def _stat_response(emu: StackEmulator, doc: FileDoc, request: Request) -> 
         answer["data"]["relationships"]["contents"] = {"data": [{"type": FILES_DOCTYPE, "id": c.id} for c in page]}
         answer["included"] = [file_resource(c) for c in page]
         if len(children) > limit:
-            answer["links"] = {"next": f"/files/{quote(doc.id, safe='')}?page[cursor]={quote(page[-1].id)}"
-                                       f"&page[limit]={limit}"}
+            answer["links"] = {
+                "next": f"/files/{quote(doc.id, safe='')}?page[cursor]={quote(page[-1].id)}&page[limit]={limit}"
+            }
         answer["meta"] = {"count": len(children)}
     return json_response(answer, jsonapi=True)
 
@@ -196,8 +221,9 @@ def _expected_length(request: Request) -> int | None:
     if not value:
         return None
     if not value.isdigit():
-        raise Unprocessable(f"invalid {'Content-Length' if length is not None else 'Size'} {value!r}",
-                            reason="unprocessable")
+        raise Unprocessable(
+            f"invalid {'Content-Length' if length is not None else 'Size'} {value!r}", reason="unprocessable"
+        )
     return int(value)
 
 
@@ -226,16 +252,16 @@ class _Body:
                 received += len(chunk)
                 self.entry.body_size = received
                 if self.expected is not None and received > self.expected:
-                    raise PreconditionFailed(f"more than the {self.expected} bytes announced",
-                                             reason="length_mismatch")
+                    raise PreconditionFailed(f"more than the {self.expected} bytes announced", reason="length_mismatch")
                 yield chunk
         except ClientDisconnect as exc:
             self.finished = True
             raise Dropped("the client disconnected during the upload") from exc
         self.finished = True
         if self.expected is not None and received != self.expected:
-            raise PreconditionFailed(f"received {received} bytes, {self.expected} were announced",
-                                     reason="length_mismatch")
+            raise PreconditionFailed(
+                f"received {received} bytes, {self.expected} were announced", reason="length_mismatch"
+            )
 
     async def drain(self) -> None:
         if self.finished:
@@ -266,8 +292,9 @@ async def _create(emu: StackEmulator, request: Request, dir_id: str, entry: Logg
     if kind == "directory":
         await _parent(store, dir_id)
         doc = await store.mkdir(dir_id, name)
-        return json_response({"data": file_resource(doc)}, 201, jsonapi=True,
-                             headers={"Location": f"{emu.url}/files/{doc.id}"})
+        return json_response(
+            {"data": file_resource(doc)}, 201, jsonapi=True, headers={"Location": f"{emu.url}/files/{doc.id}"}
+        )
     body = _Body(emu, request, entry)
     try:
         body.expected = _expected_length(request)
@@ -276,16 +303,23 @@ async def _create(emu: StackEmulator, request: Request, dir_id: str, entry: Logg
         await emu.check_quota(body.expected or 0)
         await _parent(store, dir_id)
         doc = await store.upload(
-            dir_id, name, body.chunks(), mime=_mime(request), md5=request.headers.get("content-md5"),
-            metadata=metadata, source_account=query.get("SourceAccount"),
-            source_account_identifier=query.get("SourceAccountIdentifier"), created_at=query.get("CreatedAt"),
+            dir_id,
+            name,
+            body.chunks(),
+            mime=_mime(request),
+            md5=request.headers.get("content-md5"),
+            metadata=metadata,
+            source_account=query.get("SourceAccount"),
+            source_account_identifier=query.get("SourceAccountIdentifier"),
+            created_at=query.get("CreatedAt"),
             tags=[t for t in (query.get("Tags") or "").split(",") if t] or None,
         )
     except StoreError:
         await body.drain()
         raise
-    return json_response({"data": file_resource(doc)}, 201, jsonapi=True,
-                         headers={"Location": f"{emu.url}/files/{doc.id}"})
+    return json_response(
+        {"data": file_resource(doc)}, 201, jsonapi=True, headers={"Location": f"{emu.url}/files/{doc.id}"}
+    )
 
 
 async def _parent(store: Any, dir_id: str) -> None:
@@ -310,8 +344,13 @@ async def _overwrite(emu: StackEmulator, request: Request, file_id: str, entry: 
         metadata = emu.metadata.take(query.get("MetadataID"))
         await emu.check_quota((body.expected or 0) - (current.size or 0))
         doc = await store.overwrite(
-            file_id, body.chunks(), mime=_mime(request), md5=request.headers.get("content-md5"),
-            metadata=metadata, if_match=request.headers.get("if-match"), source_account=query.get("SourceAccount"),
+            file_id,
+            body.chunks(),
+            mime=_mime(request),
+            md5=request.headers.get("content-md5"),
+            metadata=metadata,
+            if_match=request.headers.get("if-match"),
+            source_account=query.get("SourceAccount"),
             source_account_identifier=query.get("SourceAccountIdentifier"),
         )
     except StoreError:
@@ -338,8 +377,12 @@ async def _patch(emu: StackEmulator, request: Request, file_id: str) -> Response
     if attributes.get("dir_id") == TRASH_DIR_ID:
         raise BadRequest("use move_to_trash to trash a file", reason="bad_request")
     doc = await store.update_file(
-        file_id, name=attributes.get("name"), dir_id=attributes.get("dir_id"), metadata=attributes.get("metadata"),
-        tags=attributes.get("tags"), if_match=request.headers.get("if-match"),
+        file_id,
+        name=attributes.get("name"),
+        dir_id=attributes.get("dir_id"),
+        metadata=attributes.get("metadata"),
+        tags=attributes.get("tags"),
+        if_match=request.headers.get("if-match"),
     )
     return json_response({"data": file_resource(doc)}, jsonapi=True)
 
@@ -349,9 +392,10 @@ async def _download(emu: StackEmulator, file_id: str) -> Response:
     doc = await store.stat(file_id)
     if doc.is_dir:
         raise BadRequest("a directory has no content to download", reason="bad_request")
-    headers = {"Content-Disposition": f"inline; filename=\"{quote(doc.name)}\"", "Content-Length": str(doc.size or 0)}
-    return StreamingResponse(store.iter_download(file_id), media_type=doc.mime or "application/octet-stream",
-                             headers=headers)
+    headers = {"Content-Disposition": f'inline; filename="{quote(doc.name)}"', "Content-Length": str(doc.size or 0)}
+    return StreamingResponse(
+        store.iter_download(file_id), media_type=doc.mime or "application/octet-stream", headers=headers
+    )
 
 
 async def _find(emu: StackEmulator, body: Any) -> Response:
@@ -359,12 +403,17 @@ async def _find(emu: StackEmulator, body: Any) -> Response:
         raise BadRequest("_find needs a JSON body with a 'selector' object", reason="bad_request")
     selector, sort = body["selector"], body.get("sort")
     files, page = await (await emu.find_store(selector, sort)).find_files(
-        selector, sort=sort, limit=body.get("limit"), skip=int(body.get("skip") or 0),
-        bookmark=body.get("bookmark") or None, use_index=body.get("use_index"),
+        selector,
+        sort=sort,
+        limit=body.get("limit"),
+        skip=int(body.get("skip") or 0),
+        bookmark=body.get("bookmark") or None,
+        use_index=body.get("use_index"),
     )
-    answer: dict[str, Any] = {"data": [file_resource(f) for f in files],
-                              "meta": {"count": (2**31 - 1) if page.next else int(body.get("skip") or 0) + len(files)}}
+    answer: dict[str, Any] = {
+        "data": [file_resource(f) for f in files],
+        "meta": {"count": (2**31 - 1) if page.next else int(body.get("skip") or 0) + len(files)},
+    }
     if page.next and page.bookmark:
         answer["links"] = {"next": f"/files/_find?page[cursor]={quote(page.bookmark, safe='')}"}
     return json_response(answer, jsonapi=True)
-

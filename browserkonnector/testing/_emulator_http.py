@@ -39,8 +39,16 @@ __all__ = [
 ]
 
 JSONAPI = "application/vnd.api+json"
-_COUCH_ERROR = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
-                412: "precondition_failed", 413: "request_entity_too_large", 422: "unprocessable_entity"}
+_COUCH_ERROR = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "request_entity_too_large",
+    422: "unprocessable_entity",
+}
 _NOT_FOUND_REASONS = frozenset({"missing", "deleted", "wrong_doctype"})
 
 
@@ -51,10 +59,12 @@ def split_raw_path(raw_path: bytes) -> list[str]:
     return [unquote(part) for part in text.split("/")[1:]]
 
 
-def json_response(data: Any, status: int = 200, *, jsonapi: bool = False,
-                  headers: Mapping[str, str] | None = None) -> Response:
-    return JSONResponse(data, status_code=status, headers=dict(headers or {}),
-                        media_type=JSONAPI if jsonapi else "application/json")
+def json_response(
+    data: Any, status: int = 200, *, jsonapi: bool = False, headers: Mapping[str, str] | None = None
+) -> Response:
+    return JSONResponse(
+        data, status_code=status, headers=dict(headers or {}), media_type=JSONAPI if jsonapi else "application/json"
+    )
 
 
 def couch_error(exc: StoreError) -> Response:
@@ -64,21 +74,29 @@ def couch_error(exc: StoreError) -> Response:
     if isinstance(exc, NoIndex):
         # unoptimalError (pkg/couchdb) for a selector no index serves; CouchDB's own no_usable_index for
         # a sort; both rendered by couchdbStyleErrorHandler with couchdb.Error.JSON().
-        why = ("No index exists for this sort, try indexing by the sort fields."
-               if exc.reason == "no_usable_index" else "no matching index found, create an index")
+        why = (
+            "No index exists for this sort, try indexing by the sort fields."
+            if exc.reason == "no_usable_index"
+            else "no matching index found, create an index"
+        )
         return json_response({"ok": False, "status": "400", "error": exc.reason or "no_index", "reason": why}, 400)
     reason: str = exc.message
     if isinstance(exc, NotFound):
         reason = exc.reason if exc.reason in _NOT_FOUND_REASONS else "missing"
     elif exc.status == 409:
         reason = "Document update conflict."
-    body = {"ok": False, "status": str(status), "error": _COUCH_ERROR.get(status, "internal_server_error"),
-            "reason": reason}
+    body = {
+        "ok": False,
+        "status": str(status),
+        "error": _COUCH_ERROR.get(status, "internal_server_error"),
+        "reason": reason,
+    }
     return json_response(body, status)
 
 
-def jsonapi_error(status: int, detail: str, *, code: str | None = None,
-                  source: Mapping[str, Any] | None = None) -> Response:
+def jsonapi_error(
+    status: int, detail: str, *, code: str | None = None, source: Mapping[str, Any] | None = None
+) -> Response:
     """A ``/files`` error: ``{"errors": [{"status": "409", "title": "Conflict", "detail": ...}]}``
     (``code``, e.g. ``no_index``, when the error has a machine name)."""
     error: dict[str, Any] = {"status": str(status), "title": HTTPStatus(status).phrase, "detail": detail}
@@ -99,10 +117,17 @@ def file_resource(doc: FileDoc) -> dict[str, Any]:
     if doc.is_dir:
         attributes.pop("size", None)
     resource: dict[str, Any] = {
-        "type": "io.cozy.files", "id": doc.id, "meta": {"rev": doc.rev}, "attributes": attributes,
+        "type": "io.cozy.files",
+        "id": doc.id,
+        "meta": {"rev": doc.rev},
+        "attributes": attributes,
         "relationships": {
-            "parent": {"links": {"related": f"/files/{doc.dir_id}"},
-                       "data": {"type": "io.cozy.files", "id": doc.dir_id}} if doc.dir_id else {},
+            "parent": {
+                "links": {"related": f"/files/{doc.dir_id}"},
+                "data": {"type": "io.cozy.files", "id": doc.dir_id},
+            }
+            if doc.dir_id
+            else {},
             "referenced_by": {"data": [r.to_json() for r in doc.referenced_by]},
         },
         "links": {"self": f"/files/{doc.id}"},
@@ -252,12 +277,12 @@ def abort_transport(receive: Receive) -> None:
     transport.abort()
 
 
-
 _READ_ROUTES = frozenset({"_find", "_all_docs", "_normal_docs", "_index", "_design_docs", "_design"})
 
 
-def permission_refusal(permissions: Mapping[str, Any] | None, method: str, parts: list[str],
-                       accept: str) -> Response | None:
+def permission_refusal(
+    permissions: Mapping[str, Any] | None, method: str, parts: list[str], accept: str
+) -> Response | None:
     """403 when the token's permissions (a manifest's ``permissions``) do not cover the request, as the
     stack's ``middlewares.AllowWholeType`` / ``Allow`` refuse it; None when they do (or are not set).
 

@@ -78,6 +78,7 @@ class ConnectorRun:
 
     def files(self) -> list[FileDoc]:
         """Every stored file (not directories, not trashed), with its ``path``, sorted by path."""
+
         async def fetch(store: Any) -> list[FileDoc]:
             found: list[FileDoc] = []
             async for doc in store.all_docs("io.cozy.files"):
@@ -93,6 +94,7 @@ class ConnectorRun:
         """The file a bill points to (``invoice: io.cozy.files:<id>``)."""
         invoice = str(bill.get("invoice", ""))
         file_id = invoice.split(":", 1)[1] if ":" in invoice else invoice
+
         async def fetch(store: Any) -> FileDoc:
             stat: FileDoc = await store.stat(file_id)
             return stat

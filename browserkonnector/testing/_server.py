@@ -30,8 +30,9 @@ __all__ = ["BackgroundServer", "SiteServer", "serve_until_stopped"]
 class BackgroundServer:
     """One uvicorn server in a daemon thread. ``url`` is ``http://127.0.0.1:<port>`` once started."""
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning",
-                 idle_timeout: float = 5.0) -> None:
+    def __init__(
+        self, app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning", idle_timeout: float = 5.0
+    ) -> None:
         self.app = app
         self._idle_timeout = idle_timeout  # uvicorn's keep-alive timeout: an idle connection is closed after it
         self.host = host
@@ -62,8 +63,12 @@ class BackgroundServer:
         sock.setblocking(False)
         self._sock = sock
         config = uvicorn.Config(
-            self.app, log_level=self._log_level, lifespan="off", access_log=False,
-            timeout_graceful_shutdown=1, timeout_keep_alive=self._idle_timeout,  # type: ignore[arg-type]
+            self.app,
+            log_level=self._log_level,
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+            timeout_keep_alive=self._idle_timeout,  # type: ignore[arg-type]
         )
         self._server = server = uvicorn.Server(config)
         self._thread = threading.Thread(

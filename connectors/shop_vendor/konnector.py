@@ -28,8 +28,12 @@ konnector = Konnector(fields=Fields, vendor=VENDOR)
 @konnector.main
 async def start(ctx: RunContext[Fields]) -> None:
     base = ctx.fields.base_url.rstrip("/")
-    await ctx.form_login({"username": ctx.fields.login, "password": ctx.fields.password},
-                         url=f"{base}/accounts/login/", success_url="**/orders/**", alert="[role=alert]")
+    await ctx.form_login(
+        {"username": ctx.fields.login, "password": ctx.fields.password},
+        url=f"{base}/accounts/login/",
+        success_url="**/orders/**",
+        alert="[role=alert]",
+    )
     known = await ctx.saved_values("io.cozy.bills", "vendorRef", where={"vendor": VENDOR})
     page: Selector | None = await ctx.page_html()
     bills: list[Bill] = []
@@ -37,15 +41,23 @@ async def start(ctx: RunContext[Fields]) -> None:
     while page is not None:
         rows = page.css("tr.order")
         listed += len(rows)
-        new = [row.css("a.details::attr(href)").get(default="") for row in rows
-               if row.css("td.number::text").get() not in known]
+        new = [
+            row.css("a.details::attr(href)").get(default="")
+            for row in rows
+            if row.css("td.number::text").get() not in known
+        ]
         bills += await asyncio.gather(*(order_bill(ctx, url) for url in new))  # a page's orders at once
         following = page.css("a[rel=next]::attr(href)").get()
         page = await ctx.get_html(following, login_url=LOGIN_PAGE) if following else None
     ctx.shapes.count("orders", listed)
     ctx.log.info("{} orders listed, {} new", listed, len(bills))
-    await ctx.save_bills(bills, file_id_attributes=["vendorRef"], keys=["vendorRef"],
-                         identifiers=["kaffeeladen"], qualification_label="appliance_invoice")
+    await ctx.save_bills(
+        bills,
+        file_id_attributes=["vendorRef"],
+        keys=["vendorRef"],
+        identifiers=["kaffeeladen"],
+        qualification_label="appliance_invoice",
+    )
 
 
 async def order_bill(ctx: RunContext[Fields], url: str) -> Bill:
@@ -55,7 +67,13 @@ async def order_bill(ctx: RunContext[Fields], url: str) -> Bill:
     fact = {dd.attrib["class"]: dd.css("::text").get(default="") for dd in detail.css("#order dd")}
     amount, currency = parse_amount(fact["total"], locale=locale)
     day = parse_date(fact["date"], locale=locale)
-    return Bill(vendor=VENDOR, date=day.isoformat(), amount=float(amount), currency=currency,
-                vendor_ref=fact["order"], invoice_number=fact["invoice_number"],
-                filename=f"{day}_kaffeeladen_{amount}{currency}_{fact['order']}.pdf",
-                fileurl=detail.css("a.invoice::attr(href)").get())
+    return Bill(
+        vendor=VENDOR,
+        date=day.isoformat(),
+        amount=float(amount),
+        currency=currency,
+        vendor_ref=fact["order"],
+        invoice_number=fact["invoice_number"],
+        filename=f"{day}_kaffeeladen_{amount}{currency}_{fact['order']}.pdf",
+        fileurl=detail.css("a.invoice::attr(href)").get(),
+    )

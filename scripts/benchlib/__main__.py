@@ -52,23 +52,39 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=None, help="rounds per workload (default 3; smoke 1)")
     parser.add_argument("--growth-runs", type=int, default=None, help="rounds of workload 8 (default 2)")
     parser.add_argument("--only", default=",".join(WORKLOADS), help="workloads to run, e.g. 1,3 (default all)")
-    parser.add_argument("--with-js", action="store_true",
-                        help="workload 3 against cozy-konnector-libs 5.13.0 (npm install into .bench-cache/)")
-    parser.add_argument("--js-c1", action="store_true",
-                        help="with --with-js, also run konnector-libs at its default concurrency 1 (slow)")
+    parser.add_argument(
+        "--with-js",
+        action="store_true",
+        help="workload 3 against cozy-konnector-libs 5.13.0 (npm install into .bench-cache/)",
+    )
+    parser.add_argument(
+        "--js-c1",
+        action="store_true",
+        help="with --with-js, also run konnector-libs at its default concurrency 1 (slow)",
+    )
     parser.add_argument("--js-runs", type=int, default=1, help="rounds of the JS side of workload 3 (default 1)")
-    parser.add_argument("--vendor-latency-ms", type=float, default=None,
-                        help="workload 3: the PDF server's delay per answer (default 30; 0 exposes a "
-                             "konnector-libs race, see benchlib/w_save.py)")
+    parser.add_argument(
+        "--vendor-latency-ms",
+        type=float,
+        default=None,
+        help="workload 3: the PDF server's delay per answer (default 30; 0 exposes a "
+        "konnector-libs race, see benchlib/w_save.py)",
+    )
     parser.add_argument("--no-naive", action="store_true", help="skip baseline (c), the slowest")
-    parser.add_argument("--lean", action="store_true",
-                        help="workload 1 with the framework and raw_fast only (no floor, no traced run), e.g. "
-                             "with --bills 5000")
+    parser.add_argument(
+        "--lean",
+        action="store_true",
+        help="workload 1 with the framework and raw_fast only (no floor, no traced run), e.g. with --bills 5000",
+    )
     parser.add_argument("--bills", type=int, default=None, help="bills of workloads 1, 2, 6, 7 (default 200)")
     parser.add_argument("--save-bills", type=int, default=None, help="bills of workload 3 (default 1000)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"Markdown file to update (default {DEFAULT_OUT.relative_to(REPO)} for a complete "
-                             "run; none for --smoke or --only unless given)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"Markdown file to update (default {DEFAULT_OUT.relative_to(REPO)} for a complete "
+        "run; none for --smoke or --only unless given)",
+    )
     args = parser.parse_args(argv)
     args.only_set = {w.strip() for w in args.only.split(",") if w.strip()}
     unknown = args.only_set - set(WORKLOADS)
@@ -88,26 +104,49 @@ def main(argv: list[str] | None = None) -> int:
     info = machine.describe()
     runs = args.runs or (1 if args.smoke else 3)
     if args.smoke:
-        sizes = Sizes(bills=args.bills or 8, growth=(8, 24), runs=runs, growth_runs=args.growth_runs or 1,
-                      naive=not args.no_naive, lean=args.lean)
+        sizes = Sizes(
+            bills=args.bills or 8,
+            growth=(8, 24),
+            runs=runs,
+            growth_runs=args.growth_runs or 1,
+            naive=not args.no_naive,
+            lean=args.lean,
+        )
         save_bills_n, dedup_sizes, dedup_incoming, dedup_repeat, print_bills = 20, (500, 2_000), 100, 2, 4
         spa = SpaSizes(bundle_kb=64, boot_requests=20, operations=30, runs=runs)
     else:
-        sizes = Sizes(bills=args.bills or 200, runs=runs, growth_runs=args.growth_runs or 2,
-                      naive=not args.no_naive, lean=args.lean)
+        sizes = Sizes(
+            bills=args.bills or 200,
+            runs=runs,
+            growth_runs=args.growth_runs or 2,
+            naive=not args.no_naive,
+            lean=args.lean,
+        )
         save_bills_n, dedup_sizes, dedup_incoming, dedup_repeat, print_bills = 1_000, (10_000, 100_000), 1_000, 5, 50
         spa = SpaSizes(runs=runs)
-    _log(f"scripts/bench{' --smoke' if args.smoke else ''}: workloads {','.join(sorted(args.only_set))}, "
-         f"{runs} round(s), {when}")
+    _log(
+        f"scripts/bench{' --smoke' if args.smoke else ''}: workloads {','.join(sorted(args.only_set))}, "
+        f"{runs} round(s), {when}"
+    )
     for key, value in info.items():
         _log(f"  {key}: {value}")
     save_bills_n = args.save_bills or save_bills_n
     which = args.only_set
     jobs: list[tuple[set[str], str, Callable[[], list[Row]]]] = [
         ({"1", "2", "6", "7"}, "1, 2, 6, 7", lambda: full_runs(sizes, _log, which)),
-        ({"3"}, "3", lambda: save_vs_js(save_bills_n, min(runs, 2), args.with_js, _log, args.js_c1,
-                                       args.js_runs, *([] if args.vendor_latency_ms is None
-                                                       else [args.vendor_latency_ms]))),
+        (
+            {"3"},
+            "3",
+            lambda: save_vs_js(
+                save_bills_n,
+                min(runs, 2),
+                args.with_js,
+                _log,
+                args.js_c1,
+                args.js_runs,
+                *([] if args.vendor_latency_ms is None else [args.vendor_latency_ms]),
+            ),
+        ),
         ({"4"}, "4", lambda: dedup(dedup_sizes, dedup_incoming, dedup_repeat, _log)),
         ({"5"}, "5", lambda: printing(print_bills, runs, _log)),
         ({"8"}, "8", lambda: growth_runs(sizes, _log)),
@@ -131,8 +170,16 @@ def main(argv: list[str] | None = None) -> int:
     print(render_text(rows), flush=True)
     print(f"({elapsed / 60:.1f} min; load average now {machine.load_now()})", flush=True)
     if args.out is not None:
-        write_doc(args.out, render(rows), info, when=when, runs=runs, smoke=args.smoke, elapsed_s=elapsed,
-                  command=" ".join(["scripts/bench", *(argv if argv is not None else sys.argv[1:])]))
+        write_doc(
+            args.out,
+            render(rows),
+            info,
+            when=when,
+            runs=runs,
+            smoke=args.smoke,
+            elapsed_s=elapsed,
+            command=" ".join(["scripts/bench", *(argv if argv is not None else sys.argv[1:])]),
+        )
         print(f"table written to {args.out}", flush=True)
     return 1 if failed else 0
 

@@ -41,8 +41,13 @@ VENDORS = ["EDF", "Free Mobile", "Orange", "SFR", "Engie", "Ameli", "Bouygues", 
 
 def _bill(i: int) -> dict[str, Any]:
     day = dt.datetime(2000, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=7 * i)
-    return {"vendor": VENDORS[i % len(VENDORS)], "date": day.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-            "amount": round(5 + (i * 37 % 20000) / 100, 2), "currency": "EUR", "vendorRef": f"R{i:07d}"}
+    return {
+        "vendor": VENDORS[i % len(VENDORS)],
+        "date": day.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "amount": round(5 + (i * 37 % 20000) / 100, 2),
+        "currency": "EUR",
+        "vendorRef": f"R{i:07d}",
+    }
 
 
 async def _fill(store: LocalStore, stored: int) -> None:
@@ -74,9 +79,15 @@ async def _hydrate(stored: int, incoming: int, repeat: int) -> dict[str, Any]:
             await hydrate_and_filter([dict(d) for d in wanted], "io.cozy.bills", store=store, keys=KEYS)
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
-    return {"stored": stored, "incoming": incoming, "matched": found, "fill_s": round(fill_s, 2),
-            "median_s": round(statistics.median(times), 4), "min_s": round(min(times), 4),
-            "peak_mib": round(peak / 2**20, 2)}
+    return {
+        "stored": stored,
+        "incoming": incoming,
+        "matched": found,
+        "fill_s": round(fill_s, 2),
+        "median_s": round(statistics.median(times), 4),
+        "min_s": round(min(times), 4),
+        "peak_mib": round(peak / 2**20, 2),
+    }
 
 
 def bench_hydrate(stored: int = 100_000, incoming: int = 1_000, repeat: int = 5) -> dict[str, Any]:
@@ -105,14 +116,23 @@ async def _save(n: int, base: str, concurrency: int) -> dict[str, Any]:
         async with LocalStore(Path(tmp) / "store", app=APP) as store:
             for run in ("first", "second"):
                 t0 = time.perf_counter()
-                result = await save_bills(bills, "/Administratif/Bench", store=store, app=APP,
-                                          source_account="acc", source_account_identifier="bench",
-                                          file_id_attributes=["vendorRef"], identifiers=["bench"],
-                                          concurrency=concurrency)
+                result = await save_bills(
+                    bills,
+                    "/Administratif/Bench",
+                    store=store,
+                    app=APP,
+                    source_account="acc",
+                    source_account_identifier="bench",
+                    file_id_attributes=["vendorRef"],
+                    identifiers=["bench"],
+                    concurrency=concurrency,
+                )
                 out[f"{run}_s"] = round(time.perf_counter() - t0, 2)
-                out[f"{run}_counts"] = (f"bills {result.bills_created}+/{result.bills_updated}~/"
-                                        f"{result.bills_unchanged}=, files {result.files_created}+/"
-                                        f"{result.files_kept}=/{result.files_failed}!")
+                out[f"{run}_counts"] = (
+                    f"bills {result.bills_created}+/{result.bills_updated}~/"
+                    f"{result.bills_unchanged}=, files {result.files_created}+/"
+                    f"{result.files_kept}=/{result.files_failed}!"
+                )
     out["first_bills_per_s"] = round(n / out["first_s"], 1)
     return out
 

@@ -40,26 +40,37 @@ async def measure(megabytes: float) -> dict[str, Any]:
     logger.remove()  # the pipeline's warnings about missing source accounts are beside the point here
     pdf = BigPdf(int(megabytes * 1024 * 1024))
     warm = BigPdf(64 * 1024)
-    with BackgroundServer(big_pdf_app(pdf)) as big, BackgroundServer(big_pdf_app(warm)) as small, \
-            tempfile.TemporaryDirectory(prefix="bench-big-file-") as tmp:
+    with (
+        BackgroundServer(big_pdf_app(pdf)) as big,
+        BackgroundServer(big_pdf_app(warm)) as small,
+        tempfile.TemporaryDirectory(prefix="bench-big-file-") as tmp,
+    ):
         async with LocalStore(Path(tmp) / "store", app=APP) as store:
-            await save_files([{"fileurl": f"{small.url}/big.pdf", "filename": "warm.pdf"}], "/bench",
-                             store=store, app=APP)
+            await save_files(
+                [{"fileurl": f"{small.url}/big.pdf", "filename": "warm.pdf"}], "/bench", store=store, app=APP
+            )
             before = peak_rss_mb()
             started = time.perf_counter()
-            saved = await save_files([{"fileurl": f"{big.url}/big.pdf", "filename": "big.pdf"}], "/bench",
-                                     store=store, app=APP)
+            saved = await save_files(
+                [{"fileurl": f"{big.url}/big.pdf", "filename": "big.pdf"}], "/bench", store=store, app=APP
+            )
             seconds = time.perf_counter() - started
             after = peak_rss_mb()
             file = saved[0].file
             if file is None:
                 raise SystemExit(f"the big file was not saved: {saved[0].error}")
             # The store checks the md5 it is given against what it wrote; compare it to the vendor's.
-            intact = file.size == pdf.length and file.md5sum == base64.b64encode(
-                bytes.fromhex(pdf.md5_hex())).decode("ascii")
-    return {"file_mb": round(pdf.length / 2**20, 1), "rss_before_mb": round(before, 1),
-            "rss_peak_mb": round(after, 1), "rss_growth_mb": round(after - before, 1),
-            "intact": intact, "seconds": round(seconds, 2)}
+            intact = file.size == pdf.length and file.md5sum == base64.b64encode(bytes.fromhex(pdf.md5_hex())).decode(
+                "ascii"
+            )
+    return {
+        "file_mb": round(pdf.length / 2**20, 1),
+        "rss_before_mb": round(before, 1),
+        "rss_peak_mb": round(after, 1),
+        "rss_growth_mb": round(after - before, 1),
+        "intact": intact,
+        "seconds": round(seconds, 2),
+    }
 
 
 def main() -> None:

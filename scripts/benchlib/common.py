@@ -57,8 +57,10 @@ def file_requests(url: str) -> int:
 
 # --- the framework -------------------------------------------------------------------------------------
 
-_SUMMARY = re.compile(r"saved (\d+) new bill\(s\), updated (\d+), (\d+) unchanged; files: (\d+) new, "
-                      r"(\d+) replaced, (\d+) kept, (\d+) failed")
+_SUMMARY = re.compile(
+    r"saved (\d+) new bill\(s\), updated (\d+), (\d+) unchanged; files: (\d+) new, "
+    r"(\d+) replaced, (\d+) kept, (\d+) failed"
+)
 
 
 @dataclass
@@ -74,9 +76,24 @@ class Summary:
 
 def framework_command(url: str, store: Path, *, trace: str = "off", artifacts: Path | None = None) -> list[str]:
     """The command of the issue: the demo connector through the CLI, JSON logs, loopback-only DNS."""
-    command = [str(VENV_BIN / "browserkonnector"), "run", str(DEMO_CONNECTOR), "--store", str(store),
-               "--field", f"base_url={url}", "--field", f"login={LOGIN}", "--field", f"password={PASSWORD}",
-               "--offline-dns", "--trace", trace, "--log", "json"]
+    command = [
+        str(VENV_BIN / "browserkonnector"),
+        "run",
+        str(DEMO_CONNECTOR),
+        "--store",
+        str(store),
+        "--field",
+        f"base_url={url}",
+        "--field",
+        f"login={LOGIN}",
+        "--field",
+        f"password={PASSWORD}",
+        "--offline-dns",
+        "--trace",
+        trace,
+        "--log",
+        "json",
+    ]
     if artifacts is not None:
         command += ["--artifacts", str(artifacts)]
     return command
@@ -89,15 +106,19 @@ def summary_of(outcome: Outcome) -> Summary:
     return Summary(*(int(g) for g in found.groups()))
 
 
-def run_framework(url: str, store: Path, *, trace: str = "off", artifacts: Path | None = None,
-                  expect_new: int | None = None) -> Outcome:
+def run_framework(
+    url: str, store: Path, *, trace: str = "off", artifacts: Path | None = None, expect_new: int | None = None
+) -> Outcome:
     store.parent.mkdir(parents=True, exist_ok=True)
-    outcome = run_timed(framework_command(url, store, trace=trace, artifacts=artifacts),
-                        env=child_env(), cwd=store.parent)
+    outcome = run_timed(
+        framework_command(url, store, trace=trace, artifacts=artifacts), env=child_env(), cwd=store.parent
+    )
     summary = summary_of(outcome)
     if expect_new is not None and (summary.bills_new != expect_new or summary.files_new != expect_new):
-        raise BenchError(f"the framework saved {summary.bills_new} bills / {summary.files_new} files, "
-                         f"expected {expect_new}: " + outcome.describe_failure())
+        raise BenchError(
+            f"the framework saved {summary.bills_new} bills / {summary.files_new} files, "
+            f"expected {expect_new}: " + outcome.describe_failure()
+        )
     if summary.files_failed:
         raise BenchError(f"the framework run had {summary.files_failed} failed files")
     outcome.extra["summary"] = summary
@@ -106,11 +127,15 @@ def run_framework(url: str, store: Path, *, trace: str = "off", artifacts: Path 
 
 # --- the baselines -------------------------------------------------------------------------------------
 
+
 def run_baseline(name: str, url: str, out: Path, expect: int, *extra: str) -> Outcome:
     """``benchlib.baselines.<name>`` into ``out``; checks it wrote ``expect`` files and bills."""
     out.mkdir(parents=True, exist_ok=True)
-    outcome = run_timed([PYTHON, "-m", f"benchlib.baselines.{name}", "--url", url, "--out", str(out), *extra],
-                        env=child_env(), cwd=SCRIPTS)
+    outcome = run_timed(
+        [PYTHON, "-m", f"benchlib.baselines.{name}", "--url", url, "--out", str(out), *extra],
+        env=child_env(),
+        cwd=SCRIPTS,
+    )
     if not outcome.ok:
         raise BenchError(f"baseline {name} failed: " + outcome.describe_failure())
     line = outcome.last_json()
@@ -123,8 +148,9 @@ def run_baseline(name: str, url: str, out: Path, expect: int, *extra: str) -> Ou
 
 def worker(module: str, *args: str, timeout: float = 1800, sample: bool = False) -> dict[str, Any]:
     """``python -m benchlib.<module> ARGS``: its last JSON line (a worker prints its results so)."""
-    outcome = run_timed([PYTHON, "-m", f"benchlib.{module}", *args], env=child_env(), cwd=SCRIPTS,
-                        timeout=timeout, sample=sample)
+    outcome = run_timed(
+        [PYTHON, "-m", f"benchlib.{module}", *args], env=child_env(), cwd=SCRIPTS, timeout=timeout, sample=sample
+    )
     if not outcome.ok:
         raise BenchError(f"{module} failed: " + outcome.describe_failure())
     result = outcome.last_json()

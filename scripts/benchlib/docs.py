@@ -26,17 +26,29 @@ See `scripts/benchlib/__main__.py` and the docstrings of each workload module.
 """
 
 
-def block(table: str, info: Mapping[str, str], *, when: str, runs: int, smoke: bool, elapsed_s: float,
-          command: str) -> str:
+def block(
+    table: str, info: Mapping[str, str], *, when: str, runs: int, smoke: bool, elapsed_s: float, command: str
+) -> str:
     machine = "\n".join(f"- {key}: {value}" for key, value in info.items())
     kind = "smoke sizes (not a measurement)" if smoke else f"{runs} round(s) per workload, medians"
-    return (f"{BEGIN}\n\n## Latest table\n\n`{command}` — {when}, {kind}, {elapsed_s / 60:.0f} min.\n\n"
-            f"{machine}\n\n{table}\n\nRatios compare medians measured in the same run (variants "
-            "interleaved); the bracketed lists are the individual rounds.\n\n" + END)
+    return (
+        f"{BEGIN}\n\n## Latest table\n\n`{command}` — {when}, {kind}, {elapsed_s / 60:.0f} min.\n\n"
+        f"{machine}\n\n{table}\n\nRatios compare medians measured in the same run (variants "
+        "interleaved); the bracketed lists are the individual rounds.\n\n" + END
+    )
 
 
-def write_doc(path: Path, table: str, info: Mapping[str, str], *, when: str, runs: int, smoke: bool,
-              elapsed_s: float, command: str) -> None:
+def write_doc(
+    path: Path,
+    table: str,
+    info: Mapping[str, str],
+    *,
+    when: str,
+    runs: int,
+    smoke: bool,
+    elapsed_s: float,
+    command: str,
+) -> None:
     new = block(table, info, when=when, runs=runs, smoke=smoke, elapsed_s=elapsed_s, command=command)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     if BEGIN in text and END in text:

@@ -41,7 +41,7 @@ def _children_map() -> dict[int, list[int]]:
         except OSError:
             continue
         # pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'
-        ppid = int(stat[stat.rindex(b")") + 2:].split(b" ", 2)[1])
+        ppid = int(stat[stat.rindex(b")") + 2 :].split(b" ", 2)[1])
         children.setdefault(ppid, []).append(int(entry.name))
     return children
 
@@ -213,8 +213,14 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_timed(command: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None,
-              timeout: float = 1800, sample: bool = True) -> Outcome:
+def run_timed(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 1800,
+    sample: bool = True,
+) -> Outcome:
     """Run ``command`` to its end; wall time from spawn to exit, PSS sampled while it runs.
 
     CPU time (user+sys) is the growth of this process's ``RUSAGE_CHILDREN`` over the run: the command and
@@ -225,8 +231,15 @@ def run_timed(command: Sequence[str], *, env: Mapping[str, str] | None = None, c
     """
     cpu_before = _children_cpu()
     started = time.perf_counter()
-    process = subprocess.Popen(list(command), env=dict(env) if env is not None else None, cwd=cwd,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        list(command),
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     sampler = PssSampler(process.pid) if sample else None
     try:
         if sampler is not None:
@@ -256,8 +269,15 @@ class Service:
     found on the lines read up to ``ready_marker`` (or the first URL line when no marker is given).
     """
 
-    def __init__(self, command: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None,
-                 ready_marker: str | None = None, timeout: float = 60) -> None:
+    def __init__(
+        self,
+        command: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        ready_marker: str | None = None,
+        timeout: float = 60,
+    ) -> None:
         self.command, self.env, self.cwd = list(command), env, cwd
         self.ready_marker, self.timeout = ready_marker, timeout
         self.urls: list[str] = []
@@ -269,9 +289,15 @@ class Service:
         return self.urls[0]
 
     def start(self) -> Service:
-        self.process = subprocess.Popen(self.command, env=dict(self.env) if self.env is not None else None,
-                                        cwd=self.cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command,
+            env=dict(self.env) if self.env is not None else None,
+            cwd=self.cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         process, stdout = self.process, self.process.stdout
         assert stdout is not None
         # a server that never prints must not hang the bench: kill it after the timeout (EOF ends the loop)
@@ -315,6 +341,7 @@ class Service:
     def __enter__(self) -> Service:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

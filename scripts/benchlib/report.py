@@ -63,8 +63,11 @@ class Row:
     def ratio_label(self) -> str:
         if not self.baseline_label:
             return ""
-        return f"{self.baseline_label} / {self.value_label}" if self.invert else \
-            f"{self.value_label} / {self.baseline_label}"
+        return (
+            f"{self.baseline_label} / {self.value_label}"
+            if self.invert
+            else f"{self.value_label} / {self.baseline_label}"
+        )
 
     @property
     def compared(self) -> float | None:
@@ -107,8 +110,10 @@ def _samples(values: Sequence[float], unit: str) -> str:
 
 def render(rows: Sequence[Row]) -> str:
     """A Markdown table; ratios first, then the medians they come from."""
-    head = ("| # | measure | ratio (same run) | target | verdict | framework (median) "
-            "| baseline (median) |\n|---|---|---|---|---|---|---|")
+    head = (
+        "| # | measure | ratio (same run) | target | verdict | framework (median) "
+        "| baseline (median) |\n|---|---|---|---|---|---|---|"
+    )
     lines = [head]
     for row in rows:
         ratio = row.ratio
@@ -123,8 +128,9 @@ def render(rows: Sequence[Row]) -> str:
         if row.baseline_label:
             base = f"{row.baseline_label}: {fmt(row.baseline_median, row.unit)}{_samples(row.baseline, row.unit)}"
         what = row.what + (f" — {row.note}" if row.note else "") + (f" — *{row.missing}*" if row.missing else "")
-        lines.append(f"| {row.workload} | {what} | {ratio_text} | {row.target_text or '—'} | {row.verdict} "
-                     f"| {value} | {base} |")
+        lines.append(
+            f"| {row.workload} | {what} | {ratio_text} | {row.target_text or '—'} | {row.verdict} | {value} | {base} |"
+        )
     return "\n".join(lines)
 
 
@@ -133,11 +139,16 @@ def render_text(rows: Sequence[Row]) -> str:
     out = []
     for row in rows:
         ratio = row.ratio
-        ratio_text = f"{ratio:6.2f} {row.ratio_label}" if ratio is not None else (
-            f"   n/a {row.ratio_label}" if row.baseline_label else "     —")
+        ratio_text = (
+            f"{ratio:6.2f} {row.ratio_label}"
+            if ratio is not None
+            else (f"   n/a {row.ratio_label}" if row.baseline_label else "     —")
+        )
         base = f"  vs {row.baseline_label} {fmt(row.baseline_median, row.unit)}" if row.baseline_label else ""
         missing = f"  ({row.missing})" if row.missing else ""
-        out.append(f"[{row.verdict:>4}] {row.workload:<3} {row.what:<48} ratio {ratio_text:<34} "
-                   f"target {row.target_text or '—':<10} {row.value_label} {fmt(row.value_median, row.unit)}"
-                   f"{base}{missing}")
+        out.append(
+            f"[{row.verdict:>4}] {row.workload:<3} {row.what:<48} ratio {ratio_text:<34} "
+            f"target {row.target_text or '—':<10} {row.value_label} {fmt(row.value_median, row.unit)}"
+            f"{base}{missing}"
+        )
     return "\n".join(out)

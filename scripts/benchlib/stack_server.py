@@ -51,8 +51,10 @@ def control_app(emulator: StackEmulator) -> Starlette:
         for r in log:
             if r.duration is not None:
                 durations.setdefault(f"{r.method} {shape(r.path)}", []).append(r.duration * 1000)
-        service_ms = {route: {"p50": sorted(v)[len(v) // 2], "p99": sorted(v)[min(len(v) - 1, len(v) * 99 // 100)],
-                              "max": max(v)} for route, v in durations.items()}
+        service_ms = {
+            route: {"p50": sorted(v)[len(v) // 2], "p99": sorted(v)[min(len(v) - 1, len(v) * 99 // 100)], "max": max(v)}
+            for route, v in durations.items()
+        }
         return JSONResponse({"count": len(log), "by_route": dict(by_route.most_common()), "service_ms": service_ms})
 
     return Starlette(routes=[Route("/requests", requests)])
@@ -63,8 +65,12 @@ def main() -> None:
     parser.add_argument("--root", required=True)
     parser.add_argument("--slug", required=True)
     parser.add_argument("--token", required=True)
-    parser.add_argument("--idle-timeout", type=float, default=None,
-                        help="seconds before an idle connection is closed (default: the emulator's)")
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=None,
+        help="seconds before an idle connection is closed (default: the emulator's)",
+    )
     args = parser.parse_args()
     extra = {} if args.idle_timeout is None else {"idle_timeout": args.idle_timeout}
     emulator = StackEmulator(args.root, slug=args.slug, token=args.token, **extra)
@@ -72,8 +78,9 @@ def main() -> None:
 
     async def prepare(store: LocalStore) -> Any:
         folder = await store.mkdir_p(FOLDER)
-        await store.create("io.cozy.accounts", {"_id": ACCOUNT_ID, "account_type": args.slug,
-                                                "auth": {"login": "bench-user"}})
+        await store.create(
+            "io.cozy.accounts", {"_id": ACCOUNT_ID, "account_type": args.slug, "auth": {"login": "bench-user"}}
+        )
         return folder.id
 
     folder_id = emulator.call(prepare)

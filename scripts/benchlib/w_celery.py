@@ -60,8 +60,14 @@ def sequential(url: str, scratch: Path, names: list[str]) -> float:
     for name in names:
         folder = scratch / name
         folder.mkdir(parents=True)
-        done = subprocess.run(framework_command(url, folder / "store"), cwd=folder, env=child_env(),
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            framework_command(url, folder / "store"),
+            cwd=folder,
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         summary_of(Outcome(done.args, 0.0, done.returncode, done.stdout, done.stderr))
     return time.perf_counter() - started
 
@@ -70,17 +76,45 @@ def on_celery(redis_url: str, scratch: Path, names: list[str], url: str, workers
     from browserkonnector.scaling.celery import TASK_NAME, make_app
 
     env = {k: v for k, v in child_env().items() if not k.startswith(("BROWSERKONNECTOR_", "COZY_"))}
-    env.update({"BROWSERKONNECTOR_BROKER": redis_url, "BROWSERKONNECTOR_ACCOUNTS_DIR": str(scratch / "accounts"),
-                "BROWSERKONNECTOR_STORES_DIR": str(scratch / "stores"), "BROWSERKONNECTOR_OFFLINE_DNS": "1",
-                "BROWSERKONNECTOR_ARTIFACTS_DIR": str(scratch / "artifacts")})
+    env.update(
+        {
+            "BROWSERKONNECTOR_BROKER": redis_url,
+            "BROWSERKONNECTOR_ACCOUNTS_DIR": str(scratch / "accounts"),
+            "BROWSERKONNECTOR_STORES_DIR": str(scratch / "stores"),
+            "BROWSERKONNECTOR_OFFLINE_DNS": "1",
+            "BROWSERKONNECTOR_ARTIFACTS_DIR": str(scratch / "artifacts"),
+        }
+    )
     procs = []
     for number in range(workers):
         log = open(scratch / f"worker-{number}.log", "wb")  # noqa: SIM115 - lives as long as the worker
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "browserkonnector.scaling.celery", "worker", "--concurrency", "1",
-             "--pool", "prefork", "-n", f"bench{number}@%h", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "--loglevel", "WARNING"], env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "browserkonnector.scaling.celery",
+                    "worker",
+                    "--concurrency",
+                    "1",
+                    "--pool",
+                    "prefork",
+                    "-n",
+                    f"bench{number}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "--loglevel",
+                    "WARNING",
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
     client = make_app(broker=redis_url)
     try:
         time.sleep(3)  # the workers connect (not measured: a real pool of workers is up before the runs)
@@ -118,8 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     walls: dict[str, list[float]] = {v: [] for v in variants}
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="bk-bench-celery-") as tmp, start_site(args.bills) as site:
-        server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                   "no", "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             time.sleep(0.5)
             for number in range(args.rounds):
@@ -132,12 +169,16 @@ def main(argv: list[str] | None = None) -> int:
                         wall = sequential(site.url, scratch / "runs", names)
                     else:
                         workers = 1 if name == "celery_1x1" else args.workers
-                        wall = on_celery(f"redis://127.0.0.1:{port}/{number % 15 + 1}", scratch, names, site.url,
-                                         workers)
+                        wall = on_celery(
+                            f"redis://127.0.0.1:{port}/{number % 15 + 1}", scratch, names, site.url, workers
+                        )
                     walls[name].append(wall)
-                    print(f"round {number + 1}/{args.rounds} {name:<16} {args.accounts} accounts in {wall:7.1f} s "
-                          f"({wall / args.accounts:.2f} s/account; load {machine.load_now()})", file=sys.stderr,
-                          flush=True)
+                    print(
+                        f"round {number + 1}/{args.rounds} {name:<16} {args.accounts} accounts in {wall:7.1f} s "
+                        f"({wall / args.accounts:.2f} s/account; load {machine.load_now()})",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     shutil.rmtree(scratch, ignore_errors=True)
         finally:
             server.terminate()
@@ -146,8 +187,18 @@ def main(argv: list[str] | None = None) -> int:
     summary = {name: statistics.median(values) for name, values in walls.items()}
     for name, value in summary.items():
         print(f"{name:<16} median {value:7.1f} s for {args.accounts} accounts ({value / base:.2f}× sequential)")
-    print(json.dumps({"accounts": args.accounts, "workers": args.workers, "rounds": args.rounds, "summary": summary,
-                      "samples": walls, "load_end": machine.load_now()}))
+    print(
+        json.dumps(
+            {
+                "accounts": args.accounts,
+                "workers": args.workers,
+                "rounds": args.rounds,
+                "summary": summary,
+                "samples": walls,
+                "load_end": machine.load_now(),
+            }
+        )
+    )
     return 0
 
 

@@ -43,7 +43,7 @@ def cpu_seconds(pid: int) -> float | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -99,9 +99,16 @@ def measure_round(url: str, scratch: Path, n: int, connect: str | None, host_pid
     with GroupSampler(roots) as sampler:
         for folder in folders:
             folder.mkdir(parents=True)
-            procs.append(subprocess.Popen([*framework_command(url, folder / "store"), *extra], cwd=folder,
-                                          env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                          text=True))
+            procs.append(
+                subprocess.Popen(
+                    [*framework_command(url, folder / "store"), *extra],
+                    cwd=folder,
+                    env=child_env(),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
         outputs = [p.communicate(timeout=900) for p in procs]
     wall = time.perf_counter() - started
     for proc, (out, err) in zip(procs, outputs, strict=True):
@@ -116,8 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--bills", type=int, default=24)
-    parser.add_argument("--renderer-limit", type=int, default=0,
-                        help="also measure a host with --chromium-arg=--renderer-process-limit=N")
+    parser.add_argument(
+        "--renderer-limit",
+        type=int,
+        default=0,
+        help="also measure a host with --chromium-arg=--renderer-process-limit=N",
+    )
     args = parser.parse_args(argv)
     from browserkonnector.server import HostProcess
 
@@ -125,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(info), file=sys.stderr, flush=True)
     variants: dict[str, list[str] | None] = {"own_chromium": None, "shared_host": []}
     if args.renderer_limit:
-        variants[f"shared_host_rpl{args.renderer_limit}"] = [f"--chromium-arg=--renderer-process-limit="
-                                                             f"{args.renderer_limit}"]
+        variants[f"shared_host_rpl{args.renderer_limit}"] = [
+            f"--chromium-arg=--renderer-process-limit={args.renderer_limit}"
+        ]
     results: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
     with tempfile.TemporaryDirectory(prefix="bk-bench-host-") as tmp, start_site(args.bills) as site:
         for number in range(args.rounds):
@@ -143,19 +155,35 @@ def main(argv: list[str] | None = None) -> int:
                         time.sleep(1.0)  # the host idles as a kept one does before runs arrive
                         result = measure_round(site.url, scratch, args.concurrency, host.endpoint, host.pid)
                 results[name].append(result)
-                print(f"round {number + 1}/{args.rounds} {name:<22} wall {result['wall_s']:6.2f} s  total peak "
-                      f"PSS {result['peak_pss_mib']:7.0f} MiB  CPU {result['cpu_s']:6.1f} s  "
-                      f"(load {machine.load_now()})",
-                      file=sys.stderr, flush=True)
-    summary = {name: {key: statistics.median(r[key] for r in rows) for key in ("wall_s", "peak_pss_mib", "cpu_s")}
-               for name, rows in results.items()}
+                print(
+                    f"round {number + 1}/{args.rounds} {name:<22} wall {result['wall_s']:6.2f} s  total peak "
+                    f"PSS {result['peak_pss_mib']:7.0f} MiB  CPU {result['cpu_s']:6.1f} s  "
+                    f"(load {machine.load_now()})",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    summary = {
+        name: {key: statistics.median(r[key] for r in rows) for key in ("wall_s", "peak_pss_mib", "cpu_s")}
+        for name, rows in results.items()
+    }
     base = summary["own_chromium"]
     for name, med in summary.items():
-        print(f"{name:<22} median wall {med['wall_s']:6.2f} s ({med['wall_s'] / base['wall_s']:.2f}×)  median total "
-              f"peak PSS {med['peak_pss_mib']:7.0f} MiB ({med['peak_pss_mib'] / base['peak_pss_mib']:.2f}×)  "
-              f"median CPU {med['cpu_s']:6.1f} s ({med['cpu_s'] / base['cpu_s']:.2f}×)")
-    print(json.dumps({"concurrency": args.concurrency, "rounds": args.rounds, "summary": summary,
-                      "samples": results, "load_end": machine.load_now()}))
+        print(
+            f"{name:<22} median wall {med['wall_s']:6.2f} s ({med['wall_s'] / base['wall_s']:.2f}×)  median total "
+            f"peak PSS {med['peak_pss_mib']:7.0f} MiB ({med['peak_pss_mib'] / base['peak_pss_mib']:.2f}×)  "
+            f"median CPU {med['cpu_s']:6.1f} s ({med['cpu_s'] / base['cpu_s']:.2f}×)"
+        )
+    print(
+        json.dumps(
+            {
+                "concurrency": args.concurrency,
+                "rounds": args.rounds,
+                "summary": summary,
+                "samples": results,
+                "load_end": machine.load_now(),
+            }
+        )
+    )
     return 0
 
 

@@ -71,20 +71,28 @@ async def run(count: int, rounds: int) -> dict[str, Any]:
             return await html_to_pdf(context, html)
 
         variants: dict[str, Callable[[str], Awaitable[bytes]]] = {
-            "floor": floor, "printer": reused, "html_to_pdf": one_call}
+            "floor": floor,
+            "printer": reused,
+            "html_to_pdf": one_call,
+        }
         for variant in variants.values():  # warm-up: first page, fonts, code paths
             await _timed(docs[:2], variant)
         for number in range(rounds):
             order = list(variants)
-            order = order[number % len(order):] + order[: number % len(order)]  # rotate who goes first
+            order = order[number % len(order) :] + order[: number % len(order)]  # rotate who goes first
             for name in order:
                 rates[name].append(await _timed(docs, variants[name]))
         await printer.close()
         version = browser.version
         await browser.close()
-    return {"bills": count, "rounds": rounds, "chromium": version, "executable": str(executable),
-            **{f"{name}_per_s": round(statistics.median(values), 2) for name, values in rates.items()},
-            "samples": {name: [round(v, 2) for v in values] for name, values in rates.items()}}
+    return {
+        "bills": count,
+        "rounds": rounds,
+        "chromium": version,
+        "executable": str(executable),
+        **{f"{name}_per_s": round(statistics.median(values), 2) for name, values in rates.items()},
+        "samples": {name: [round(v, 2) for v in values] for name, values in rates.items()},
+    }
 
 
 def printing(bills: int, rounds: int, log: Callable[[str], None]) -> list[Row]:
@@ -96,12 +104,30 @@ def printing(bills: int, rounds: int, log: Callable[[str], None]) -> list[Row]:
     samples = result["samples"]
     log(f"  bills/s: floor {samples['floor']}, PdfPrinter {samples['printer']}, html_to_pdf {samples['html_to_pdf']}")
     return [
-        Row("5", "print HTML bills to PDF: html_to_pdf() per bill vs bare page.pdf on one reused page",
-            "/s", samples["html_to_pdf"], value_label="html_to_pdf", baseline=samples["floor"],
-            baseline_label="bare page.pdf", target_op=">=", target=0.8, target_text="≥ 0.8"),
-        Row("5", "… PdfPrinter.from_html on one printer (what ctx.html_to_pdf uses) vs the same floor",
-            "/s", samples["printer"], value_label="PdfPrinter", baseline=samples["floor"],
-            baseline_label="bare page.pdf", target_op=">=", target=0.8, target_text="≥ 0.8"),
+        Row(
+            "5",
+            "print HTML bills to PDF: html_to_pdf() per bill vs bare page.pdf on one reused page",
+            "/s",
+            samples["html_to_pdf"],
+            value_label="html_to_pdf",
+            baseline=samples["floor"],
+            baseline_label="bare page.pdf",
+            target_op=">=",
+            target=0.8,
+            target_text="≥ 0.8",
+        ),
+        Row(
+            "5",
+            "… PdfPrinter.from_html on one printer (what ctx.html_to_pdf uses) vs the same floor",
+            "/s",
+            samples["printer"],
+            value_label="PdfPrinter",
+            baseline=samples["floor"],
+            baseline_label="bare page.pdf",
+            target_op=">=",
+            target=0.8,
+            target_text="≥ 0.8",
+        ),
     ]
 
 

@@ -56,8 +56,10 @@ def _check(name: str, delta: dict[str, int], sizes: SpaSizes, saved: int) -> Non
 
 
 def kept_profile(sizes: SpaSizes, log: Callable[[str], None]) -> list[Row]:
-    log(f"workload 11: heavy SPA, second run on the kept profile vs first run ({sizes.bundle_kb} KiB bundle, "
-        f"{sizes.boot_requests} modules, {sizes.expected} operations), {sizes.runs} rounds")
+    log(
+        f"workload 11: heavy SPA, second run on the kept profile vs first run ({sizes.bundle_kb} KiB bundle, "
+        f"{sizes.boot_requests} modules, {sizes.expected} operations), {sizes.runs} rounds"
+    )
     with tempfile.TemporaryDirectory(prefix="bk-bench-profile-") as tmp, bank_site(sizes) as site:
         scratch = Scratch(Path(tmp))
         env = child_env(BROWSERKONNECTOR_VAULT_KEY_FILE=str(Path(tmp) / "vault.key"))
@@ -65,20 +67,43 @@ def kept_profile(sizes: SpaSizes, log: Callable[[str], None]) -> list[Row]:
 
         def run(name: str, folder: Path, *extra: str) -> Outcome:
             before = _stats(site.url)
-            command = [str(VENV_BIN / "browserkonnector"), "run", str(BANK_CONNECTOR), "--store",
-                       str(folder / "store"), "--artifacts", str(folder / "artifacts"), "--field",
-                       f"base_url={site.url}", "--field", f"password={BANK_PASSWORD}", "--offline-dns",
-                       "--trace", "off", "--log", "json", "--locale", "en-US", *extra]
+            command = [
+                str(VENV_BIN / "browserkonnector"),
+                "run",
+                str(BANK_CONNECTOR),
+                "--store",
+                str(folder / "store"),
+                "--artifacts",
+                str(folder / "artifacts"),
+                "--field",
+                f"base_url={site.url}",
+                "--field",
+                f"password={BANK_PASSWORD}",
+                "--offline-dns",
+                "--trace",
+                "off",
+                "--log",
+                "json",
+                "--locale",
+                "en-US",
+                *extra,
+            ]
             outcome = run_timed(command, env=env, cwd=folder)
             if not outcome.ok:
                 raise BenchError(f"{name}: " + outcome.describe_failure())
             after = _stats(site.url)
             found = _SAVED.search(outcome.stdout)
-            _check(name, {k: after.get(k, 0) - before.get(k, 0) for k in after}, sizes,
-                   int(found.group(1)) if found else -1)
+            _check(
+                name,
+                {k: after.get(k, 0) - before.get(k, 0) for k in after},
+                sizes,
+                int(found.group(1)) if found else -1,
+            )
             samples.add(name, outcome)
-            log(f"  {name:<12} {outcome.wall_s:7.2f} s  CPU {outcome.cpu_s:6.2f} s  peak PSS "
-                f"{outcome.peak_pss_mib:5.0f} MiB")
+            log(
+                f"  {name:<12} {outcome.wall_s:7.2f} s  CPU {outcome.cpu_s:6.2f} s  peak PSS "
+                f"{outcome.peak_pss_mib:5.0f} MiB"
+            )
             return outcome
 
         for number in range(sizes.runs):
@@ -93,13 +118,29 @@ def kept_profile(sizes: SpaSizes, log: Callable[[str], None]) -> list[Row]:
     wall = samples.wall
     size = f"{sizes.bundle_kb / 1024:.1f} MiB bundle, {sizes.boot_requests} modules, {sizes.expected} operations"
     return [
-        Row("11", f"heavy SPA ({size}): second run on the kept profile vs first run; second: no bundle or module "
-                  "download, no login, no full sync, checked on the site's counters", "s", wall["second"],
-            value_label="second", baseline=wall["first"], baseline_label="first", target_op="<=", target=0.5,
-            target_text="≤ 0.5"),
-        Row("11", "… the same with --full-sync (the connector reads every table again) vs first run", "s",
-            wall["second_full"], value_label="second_full", baseline=wall["first"], baseline_label="first",
-            target_text="info"),
+        Row(
+            "11",
+            f"heavy SPA ({size}): second run on the kept profile vs first run; second: no bundle or module "
+            "download, no login, no full sync, checked on the site's counters",
+            "s",
+            wall["second"],
+            value_label="second",
+            baseline=wall["first"],
+            baseline_label="first",
+            target_op="<=",
+            target=0.5,
+            target_text="≤ 0.5",
+        ),
+        Row(
+            "11",
+            "… the same with --full-sync (the connector reads every table again) vs first run",
+            "s",
+            wall["second_full"],
+            value_label="second_full",
+            baseline=wall["first"],
+            baseline_label="first",
+            target_text="info",
+        ),
     ]
 
 

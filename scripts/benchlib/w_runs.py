@@ -72,8 +72,10 @@ def interleave(variants: dict[str, Variant], rounds: int, samples: Samples, log:
             samples.add(name, outcome)
             breakdown = outcome.extra.get("pss_by_process") or {}
             top = ", ".join(f"{k} {v:.0f}" for k, v in sorted(breakdown.items(), key=lambda kv: -kv[1])[:4])
-            log(f"  round {number + 1}/{rounds} {name:<22} {outcome.wall_s:7.2f} s  CPU {outcome.cpu_s:6.2f} s  "
-                f"peak PSS {outcome.peak_pss_mib:5.0f} MiB ({outcome.peak_procs} procs: {top})")
+            log(
+                f"  round {number + 1}/{rounds} {name:<22} {outcome.wall_s:7.2f} s  CPU {outcome.cpu_s:6.2f} s  "
+                f"peak PSS {outcome.peak_pss_mib:5.0f} MiB ({outcome.peak_procs} procs: {top})"
+            )
 
 
 class Scratch:
@@ -94,8 +96,7 @@ def _framework_full(scratch: Scratch, url: str, bills: int, trace: str = "off") 
     def run() -> Outcome:
         folder = scratch.fresh(f"fw-{trace}")
         try:
-            return run_framework(url, folder / "store", trace=trace, artifacts=folder / "artifacts",
-                                 expect_new=bills)
+            return run_framework(url, folder / "store", trace=trace, artifacts=folder / "artifacts", expect_new=bills)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -116,8 +117,11 @@ def _baseline(scratch: Scratch, name: str, url: str, bills: int) -> Variant:
 def full_runs(sizes: Sizes, log: Callable[[str], None], which: set[str]) -> list[Row]:
     """Workloads 1, 6, 7 (one set of interleaved rounds, when any of them is asked), then 2."""
     rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="bk-bench-") as tmp, start_site(sizes.bills) as site, \
-            start_site(0) as empty_site:
+    with (
+        tempfile.TemporaryDirectory(prefix="bk-bench-") as tmp,
+        start_site(sizes.bills) as site,
+        start_site(0) as empty_site,
+    ):
         scratch = Scratch(Path(tmp))
         if which & {"1", "6", "7"}:
             rows.extend(_full(scratch, site.url, sizes, log))
@@ -143,25 +147,88 @@ def _full(scratch: Scratch, url: str, sizes: Sizes, log: Callable[[str], None]) 
     interleave(variants, sizes.runs, samples, log)
     fw = samples.wall["framework"]
     what = f"full run, {n} bills ({n - n // 4} PDFs, {n // 4} printed) into the embedded store"
-    rows.append(Row("1", what + ", vs (b) hand-written fast Playwright", "s", fw,
-                    baseline=samples.wall["raw_fast"], baseline_label="raw_fast", target_op="<=",
-                    target=1.15, target_text="≤ 1.15"))
-    rows.append(Row("1", "… CPU time (user+sys) of the process tree, vs (b) raw_fast", "s", samples.cpu["framework"],
-                    baseline=samples.cpu["raw_fast"], baseline_label="raw_fast", target_text="info"))
+    rows.append(
+        Row(
+            "1",
+            what + ", vs (b) hand-written fast Playwright",
+            "s",
+            fw,
+            baseline=samples.wall["raw_fast"],
+            baseline_label="raw_fast",
+            target_op="<=",
+            target=1.15,
+            target_text="≤ 1.15",
+        )
+    )
+    rows.append(
+        Row(
+            "1",
+            "… CPU time (user+sys) of the process tree, vs (b) raw_fast",
+            "s",
+            samples.cpu["framework"],
+            baseline=samples.cpu["raw_fast"],
+            baseline_label="raw_fast",
+            target_text="info",
+        )
+    )
     naive = samples.wall.get("raw_naive", [])
-    rows.append(Row("1", "… vs (c) naive Playwright (click every link)", "s", fw, baseline=naive,
-                    baseline_label="raw_naive", invert=True, target_op=">=", target=3.0, target_text="≥ 3",
-                    missing="" if naive else "skipped (--no-naive)"))
+    rows.append(
+        Row(
+            "1",
+            "… vs (c) naive Playwright (click every link)",
+            "s",
+            fw,
+            baseline=naive,
+            baseline_label="raw_naive",
+            invert=True,
+            target_op=">=",
+            target=3.0,
+            target_text="≥ 3",
+            missing="" if naive else "skipped (--no-naive)",
+        )
+    )
     lean = "skipped (--lean)" if sizes.lean else ""
-    rows.append(Row("1", "… vs (a) the floor: httpx only, no browser (HTML bills fetched, not printed)",
-                    "s", fw, baseline=samples.wall.get("floor_httpx", []), baseline_label="floor_httpx",
-                    target_text="state it", missing=lean))
-    rows.append(Row("6", "peak PSS of the framework's process tree during workload 1 (vs raw_fast's)", "MiB",
-                    samples.pss["framework"], baseline=samples.pss["raw_fast"], baseline_label="raw_fast",
-                    target_op="<=", target=350, target_text="≤ 350 MiB", target_on="value"))
-    rows.append(Row("7", "workload 1 with --trace retain-on-failure vs --trace off", "s",
-                    samples.wall.get("framework_traced", []), value_label="traced", baseline=fw,
-                    baseline_label="framework", target_op="<=", target=1.15, target_text="≤ 1.15", missing=lean))
+    rows.append(
+        Row(
+            "1",
+            "… vs (a) the floor: httpx only, no browser (HTML bills fetched, not printed)",
+            "s",
+            fw,
+            baseline=samples.wall.get("floor_httpx", []),
+            baseline_label="floor_httpx",
+            target_text="state it",
+            missing=lean,
+        )
+    )
+    rows.append(
+        Row(
+            "6",
+            "peak PSS of the framework's process tree during workload 1 (vs raw_fast's)",
+            "MiB",
+            samples.pss["framework"],
+            baseline=samples.pss["raw_fast"],
+            baseline_label="raw_fast",
+            target_op="<=",
+            target=350,
+            target_text="≤ 350 MiB",
+            target_on="value",
+        )
+    )
+    rows.append(
+        Row(
+            "7",
+            "workload 1 with --trace retain-on-failure vs --trace off",
+            "s",
+            samples.wall.get("framework_traced", []),
+            value_label="traced",
+            baseline=fw,
+            baseline_label="framework",
+            target_op="<=",
+            target=1.15,
+            target_text="≤ 1.15",
+            missing=lean,
+        )
+    )
     log(_phases(samples))
     return rows
 
@@ -205,17 +272,31 @@ def _incremental(scratch: Scratch, url: str, empty_url: str, sizes: Sizes, log: 
 
     samples = Samples()
     interleave({"incremental": incremental, "login_alone": login_alone}, sizes.runs, samples, log)
-    return [Row("2", f"incremental run, nothing new on the site ({n} bills known; 0 downloads, checked on "
-                     "the site's counters) vs the login alone (same connector, a site with no bill)", "s",
-                samples.wall["incremental"], value_label="incremental", baseline=samples.wall["login_alone"],
-                baseline_label="login alone", target_op="<=", target=1.2, target_text="≤ 1.2")]
+    return [
+        Row(
+            "2",
+            f"incremental run, nothing new on the site ({n} bills known; 0 downloads, checked on "
+            "the site's counters) vs the login alone (same connector, a site with no bill)",
+            "s",
+            samples.wall["incremental"],
+            value_label="incremental",
+            baseline=samples.wall["login_alone"],
+            baseline_label="login alone",
+            target_op="<=",
+            target=1.2,
+            target_text="≤ 1.2",
+        )
+    ]
 
 
 def growth_runs(sizes: Sizes, log: Callable[[str], None]) -> list[Row]:
     small, large = sizes.growth
     log(f"workload 8: growth, {small} and {large} bills, {sizes.growth_runs} rounds")
-    with tempfile.TemporaryDirectory(prefix="bk-bench-") as tmp, start_site(small) as site_s, \
-            start_site(large) as site_l:
+    with (
+        tempfile.TemporaryDirectory(prefix="bk-bench-") as tmp,
+        start_site(small) as site_s,
+        start_site(large) as site_l,
+    ):
         scratch = Scratch(Path(tmp))
         variants: dict[str, Variant] = {
             f"framework@{small}": _framework_full(scratch, site_s.url, small),
@@ -227,17 +308,46 @@ def growth_runs(sizes: Sizes, log: Callable[[str], None]) -> list[Row]:
         interleave(variants, sizes.growth_runs, samples, log)
     factor = large / small
     return [
-        Row("8", f"growth: framework time({large}) / time({small}) (×{factor:g} bills)", "s",
-            samples.wall[f"framework@{large}"], value_label=f"framework@{large}",
-            baseline=samples.wall[f"framework@{small}"], baseline_label=f"framework@{small}", target_op="<=",
-            target=factor * 1.1, target_text=f"≤ {factor * 1.1:g}"),
-        Row("8", "… the same for raw_fast (reference)", "s", samples.wall[f"raw_fast@{large}"],
-            value_label=f"raw_fast@{large}", baseline=samples.wall[f"raw_fast@{small}"],
-            baseline_label=f"raw_fast@{small}", target_text="info"),
-        Row("8", f"… framework / raw_fast at {large} bills", "s", samples.wall[f"framework@{large}"],
-            value_label=f"framework@{large}", baseline=samples.wall[f"raw_fast@{large}"],
-            baseline_label=f"raw_fast@{large}", target_text="info"),
-        Row("8", f"… peak PSS of the framework at {large} bills (vs raw_fast)", "MiB",
-            samples.pss[f"framework@{large}"], value_label=f"framework@{large}",
-            baseline=samples.pss[f"raw_fast@{large}"], baseline_label=f"raw_fast@{large}", target_text="info"),
+        Row(
+            "8",
+            f"growth: framework time({large}) / time({small}) (×{factor:g} bills)",
+            "s",
+            samples.wall[f"framework@{large}"],
+            value_label=f"framework@{large}",
+            baseline=samples.wall[f"framework@{small}"],
+            baseline_label=f"framework@{small}",
+            target_op="<=",
+            target=factor * 1.1,
+            target_text=f"≤ {factor * 1.1:g}",
+        ),
+        Row(
+            "8",
+            "… the same for raw_fast (reference)",
+            "s",
+            samples.wall[f"raw_fast@{large}"],
+            value_label=f"raw_fast@{large}",
+            baseline=samples.wall[f"raw_fast@{small}"],
+            baseline_label=f"raw_fast@{small}",
+            target_text="info",
+        ),
+        Row(
+            "8",
+            f"… framework / raw_fast at {large} bills",
+            "s",
+            samples.wall[f"framework@{large}"],
+            value_label=f"framework@{large}",
+            baseline=samples.wall[f"raw_fast@{large}"],
+            baseline_label=f"raw_fast@{large}",
+            target_text="info",
+        ),
+        Row(
+            "8",
+            f"… peak PSS of the framework at {large} bills (vs raw_fast)",
+            "MiB",
+            samples.pss[f"framework@{large}"],
+            value_label=f"framework@{large}",
+            baseline=samples.pss[f"raw_fast@{large}"],
+            baseline_label=f"raw_fast@{large}",
+            target_text="info",
+        ),
     ]

@@ -73,8 +73,13 @@ def ensure_js(log: Callable[[str], None]) -> Path:
     if _installed_version() != LIBS_VERSION or not current.exists() or current.read_text() != wanted:
         current.write_text(wanted)
         log(f"  npm install cozy-konnector-libs@{LIBS_VERSION} into {JS_CACHE} (about a minute)")
-        done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--legacy-peer-deps"], cwd=JS_CACHE,
-                              capture_output=True, text=True, timeout=900)
+        done = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--legacy-peer-deps"],
+            cwd=JS_CACHE,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         if done.returncode != 0 or _installed_version() != LIBS_VERSION:
             raise BenchError("npm install failed:\n" + (done.stderr or done.stdout)[-2000:])
     for name in ("index.js", "manifest.konnector"):
@@ -83,8 +88,24 @@ def ensure_js(log: Callable[[str], None]) -> Path:
 
 
 def _stack(root: Path, slug: str, token: str) -> Service:
-    return Service([PYTHON, "-m", "benchlib.stack_server", "--root", str(root), "--slug", slug, "--token", token,
-                    "--idle-timeout", str(STACK_IDLE_TIMEOUT)], env=child_env(), cwd=SCRIPTS, ready_marker="ready")
+    return Service(
+        [
+            PYTHON,
+            "-m",
+            "benchlib.stack_server",
+            "--root",
+            str(root),
+            "--slug",
+            slug,
+            "--token",
+            token,
+            "--idle-timeout",
+            str(STACK_IDLE_TIMEOUT),
+        ],
+        env=child_env(),
+        cwd=SCRIPTS,
+        ready_marker="ready",
+    )
 
 
 def _folder_id(stack: Service) -> str:
@@ -97,8 +118,19 @@ def _folder_id(stack: Service) -> str:
 def _python_side(root: Path, pdf_url: str, bills: int) -> dict[str, Any]:
     token = secrets.token_hex(16)
     with _stack(root, "bench-py", token) as stack:
-        result = worker("w_save_py", "--stack", stack.urls[0], "--control", stack.urls[1], "--token", token,
-                        "--pdf", pdf_url, "--bills", str(bills))
+        result = worker(
+            "w_save_py",
+            "--stack",
+            stack.urls[0],
+            "--control",
+            stack.urls[1],
+            "--token",
+            token,
+            "--pdf",
+            pdf_url,
+            "--bills",
+            str(bills),
+        )
     if result.get("bills_created") != bills:
         raise BenchError(f"save_bills created {result.get('bills_created')} bills, expected {bills}")
     return result
@@ -108,16 +140,23 @@ def _js_side(root: Path, pdf_url: str, bills: int, concurrency: int | None) -> d
     token = secrets.token_hex(16)
     with _stack(root, "bench-js", token) as stack:
         fields = json.dumps({"account": "bench-account", "folder_to_save": _folder_id(stack)})
-        env = child_env(NODE_ENV="development", LOG_LEVEL="warn", COZY_URL=stack.urls[0], COZY_CREDENTIALS=token,
-                        COZY_FIELDS=fields, BENCH_BILLS=str(bills), BENCH_PDF_URL=pdf_url,
-                        BENCH_CONTROL_URL=stack.urls[1])
+        env = child_env(
+            NODE_ENV="development",
+            LOG_LEVEL="warn",
+            COZY_URL=stack.urls[0],
+            COZY_CREDENTIALS=token,
+            COZY_FIELDS=fields,
+            BENCH_BILLS=str(bills),
+            BENCH_PDF_URL=pdf_url,
+            BENCH_CONTROL_URL=stack.urls[1],
+        )
         if concurrency is not None:
             env["BENCH_CONCURRENCY"] = str(concurrency)
         outcome = run_timed(["node", "index.js"], env=env, cwd=JS_CACHE, timeout=3600, sample=False)
         line = next((ln for ln in outcome.stdout.splitlines() if ln.startswith("BENCH ")), None)
         if not outcome.ok or line is None:
             raise BenchError("the JS konnector failed: " + outcome.describe_failure())
-        result: dict[str, Any] = json.loads(line[len("BENCH "):])
+        result: dict[str, Any] = json.loads(line[len("BENCH ") :])
         result["hung_uploads"] = outcome.stdout.count("socket hang up") + outcome.stderr.count("socket hang up")
         import httpx
 
@@ -127,19 +166,34 @@ def _js_side(root: Path, pdf_url: str, bills: int, concurrency: int | None) -> d
     return result
 
 
-def save_vs_js(bills: int, runs: int, with_js: bool, log: Callable[[str], None], js_c1: bool = False,
-               js_runs: int = 1, vendor_latency_ms: float = VENDOR_LATENCY_MS) -> list[Row]:
-    log(f"workload 3: save_bills of {bills} bills into the stack emulator, {runs} rounds, "
+def save_vs_js(
+    bills: int,
+    runs: int,
+    with_js: bool,
+    log: Callable[[str], None],
+    js_c1: bool = False,
+    js_runs: int = 1,
+    vendor_latency_ms: float = VENDOR_LATENCY_MS,
+) -> list[Row]:
+    log(
+        f"workload 3: save_bills of {bills} bills into the stack emulator, {runs} rounds, "
         f"vendor latency {vendor_latency_ms:g} ms"
-        + ("" if with_js else " (Python side only: --with-js runs cozy-konnector-libs)"))
+        + ("" if with_js else " (Python side only: --with-js runs cozy-konnector-libs)")
+    )
     if with_js:
         ensure_js(log)
     results: dict[str, list[dict[str, Any]]] = {"python": [], "js_same": [], "js_default": []}
-    with tempfile.TemporaryDirectory(prefix="bk-bench-save-") as tmp, \
-            Service([PYTHON, "-m", "benchlib.pdf_server"], env=child_env(BENCH_PDF_LATENCY_MS=str(vendor_latency_ms)),
-                    cwd=SCRIPTS) as pdf:
+    with (
+        tempfile.TemporaryDirectory(prefix="bk-bench-save-") as tmp,
+        Service(
+            [PYTHON, "-m", "benchlib.pdf_server"],
+            env=child_env(BENCH_PDF_LATENCY_MS=str(vendor_latency_ms)),
+            cwd=SCRIPTS,
+        ) as pdf,
+    ):
         variants: dict[str, Callable[[Path], dict[str, Any]]] = {
-            "python": lambda root: _python_side(root, pdf.url, bills)}
+            "python": lambda root: _python_side(root, pdf.url, bills)
+        }
         if with_js:
             variants["js_same"] = lambda root: _js_side(root, pdf.url, bills, PY_CONCURRENCY)
             if js_c1:
@@ -154,11 +208,18 @@ def save_vs_js(bills: int, runs: int, with_js: bool, log: Callable[[str], None],
                 result = variants[name](root)
                 shutil.rmtree(root, ignore_errors=True)
                 results[name].append(result)
-                log(f"  round {number + 1}/{runs} {name:<11} save {result['save_s']:7.2f} s, "
+                log(
+                    f"  round {number + 1}/{runs} {name:<11} save {result['save_s']:7.2f} s, "
                     f"{result['requests']} requests, {result.get('bills_created')} bills"
                     + (f", {result['hung_uploads']} uploads hung" if "hung_uploads" in result else "")
-                    + (" (upload/metadata served in p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max:.1f} ms)".format(
-                        **result["metadata_ms"]) if result.get("metadata_ms") else ""))
+                    + (
+                        " (upload/metadata served in p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max:.1f} ms)".format(
+                            **result["metadata_ms"]
+                        )
+                        if result.get("metadata_ms")
+                        else ""
+                    )
+                )
     py = results["python"]
     py_s = [r["save_s"] for r in py]
     py_req = [r["requests"] / bills for r in py]
@@ -171,19 +232,49 @@ def save_vs_js(bills: int, runs: int, with_js: bool, log: Callable[[str], None],
             return ""
         saved = sorted(r.get("bills_created", 0) for r in rows)
         hung = sorted(r.get("hung_uploads", 0) for r in rows)
-        return (f"JS saved {saved[len(saved) // 2]}/{bills} bills (median of {len(rows)}), "
-                f"{hung[len(hung) // 2]} uploads hung per run")
+        return (
+            f"JS saved {saved[len(saved) // 2]}/{bills} bills (median of {len(rows)}), "
+            f"{hung[len(hung) // 2]} uploads hung per run"
+        )
 
     return [
-        Row("3", f"save_bills of {bills} bills with PDFs via CozyStackStore vs konnector-libs saveBills "
-                 f"(both at concurrency {PY_CONCURRENCY}; vendor latency {vendor_latency_ms:g} ms)", "s", py_s,
-            baseline=[r["save_s"] for r in same], baseline_label="konnector-libs", invert=True,
-            target_op=">=", target=3.0, target_text="≥ 3", note=js_note(same), missing=missing),
-        Row("3", "… stack requests per bill (lower is better)", "req/bill", py_req,
-            baseline=[r["requests"] / bills for r in same], baseline_label="konnector-libs", target_op="<=",
-            target=0.999, target_text="< 1 (fewer)", missing=missing),
-        Row("3", "… vs konnector-libs at its default concurrency (1)", "s", py_s,
-            baseline=[r["save_s"] for r in default], baseline_label="konnector-libs c=1", invert=True,
-            target_text="info", note=(js_note(default) + "; one round only") if default else "",
-            missing=missing_c1),
+        Row(
+            "3",
+            f"save_bills of {bills} bills with PDFs via CozyStackStore vs konnector-libs saveBills "
+            f"(both at concurrency {PY_CONCURRENCY}; vendor latency {vendor_latency_ms:g} ms)",
+            "s",
+            py_s,
+            baseline=[r["save_s"] for r in same],
+            baseline_label="konnector-libs",
+            invert=True,
+            target_op=">=",
+            target=3.0,
+            target_text="≥ 3",
+            note=js_note(same),
+            missing=missing,
+        ),
+        Row(
+            "3",
+            "… stack requests per bill (lower is better)",
+            "req/bill",
+            py_req,
+            baseline=[r["requests"] / bills for r in same],
+            baseline_label="konnector-libs",
+            target_op="<=",
+            target=0.999,
+            target_text="< 1 (fewer)",
+            missing=missing,
+        ),
+        Row(
+            "3",
+            "… vs konnector-libs at its default concurrency (1)",
+            "s",
+            py_s,
+            baseline=[r["save_s"] for r in default],
+            baseline_label="konnector-libs c=1",
+            invert=True,
+            target_text="info",
+            note=(js_note(default) + "; one round only") if default else "",
+            missing=missing_c1,
+        ),
     ]

@@ -34,9 +34,17 @@ def bills(count: int, pdf_url: str) -> list[dict[str, Any]]:
     for i in range(count):
         day = dt.datetime(2000, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=7 * i)
         amount = round(5 + (i * 37 % 20000) / 100, 2)
-        out.append({"vendor": "Bench Vendor", "date": day.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "amount": amount,
-                    "currency": "EUR", "vendorRef": f"R{i:07d}", "filename": f"{i:05d}_bench_{amount:.2f}EUR.pdf",
-                    "fileurl": f"{pdf_url}/bill/{i:05d}.pdf"})
+        out.append(
+            {
+                "vendor": "Bench Vendor",
+                "date": day.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "amount": amount,
+                "currency": "EUR",
+                "vendorRef": f"R{i:07d}",
+                "filename": f"{i:05d}_bench_{amount:.2f}EUR.pdf",
+                "fileurl": f"{pdf_url}/bill/{i:05d}.pdf",
+            }
+        )
     return out
 
 
@@ -45,22 +53,36 @@ def requests_so_far(control: str) -> int:
     return count
 
 
-async def run(stack: str, control: str, token: str, pdf_url: str, count: int, slug: str,
-              concurrency: int | None) -> dict[str, Any]:
+async def run(
+    stack: str, control: str, token: str, pdf_url: str, count: int, slug: str, concurrency: int | None
+) -> dict[str, Any]:
     app = AppInfo(slug, "1.0.0")
     entries = bills(count, pdf_url)
     options: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
     async with CozyStackStore(stack, token, app=app) as store:
         before = await asyncio.to_thread(requests_so_far, control)
         started = time.perf_counter()
-        result = await save_bills(entries, FOLDER, store=store, app=app, source_account=ACCOUNT_ID,
-                                  source_account_identifier=IDENTIFIER, file_id_attributes=["vendorRef"],
-                                  identifiers=["bench"], **options)
+        result = await save_bills(
+            entries,
+            FOLDER,
+            store=store,
+            app=app,
+            source_account=ACCOUNT_ID,
+            source_account_identifier=IDENTIFIER,
+            file_id_attributes=["vendorRef"],
+            identifiers=["bench"],
+            **options,
+        )
         seconds = time.perf_counter() - started
         after = await asyncio.to_thread(requests_so_far, control)
-    return {"bills": count, "save_s": round(seconds, 4), "requests": after - before,
-            "bills_created": result.bills_created, "files_created": result.files_created,
-            "files_failed": result.files_failed}
+    return {
+        "bills": count,
+        "save_s": round(seconds, 4),
+        "requests": after - before,
+        "bills_created": result.bills_created,
+        "files_created": result.files_created,
+        "files_failed": result.files_failed,
+    }
 
 
 def main() -> None:
@@ -75,8 +97,7 @@ def main() -> None:
     args = parser.parse_args()
     logger.remove()  # the JS side runs at its default level; neither should pay for a chatty terminal
     logger.add(lambda message: None, level="WARNING")
-    result = asyncio.run(run(args.stack, args.control, args.token, args.pdf, args.bills, args.slug,
-                             args.concurrency))
+    result = asyncio.run(run(args.stack, args.control, args.token, args.pdf, args.bills, args.slug, args.concurrency))
     print(json.dumps(result), flush=True)
 
 

@@ -36,9 +36,27 @@ LOGGED_IN = ("session restored: logged in without a login", "logged in")
 
 
 def _command(url: str, store: Path, *extra: str) -> list[str]:
-    return [str(VENV_BIN / "browserkonnector"), "run", str(CONNECTOR), "--store", str(store),
-            "--field", f"base_url={url}", "--field", f"login={OTP_LOGIN}", "--field", f"password={OTP_PASSWORD}",
-            "--field", f"otp_secret={OTP_SEED}", "--offline-dns", "--trace", "off", "--log", "json", *extra]
+    return [
+        str(VENV_BIN / "browserkonnector"),
+        "run",
+        str(CONNECTOR),
+        "--store",
+        str(store),
+        "--field",
+        f"base_url={url}",
+        "--field",
+        f"login={OTP_LOGIN}",
+        "--field",
+        f"password={OTP_PASSWORD}",
+        "--field",
+        f"otp_secret={OTP_SEED}",
+        "--offline-dns",
+        "--trace",
+        "off",
+        "--log",
+        "json",
+        *extra,
+    ]
 
 
 def _logged_in_after(outcome: Outcome, spawned: float) -> float:
@@ -70,8 +88,7 @@ def session_restore(bills: int, runs: int, log: Callable[[str], None]) -> list[R
                 spawned = time.time()
                 outcome = run_timed(_command(site.url, store, *extra), env=env, cwd=Path(tmp))
                 if not outcome.ok or "saved 0 new bill(s)" not in outcome.stdout:
-                    raise BenchError(f"{name}: not an incremental run with nothing new: "
-                                     + outcome.describe_failure())
+                    raise BenchError(f"{name}: not an incremental run with nothing new: " + outcome.describe_failure())
                 after = site_requests(site.url)
                 delta = {route: after.get(route, 0) - before.get(route, 0) for route in ("login", "otp")}
                 expected = {"login": 1, "otp": 1} if name == "cold" else {"login": 0, "otp": 0}
@@ -83,16 +100,31 @@ def session_restore(bills: int, runs: int, log: Callable[[str], None]) -> list[R
             return run
 
         samples = Samples()
-        interleave({"cold": variant("cold", "--fresh-session"), "restored": variant("restored")}, runs,
-                   samples, log)
+        interleave({"cold": variant("cold", "--fresh-session"), "restored": variant("restored")}, runs, samples, log)
     return [
-        Row("10", f"run with the kept session restored vs a cold login (second factor), nothing new ({bills} bills "
-                 "known); restored: 0 login and 0 second-factor requests, checked on the site's counters", "s",
-            samples.wall["restored"], value_label="restored", baseline=samples.wall["cold"],
-            baseline_label="cold login", target_op="<=", target=0.5, target_text="≤ 0.5"),
-        Row("10", "… cold start to logged in: spawn → logged in, restored session vs cold login", "s",
-            logged_in["restored"], value_label="restored", baseline=logged_in["cold"], baseline_label="cold login",
-            target_text="state it"),
+        Row(
+            "10",
+            f"run with the kept session restored vs a cold login (second factor), nothing new ({bills} bills "
+            "known); restored: 0 login and 0 second-factor requests, checked on the site's counters",
+            "s",
+            samples.wall["restored"],
+            value_label="restored",
+            baseline=samples.wall["cold"],
+            baseline_label="cold login",
+            target_op="<=",
+            target=0.5,
+            target_text="≤ 0.5",
+        ),
+        Row(
+            "10",
+            "… cold start to logged in: spawn → logged in, restored session vs cold login",
+            "s",
+            logged_in["restored"],
+            value_label="restored",
+            baseline=logged_in["cold"],
+            baseline_label="cold login",
+            target_text="state it",
+        ),
     ]
 
 

@@ -37,8 +37,9 @@ def test_the_api_needs_the_password_then_serves_accounts_and_pages(make_bank: Ca
         assert http.post("/api/session", json={"password": site.config.password}).status_code == 200
         accounts = http.get("/api/accounts").json()["accounts"]
         assert [a["id"] for a in accounts] == ["acc-7-1", "acc-7-2", "acc-7-3"]
-        pages = [http.get(f"/api/accounts/{accounts[1]['id']}/operations", params={"page": n}).json()
-                 for n in (1, 2, 3)]
+        pages = [
+            http.get(f"/api/accounts/{accounts[1]['id']}/operations", params={"page": n}).json() for n in (1, 2, 3)
+        ]
         assert [len(p["operations"]) for p in pages] == [50, 50, 20]
         assert pages[0]["pages"] == 3
         ops = [op for p in pages for op in p["operations"]]
@@ -49,8 +50,9 @@ def test_the_api_needs_the_password_then_serves_accounts_and_pages(make_bank: Ca
     assert site.stats()["logins_ok"] == 1
 
 
-@pytest.mark.parametrize(("argv", "message"), [(["--accounts", "0"], "BankConfig.accounts"),
-                                                (["--bundle-kb", "-1"], "BankConfig.bundle_kb")])
+@pytest.mark.parametrize(
+    ("argv", "message"), [(["--accounts", "0"], "BankConfig.accounts"), (["--bundle-kb", "-1"], "BankConfig.bundle_kb")]
+)
 def test_bad_knobs_are_refused_naming_the_knob(argv: list[str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         config_from_args(build_parser().parse_args(argv))

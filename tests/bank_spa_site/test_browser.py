@@ -20,17 +20,18 @@ def open_app(browser: Browser, site: BankSite, locale: str) -> Page:
 
 
 def rows(page: Page) -> list[dict[str, Any]]:
-    return [{"id": r.get_attribute("data-op-id"), "account": r.get_attribute("data-account-id")}
-            for r in page.locator(".op-row").all()]
+    return [
+        {"id": r.get_attribute("data-op-id"), "account": r.get_attribute("data-account-id")}
+        for r in page.locator(".op-row").all()
+    ]
 
 
-def test_boot_login_sync_and_virtualised_table_in_english(browser: Browser,
-                                                          make_bank: Callable[..., BankSite]) -> None:
+def test_boot_login_sync_and_virtualised_table_in_english(browser: Browser, make_bank: Callable[..., BankSite]) -> None:
     site = make_bank(boot_requests=210, bundle_kb=2048, stale_ms=1500, toast_ms=3000)
     page = open_app(browser, site, "en-US")
     expect(page.get_by_label("Password")).to_be_visible(timeout=30_000)
     stats = site.stats()
-    assert stats["module"] + stats["vendor"] + stats["static"] >= 200   # before the login shows
+    assert stats["module"] + stats["vendor"] + stats["static"] >= 200  # before the login shows
     assert page.locator("form").count() == 0
     page.get_by_label("Password").fill("wrong")
     page.get_by_role("button", name="Unlock").click()
@@ -50,7 +51,7 @@ def test_boot_login_sync_and_virtualised_table_in_english(browser: Browser,
     expect(page.locator(f'.op-row[data-op-id="{first}-op0149"]')).to_have_count(1)
     page.get_by_role("button", name="Savings").click()
     expect(page.locator("#account-title")).to_have_attribute("data-account-id", second)
-    assert {r["account"] for r in rows(page)} == {first}                     # stale rows, for a moment
+    assert {r["account"] for r in rows(page)} == {first}  # stale rows, for a moment
     expect(page.locator(f'.op-row[data-account-id="{second}"]').first).to_be_attached()
     assert {r["account"] for r in rows(page)} == {second}
     expect(page.locator(".toast")).to_have_count(0)
@@ -70,6 +71,7 @@ def test_the_ui_follows_the_browser_language(browser: Browser, make_bank: Callab
     expect(first.locator(".amount")).to_contain_text("€")
     amount = first.locator(".amount").get_attribute("data-amount")
     assert amount is not None
-    assert amount.replace("-", "").replace(".", ",") in first.locator(".amount").inner_text(
-        ).replace("\u202f", "").replace("\xa0", "")
+    assert amount.replace("-", "").replace(".", ",") in first.locator(".amount").inner_text().replace(
+        "\u202f", ""
+    ).replace("\xa0", "")
     assert page.evaluate("document.documentElement.lang") == "fr"

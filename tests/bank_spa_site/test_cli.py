@@ -14,8 +14,12 @@ BIN = str(Path(sys.executable).with_name("browserkonnector"))
 
 
 def test_bank_site_serves_and_prints_url_and_password() -> None:
-    proc = subprocess.Popen([BIN, "bank-site", "--port", "0", "--operations", "3", "--bundle-kb", "8"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [BIN, "bank-site", "--port", "0", "--operations", "3", "--bundle-kb", "8"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()

@@ -79,8 +79,10 @@ async def bench_blocking(session: BrowserSession, url: str) -> None:
     async def one(mode: str) -> float:
         context = await session.browser.new_context()
         if mode.startswith("route-all, fallback"):
+
             async def passthrough(route: Any) -> None:
                 await route.fallback()
+
             await context.route("**/*", passthrough)
         elif mode == "route-all + block":
             await install_blocking(context, DEFAULT_BLOCKED, route_all=True)
@@ -140,12 +142,10 @@ async def bench_json(session: BrowserSession, url: str) -> None:
     async def capture(mode: str) -> None:
         await wait_for_json(page, "**/api/bills*", action=lambda: page.goto(url + "/images?n=0"), mode=mode)
 
-    report("wait_for_json(goto page with the XHR), intercept mode",
-           await timed(lambda: capture("intercept"), 15))
+    report("wait_for_json(goto page with the XHR), intercept mode", await timed(lambda: capture("intercept"), 15))
     report("wait_for_json(goto page with the XHR), listen mode", await timed(lambda: capture("listen"), 15))
     async with session_http(context) as http:
-        report("session_http GET /api/bills + .json()",
-               await timed(lambda: _get_json(http, url + "/api/bills"), 30))
+        report("session_http GET /api/bills + .json()", await timed(lambda: _get_json(http, url + "/api/bills"), 30))
 
     async def via_context() -> None:
         response = await context.request.get(url + "/api/bills")
@@ -185,8 +185,10 @@ async def bench_pdf(session: BrowserSession, url: str) -> None:
         ours_ms += await timed(ours, 1, warmup=0)
     floor = report("bare set_content + pdf, one reused page (30 bills)", bare_ms)
     mine = report("PdfPrinter.from_html (30 bills)", ours_ms)
-    print(f"  -> {30_000 / floor:.1f} bills/s floor, {30_000 / mine:.1f} bills/s PdfPrinter "
-          f"({floor / mine:.2f}x the floor)")
+    print(
+        f"  -> {30_000 / floor:.1f} bills/s floor, {30_000 / mine:.1f} bills/s PdfPrinter "
+        f"({floor / mine:.2f}x the floor)"
+    )
     await printer.close()
     await context.close()
 
@@ -224,8 +226,10 @@ async def bench_tracing(session: BrowserSession, url: str, state: SiteState, tmp
     off = statistics.median(results["off"])
     for mode in modes:
         median = report(mode, results[mode])
-        print(f"{'':62s}-> {100 * (median - off) / off:+.0f}% vs off; "
-              f"stop() alone {statistics.median(stops[mode]):.1f} ms")
+        print(
+            f"{'':62s}-> {100 * (median - off) / off:+.0f}% vs off; "
+            f"stop() alone {statistics.median(stops[mode]):.1f} ms"
+        )
 
 
 async def bench_cookie_sync(session: BrowserSession, url: str) -> None:
@@ -244,6 +248,7 @@ async def bench_cookie_sync(session: BrowserSession, url: str) -> None:
         report("session_http, sync forced before every request", await timed(lambda: always.get(target), 50))
 
     async with session_http(context) as busy:
+
         async def after_browser_traffic() -> None:
             await page.evaluate("fetch('/api/other')")  # a browser response: cookies may have changed
             await busy.get(target)

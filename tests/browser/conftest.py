@@ -82,8 +82,11 @@ def build_app(state: SiteState) -> Starlette:
         # wait=json: read the body, then leave; wait=headers: leave as soon as the headers are in.
         js = (
             "const r = await fetch('/api/bills?month=2024-01');"
-            + ("const j = await r.json(); document.querySelector('#out').textContent = j.items.length;"
-               if wait == "json" else "")
+            + (
+                "const j = await r.json(); document.querySelector('#out').textContent = j.items.length;"
+                if wait == "json"
+                else ""
+            )
             + "location.href = '/spa/done';"
         )
         return _page(f"<div id='out'>loading</div><script type='module'>{js}</script>", "SPA")
@@ -195,7 +198,8 @@ document.getElementById('blob-nav').href = makeBlob();
         # otherwise land in the middle of the get_file races of /downloads.
         return _page(
             "<iframe id=frame src='/files/inline.pdf' width=100 height=100></iframe>"
-            "<embed id=embed src='/files/noext' type='application/pdf' width=100 height=100>", "Embeds"
+            "<embed id=embed src='/files/noext' type='application/pdf' width=100 height=100>",
+            "Embeds",
         )
 
     async def login_page(request: Request) -> Response:
@@ -245,12 +249,15 @@ document.getElementById('login').addEventListener('submit', async (e) => {
             "<form method=post action='/login-form'>"
             f"<input type=hidden name=csrfmiddlewaretoken value='{state.form_csrf}'>"
             "<input id=password name=password type=password>"
-            "<button type=submit>Go</button></form>", "Form login"
+            "<button type=submit>Go</button></form>",
+            "Form login",
         )
 
     async def api_me(request: Request) -> Response:
-        ok = (request.cookies.get("session") == state.session_cookie
-              and request.headers.get("authorization") == f"Bearer {state.token}")
+        ok = (
+            request.cookies.get("session") == state.session_cookie
+            and request.headers.get("authorization") == f"Bearer {state.token}"
+        )
         if not ok:
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         return JSONResponse({"name": "Alice"})
@@ -294,18 +301,35 @@ setTimeout(() => { throw new Error('boom in page'); }, 0);
         return _page("<p>blank</p>", "Blank")
 
     routes = [
-        Route("/spa", spa), Route("/spa/done", spa_done),
-        Route("/api/bills", api_bills), Route("/api/other", api_other), Route("/api/text", api_text),
-        Route("/images", images), Route("/img/{name}", img), Route("/font.woff2", font),
-        Route("/media/clip.mp4", media), Route("/style.css", style),
-        Route("/files/attach.pdf", attach_pdf), Route("/files/inline.pdf", inline_pdf),
-        Route("/files/noext", noext_pdf), Route("/files/utf8", utf8_pdf),
-        Route("/files/protected.pdf", protected_pdf), Route("/downloads", downloads), Route("/embeds", embeds),
-        Route("/login", login_page), Route("/api/login", api_login, methods=["POST"]),
-        Route("/login-form", login_form), Route("/login-form", login_form_post, methods=["POST"]),
-        Route("/api/me", api_me), Route("/api/echo-cookies", echo_cookies),
-        Route("/api/set-cookie", set_cookie), Route("/slow", slow), Route("/noisy", noisy),
-        Route("/missing", missing), Route("/bill/{n}", bill_html), Route("/blank", blank),
+        Route("/spa", spa),
+        Route("/spa/done", spa_done),
+        Route("/api/bills", api_bills),
+        Route("/api/other", api_other),
+        Route("/api/text", api_text),
+        Route("/images", images),
+        Route("/img/{name}", img),
+        Route("/font.woff2", font),
+        Route("/media/clip.mp4", media),
+        Route("/style.css", style),
+        Route("/files/attach.pdf", attach_pdf),
+        Route("/files/inline.pdf", inline_pdf),
+        Route("/files/noext", noext_pdf),
+        Route("/files/utf8", utf8_pdf),
+        Route("/files/protected.pdf", protected_pdf),
+        Route("/downloads", downloads),
+        Route("/embeds", embeds),
+        Route("/login", login_page),
+        Route("/api/login", api_login, methods=["POST"]),
+        Route("/login-form", login_form),
+        Route("/login-form", login_form_post, methods=["POST"]),
+        Route("/api/me", api_me),
+        Route("/api/echo-cookies", echo_cookies),
+        Route("/api/set-cookie", set_cookie),
+        Route("/slow", slow),
+        Route("/noisy", noisy),
+        Route("/missing", missing),
+        Route("/bill/{n}", bill_html),
+        Route("/blank", blank),
     ]
     return Starlette(routes=routes)
 

@@ -57,8 +57,9 @@ async def test_a_big_browser_download_is_kept_on_disk(tab: Any, site: Any, big_u
     await tab.goto(site("/downloads"))
 
     async def click() -> None:
-        await tab.evaluate("(u) => { const a = document.createElement('a'); a.href = u;"
-                           " document.body.append(a); a.click(); }", big_url)
+        await tab.evaluate(
+            "(u) => { const a = document.createElement('a'); a.href = u; document.body.append(a); a.click(); }", big_url
+        )
 
     fetched = await download(tab, click, timeout=60)
     assert (fetched.how, fetched.content_type) == ("download", "application/pdf")

@@ -44,7 +44,9 @@ async def test_listen_mode_reads_without_intercepting(tab: Any, site: Any) -> No
 async def test_wait_for_json_runs_the_action_with_the_capture_in_place(tab: Any, site: Any) -> None:
     await tab.goto(site("/blank"))
     data = await wait_for_json(
-        tab, "**/api/bills*", action=lambda: tab.evaluate("fetch('/api/other'); fetch('/api/bills?month=03')"),
+        tab,
+        "**/api/bills*",
+        action=lambda: tab.evaluate("fetch('/api/other'); fetch('/api/bills?month=03')"),
         timeout=10,
     )
     assert data["month"] == "03"

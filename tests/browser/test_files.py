@@ -18,7 +18,10 @@ async def test_download_reads_the_bytes_and_the_suggested_name(tab: Any, site: A
     fetched = await download(tab, tab.locator("#attach"))
     assert fetched.data == site.state.pdf("attach")
     assert (fetched.filename, fetched.how, fetched.content_type) == (
-        "facture-2024-01.pdf", "download", "application/pdf")
+        "facture-2024-01.pdf",
+        "download",
+        "application/pdf",
+    )
     assert fetched.url == site("/files/attach.pdf")
 
 
@@ -57,13 +60,13 @@ async def test_fetch_inline_carries_the_session_cookies(ctx: Any, site: Any) -> 
 @pytest.mark.parametrize(
     ("selector", "pdf"),
     [
-        ("#attach", "attach"),            # Content-Disposition: attachment
-        ("#inline", "inline"),            # same-page navigation to an inline PDF
-        ("#popup", "inline"),             # target=_blank to an inline PDF
-        ("#noext-popup", "noext"),        # a PDF whose URL says nothing
-        ("#blob-download", "blob"),       # <a download href=blob:...>
-        ("#blob-open", "blob"),           # window.open(blob:...)
-        ("#blob-nav", "blob"),            # <a href=blob:...>, same page
+        ("#attach", "attach"),  # Content-Disposition: attachment
+        ("#inline", "inline"),  # same-page navigation to an inline PDF
+        ("#popup", "inline"),  # target=_blank to an inline PDF
+        ("#noext-popup", "noext"),  # a PDF whose URL says nothing
+        ("#blob-download", "blob"),  # <a download href=blob:...>
+        ("#blob-open", "blob"),  # window.open(blob:...)
+        ("#blob-nav", "blob"),  # <a href=blob:...>, same page
     ],
 )
 async def test_get_file_by_click_whatever_the_way(tab: Any, site: Any, selector: str, pdf: str) -> None:

@@ -75,9 +75,14 @@ setTimeout(() => {
         calls["late-login"] += 1
         return JSONResponse({}, status_code=503 if calls["late-login"] == 1 else 200)
 
-    return Starlette(routes=[Route("/", index), Route("/late", late_page),
-                             Route("/api/unlock", unlock, methods=["POST"]),
-                             Route("/api/late-login", late_login, methods=["POST"])])
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/late", late_page),
+            Route("/api/unlock", unlock, methods=["POST"]),
+            Route("/api/late-login", late_login, methods=["POST"]),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +99,15 @@ def anna(shop: ShopSite, password: str | None = None) -> dict[str, Any]:
 async def test_form_login_is_scoped_to_the_password_form(tab: Any, shop: ShopSite) -> None:
     """The header's GET form has a "Log in" button too; only the login form's is clicked."""
     redactor = Redactor()
-    waited = await form_login(tab, anna(shop), redactor=redactor, url=shop.url + "/accounts/login/",
-                              success_url="**/orders/**", alert="[role=alert]", timeout=15)
+    waited = await form_login(
+        tab,
+        anna(shop),
+        redactor=redactor,
+        url=shop.url + "/accounts/login/",
+        success_url="**/orders/**",
+        alert="[role=alert]",
+        timeout=15,
+    )
     assert waited.kind == "url"
     assert waited.url == shop.url + "/orders/"
     assert shop.stats()["logins"] == 1
@@ -106,8 +118,15 @@ async def test_form_login_is_scoped_to_the_password_form(tab: Any, shop: ShopSit
 
 async def test_a_refused_password_is_login_failed_with_the_sites_message(tab: Any, shop: ShopSite) -> None:
     with pytest.raises(KonnectorError) as raised:
-        await form_login(tab, anna(shop, "wrong-one"), redactor=Redactor(), url=shop.url + "/accounts/login/",
-                         success_url="**/orders/**", alert="[role=alert]", timeout=15)
+        await form_login(
+            tab,
+            anna(shop, "wrong-one"),
+            redactor=Redactor(),
+            url=shop.url + "/accounts/login/",
+            success_url="**/orders/**",
+            alert="[role=alert]",
+            timeout=15,
+        )
     assert raised.value.code == errors.LOGIN_FAILED
     assert "korrekte E-Mail-Adresse" in str(raised.value)  # the shop's own language: no en in the browser's
     assert shop.stats()["login_failures"] == 1
@@ -125,15 +144,30 @@ async def test_an_old_alert_does_not_count_but_a_re_rendered_one_does(tab: Any, 
 
 async def form_login_expecting_failure(tab: Any, shop: ShopSite) -> None:
     with pytest.raises(KonnectorError):
-        await form_login(tab, anna(shop, "wrong"), redactor=Redactor(), url=shop.url + "/accounts/login/",
-                         success_url="**/orders/**", alert="[role=alert]", timeout=15)
+        await form_login(
+            tab,
+            anna(shop, "wrong"),
+            redactor=Redactor(),
+            url=shop.url + "/accounts/login/",
+            success_url="**/orders/**",
+            alert="[role=alert]",
+            timeout=15,
+        )
 
 
 async def test_a_5xx_login_is_retried_then_vendor_down(tab: Any, shop: ShopSite) -> None:
     shop.config.error_rate = 1.0
     with pytest.raises(KonnectorError) as raised:
-        await form_login(tab, anna(shop), redactor=Redactor(), url=shop.url + "/accounts/login/",
-                         success_url="**/orders/**", alert="[role=alert]", timeout=15, retries=1)
+        await form_login(
+            tab,
+            anna(shop),
+            redactor=Redactor(),
+            url=shop.url + "/accounts/login/",
+            success_url="**/orders/**",
+            alert="[role=alert]",
+            timeout=15,
+            retries=1,
+        )
     assert raised.value.code == errors.VENDOR_DOWN
     assert "500" in str(raised.value)
     assert shop.stats()["status_500"] == 2
@@ -144,8 +178,15 @@ async def test_a_5xx_then_success_logs_in(tab: Any, shop: ShopSite) -> None:
     async with httpx.AsyncClient() as client:  # knobbed requests 1 and 2: the login POST is the 3rd
         for _ in range(2):
             await client.get(shop.url + "/orders/")
-    waited = await form_login(tab, anna(shop), redactor=Redactor(), url=shop.url + "/accounts/login/",
-                              success_url="**/orders/**", alert="[role=alert]", timeout=15)
+    waited = await form_login(
+        tab,
+        anna(shop),
+        redactor=Redactor(),
+        url=shop.url + "/accounts/login/",
+        success_url="**/orders/**",
+        alert="[role=alert]",
+        timeout=15,
+    )
     assert waited.kind == "url"
     assert shop.stats()["status_500"] == 1
     assert shop.stats()["logins"] == 1
@@ -154,11 +195,13 @@ async def test_a_5xx_then_success_logs_in(tab: Any, shop: ShopSite) -> None:
 async def test_password_only_field_outside_a_form(tab: Any, pin_site: str) -> None:
     await tab.goto(pin_site)
     with pytest.raises(KonnectorError) as raised:
-        await form_login(tab, {"PIN": SecretStr("0000")}, redactor=Redactor(), api="**/api/unlock",
-                         alert="[role=alert]", timeout=10)
+        await form_login(
+            tab, {"PIN": SecretStr("0000")}, redactor=Redactor(), api="**/api/unlock", alert="[role=alert]", timeout=10
+        )
     assert raised.value.code == errors.LOGIN_FAILED
-    waited = await form_login(tab, {"pin": SecretStr(PIN)}, redactor=Redactor(), api="**/api/unlock",
-                              alert="[role=alert]", timeout=10)
+    waited = await form_login(
+        tab, {"pin": SecretStr(PIN)}, redactor=Redactor(), api="**/api/unlock", alert="[role=alert]", timeout=10
+    )
     assert waited.kind == "response"
     assert waited.response is not None
     assert waited.response.status == 200
@@ -167,12 +210,26 @@ async def test_password_only_field_outside_a_form(tab: Any, pin_site: str) -> No
 async def test_a_retry_waits_for_a_form_its_script_renders_late(tab: Any, pin_site: str) -> None:
     """Each attempt reloads the login page, whose script draws the form 0.7 s later: the fields are waited
     for (within the attempt's timeout), not judged missing at once as a changed site."""
-    waited = await form_login(tab, {"User": "anna", "Password": SecretStr("pw-for-anna-77")}, redactor=Redactor(),
-                              url=pin_site + "/late", success_element="#welcome", unavailable=".down", timeout=10)
+    waited = await form_login(
+        tab,
+        {"User": "anna", "Password": SecretStr("pw-for-anna-77")},
+        redactor=Redactor(),
+        url=pin_site + "/late",
+        success_element="#welcome",
+        unavailable=".down",
+        timeout=10,
+    )
     assert waited.kind == "element"
     with pytest.raises(KonnectorError) as raised:
-        await form_login(tab, {"Nickname": "anna"}, redactor=Redactor(), url=pin_site + "/late",
-                         success_element="#welcome", timeout=2, retries=0)
+        await form_login(
+            tab,
+            {"Nickname": "anna"},
+            redactor=Redactor(),
+            url=pin_site + "/late",
+            success_element="#welcome",
+            timeout=2,
+            retries=0,
+        )
     assert raised.value.code == errors.SITE_CHANGED
     assert "'Nickname'" in str(raised.value)
 
@@ -187,8 +244,9 @@ async def test_act_and_wait_element_and_response(tab: Any, pin_site: str) -> Non
 
 
 async def test_get_html_notices_the_login_page(ctx: Any, tab: Any, shop: ShopSite) -> None:
-    await form_login(tab, anna(shop), redactor=Redactor(), url=shop.url + "/accounts/login/",
-                     success_url="**/orders/**", timeout=15)
+    await form_login(
+        tab, anna(shop), redactor=Redactor(), url=shop.url + "/accounts/login/", success_url="**/orders/**", timeout=15
+    )
     http = session_http(ctx)
     try:
         second = await get_html(http, shop.url + "/orders/", params={"page": 2}, login_url="**/accounts/login/**")
@@ -200,8 +258,7 @@ async def test_get_html_notices_the_login_page(ctx: Any, tab: Any, shop: ShopSit
         shop.expire_sessions()
         order = shop.orders()[0]
         with pytest.raises(SessionLost) as lost:
-            await get_html(http, f"{shop.url}/orders/{order.number}/?key={order.key}",
-                           login_url="**/accounts/login/**")
+            await get_html(http, f"{shop.url}/orders/{order.number}/?key={order.key}", login_url="**/accounts/login/**")
         assert lost.value.code == errors.VENDOR_DOWN
         assert order.key not in str(lost.value)
         unchecked = await get_html(http, shop.url + "/orders/")  # without login_url: the login page, parsed

@@ -29,9 +29,13 @@ async def test_headed_chromium_shows_pdfs_and_still_hands_them_over(site: Any) -
         page = await context.new_page()
         await page.goto(site("/downloads"))
         # headed, an inline PDF opens in the viewer (no download event): the race takes the response
-        for selector, pdf, how in [("#inline", "inline", "inline"), ("#popup", "inline", "inline"),
-                                   ("#blob-open", "blob", "blob"), ("#blob-nav", "blob", "blob"),
-                                   ("#attach", "attach", "download")]:
+        for selector, pdf, how in [
+            ("#inline", "inline", "inline"),
+            ("#popup", "inline", "inline"),
+            ("#blob-open", "blob", "blob"),
+            ("#blob-nav", "blob", "blob"),
+            ("#attach", "attach", "download"),
+        ]:
             await page.goto(site("/downloads"))
             fetched = await get_file(page, click=selector, timeout=15)
             assert (fetched.data, fetched.how) == (site.state.pdf(pdf), how), selector

@@ -71,8 +71,9 @@ async def test_cookies_the_server_sets_on_the_client_reach_the_browser(tab: Any,
 
 async def test_headers_are_sent_and_secret_ones_registered(ctx: Any, site: Any) -> None:
     redactor = Redactor()
-    async with session_http(ctx, headers={"Authorization": "Bearer tok-123456789", "X-Trace": "1"},
-                            redactor=redactor) as http:
+    async with session_http(
+        ctx, headers={"Authorization": "Bearer tok-123456789", "X-Trace": "1"}, redactor=redactor
+    ) as http:
         echo = (await http.get(site("/api/echo-cookies"))).json()
     assert echo["headers"]["authorization"] == "Bearer tok-123456789"
     assert {"Bearer tok-123456789", "tok-123456789"} <= redactor.values
@@ -91,8 +92,7 @@ async def test_fetch_file_names_the_file_from_the_headers(ctx: Any, site: Any) -
 def test_filename_from_disposition() -> None:
     assert filename_from_disposition('attachment; filename="a b.pdf"') == "a b.pdf"
     assert filename_from_disposition("attachment; filename=plain.pdf") == "plain.pdf"
-    assert filename_from_disposition(
-        "attachment; filename=\"fallback.pdf\"; filename*=UTF-8''%E2%82%AC.pdf") == "€.pdf"
+    assert filename_from_disposition("attachment; filename=\"fallback.pdf\"; filename*=UTF-8''%E2%82%AC.pdf") == "€.pdf"
     assert filename_from_disposition('attachment; filename="../../etc/passwd"') == "passwd"
     assert filename_from_disposition("inline") is None
     assert filename_from_disposition(None) is None

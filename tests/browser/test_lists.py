@@ -11,8 +11,13 @@ from bank_spa_site import BankConfig, BankSite
 from browserkonnector import ListNotStable, collect_rows, read_indexeddb
 
 pytestmark = [pytest.mark.browser, pytest.mark.anyio]
-ROW = {"id": "@data-op-id", "account": "@data-account-id", "date": "time@datetime", "amount": ".amount@data-amount",
-       "missing": ".nothing-here"}
+ROW = {
+    "id": "@data-op-id",
+    "account": "@data-account-id",
+    "date": "time@datetime",
+    "amount": ".amount@data-amount",
+    "missing": ".nothing-here",
+}
 
 # An infinite list: 25 more rows each time the end is reached, fetched "later" (a timer), up to 110.
 INFINITE = """<div id="feed" style="height:300px;overflow-y:auto"></div><script>
@@ -54,14 +59,15 @@ async def unlock(tab: Any, site: BankSite) -> None:
 async def test_every_row_of_a_virtualised_table_once_waiting_out_stale_rows(tab: Any, bank: BankSite) -> None:
     await unlock(tab, bank)
     first, second = (a["id"] for a in bank.expected_accounts())
-    assert await tab.locator(".op-row").count() < 60          # virtualised: most rows are not in the DOM
+    assert await tab.locator(".op-row").count() < 60  # virtualised: most rows are not in the DOM
     rows = await collect_rows(tab.locator("#ops-scroll"), ".op-row", ROW, key="id")
     assert [r["id"] for r in rows] == [o["id"] for o in bank.expected_operations(first)]
     assert rows[0]["missing"] is None
     assert rows[0]["amount"] == bank.expected_operations(first)[0]["amount"]
     await tab.locator(f'nav [data-account-id="{second}"]').click()
-    rows = await collect_rows(tab.locator("#ops-scroll"), ".op-row", ROW, key="id",
-                              keep={"account": second})  # the field values a row of the wanted list has
+    rows = await collect_rows(
+        tab.locator("#ops-scroll"), ".op-row", ROW, key="id", keep={"account": second}
+    )  # the field values a row of the wanted list has
     assert [r["id"] for r in rows] == [o["id"] for o in bank.expected_operations(second)]
 
 

@@ -42,8 +42,24 @@ def test_origin_is_ignored_and_query_sorted() -> None:
     assert a.query == (("page", "2"), ("per_page", "10"))
 
 
-@pytest.mark.parametrize("param", ["_", "ts", "timestamp", "t", "cb", "cachebuster", "nocache", "rand", "nonce",
-                                   "csrf", "csrf_token", "_csrf", "CSRF_Token"])
+@pytest.mark.parametrize(
+    "param",
+    [
+        "_",
+        "ts",
+        "timestamp",
+        "t",
+        "cb",
+        "cachebuster",
+        "nocache",
+        "rand",
+        "nonce",
+        "csrf",
+        "csrf_token",
+        "_csrf",
+        "CSRF_Token",
+    ],
+)
 def test_default_volatile_params_are_dropped(param: str) -> None:
     assert normalise(get(f"https://x.test/a?page=1&{param}=abc123"), MatchRules()).query == (("page", "1"),)
 
@@ -105,7 +121,7 @@ def test_form_bodies_likewise() -> None:
 
 def test_multipart_boundaries_do_not_matter() -> None:
     def multipart(boundary: str) -> RequestData:
-        body = f"--{boundary}\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--{boundary}--\r\n"
+        body = f'--{boundary}\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--{boundary}--\r\n'
         return post("https://x.test/up", body, (("Content-Type", f"multipart/form-data; boundary={boundary}"),))
 
     assert normalise(multipart("xyz123"), MatchRules()) == normalise(multipart("987abc"), MatchRules())
@@ -125,8 +141,9 @@ def test_secrets_become_placeholders_so_any_password_matches() -> None:
     replay_run.add("a-different-password", label="password")
     recorded = post("https://x.test/login", json.dumps({"email": "e", "password": "Correct-Horse-42!"}))
     asked = post("https://x.test/login", json.dumps({"email": "e", "password": "a-different-password"}))
-    stored = RequestData(recorded.method, recorded.url, recorded.headers,
-                         recording_run.placeholder_bytes(recorded.body or b""))
+    stored = RequestData(
+        recorded.method, recorded.url, recorded.headers, recording_run.placeholder_bytes(recorded.body or b"")
+    )
     assert b"{{password}}" in (stored.body or b"")
     matcher = Matcher([stored])
     assert matcher.match(asked, replay_run.placeholder) is not None
@@ -158,8 +175,12 @@ def test_a_learned_parameter_is_ignored_at_replay() -> None:
 
 # -- the matcher ----------------------------------------------------------------------------------------------
 def test_repeated_calls_are_served_in_recorded_order_then_the_last_again() -> None:
-    recorded = [get("https://x.test/api/status?_=1"), get("https://x.test/other"), get("https://x.test/api/status?_=2"),
-                get("https://x.test/api/status?_=3")]
+    recorded = [
+        get("https://x.test/api/status?_=1"),
+        get("https://x.test/other"),
+        get("https://x.test/api/status?_=2"),
+        get("https://x.test/api/status?_=3"),
+    ]
     matcher = Matcher(recorded)
     served = [matcher.match(get("https://x.test/api/status?_=99")) for _ in range(4)]
     assert [(m.index, m.repeat) for m in served if m] == [(0, False), (2, False), (3, False), (3, True)]
@@ -178,8 +199,12 @@ def test_interleaved_endpoints_keep_their_own_order() -> None:
 
 
 def test_no_match_names_the_closest_candidate_and_the_difference() -> None:
-    recorded = [get("https://x.test/api/bills?page=1"), get("https://x.test/api/bills?page=2"),
-                post("https://x.test/api/login", '{"a": 1}'), get("https://x.test/static/app.js")]
+    recorded = [
+        get("https://x.test/api/bills?page=1"),
+        get("https://x.test/api/bills?page=2"),
+        post("https://x.test/api/login", '{"a": 1}'),
+        get("https://x.test/static/app.js"),
+    ]
     matcher = Matcher(recorded)
     asked = get("https://x.test/api/bills?page=3")
     assert matcher.match(asked) is None
@@ -198,12 +223,17 @@ def test_a_short_password_shows_where_the_bodies_differ_and_why() -> None:
     cut 120 characters into the body, before the difference; it now shows the difference and says why."""
     recording_run = Redactor()
     recording_run.add("Correct-Horse-42!", label="password")
-    long_form = {"email": "someone.with.a.long.address@example.org", "remember": "yes", "locale": "en",
-                 "device": "a browser with a rather long description of itself, as forms often send",
-                 "z_password": "Correct-Horse-42!"}
+    long_form = {
+        "email": "someone.with.a.long.address@example.org",
+        "remember": "yes",
+        "locale": "en",
+        "device": "a browser with a rather long description of itself, as forms often send",
+        "z_password": "Correct-Horse-42!",
+    }
     recorded = post("https://x.test/login", json.dumps(long_form))
-    stored = RequestData(recorded.method, recorded.url, recorded.headers,
-                         recording_run.placeholder_bytes(recorded.body or b""))
+    stored = RequestData(
+        recorded.method, recorded.url, recorded.headers, recording_run.placeholder_bytes(recorded.body or b"")
+    )
     asked = post("https://x.test/login", json.dumps({**long_form, "z_password": "x"}))
     replay_run = Redactor()
     assert not replay_run.add("x", label="password")  # refused: too short to redact
@@ -227,8 +257,20 @@ def test_endpoint_names_fold_ids() -> None:
 
 
 def test_defaults_cover_the_brief_list() -> None:
-    assert {"_", "ts", "timestamp", "t", "cb", "cachebuster", "nocache", "rand", "nonce", "csrf", "csrf_token",
-            "_csrf"} <= DEFAULT_VOLATILE_PARAMS
+    assert {
+        "_",
+        "ts",
+        "timestamp",
+        "t",
+        "cb",
+        "cachebuster",
+        "nocache",
+        "rand",
+        "nonce",
+        "csrf",
+        "csrf_token",
+        "_csrf",
+    } <= DEFAULT_VOLATILE_PARAMS
 
 
 # -- the redactor's placeholders -------------------------------------------------------------------------------
@@ -274,19 +316,32 @@ def exchange(url: str, body: object, status: int = 200, method: str = "GET") -> 
 
 def test_json_shape_paths() -> None:
     assert json_shape({"items": [{"a": 1}, {"b": "x"}], "n": None}) == {
-        "$": "object", "items": "array", "items[]": "object", "items[].a": "number", "items[].b": "string",
-        "n": "null"}
+        "$": "object",
+        "items": "array",
+        "items[]": "object",
+        "items[].a": "number",
+        "items[].b": "string",
+        "n": "null",
+    }
 
 
 def test_diff_counts_per_endpoint_and_describes_shape_changes() -> None:
-    old = Recording([exchange("http://h:1/api/bills?page=1&_=1", {"items": [{"amount": 1}], "total": 1}),
-                     exchange("http://h:1/api/bills/B-1/pdf", b"%PDF-1"),
-                     exchange("http://h:1/api/me", {"name": "a"}),
-                     exchange("http://h:1/api/gone", {})])
-    new = Recording([exchange("http://h:2/api/bills?page=1&_=2", {"items": [{"amount": "1", "due": "x"}]}),
-                     exchange("http://h:2/api/bills/B-1/pdf", b"%PDF-1"),
-                     exchange("http://h:2/api/bills/B-2/pdf", b"%PDF-2"),
-                     exchange("http://h:2/api/me", {"name": "a"}, status=500)])
+    old = Recording(
+        [
+            exchange("http://h:1/api/bills?page=1&_=1", {"items": [{"amount": 1}], "total": 1}),
+            exchange("http://h:1/api/bills/B-1/pdf", b"%PDF-1"),
+            exchange("http://h:1/api/me", {"name": "a"}),
+            exchange("http://h:1/api/gone", {}),
+        ]
+    )
+    new = Recording(
+        [
+            exchange("http://h:2/api/bills?page=1&_=2", {"items": [{"amount": "1", "due": "x"}]}),
+            exchange("http://h:2/api/bills/B-1/pdf", b"%PDF-1"),
+            exchange("http://h:2/api/bills/B-2/pdf", b"%PDF-2"),
+            exchange("http://h:2/api/me", {"name": "a"}, status=500),
+        ]
+    )
     diff = diff_recordings(old, new)
     text = diff.text()
     assert text.startswith("recording updated: 4 exchanges (was 4): 1 added, 1 removed, 2 changed, 1 unchanged")

@@ -79,8 +79,11 @@ async def test_blocking_then_handlers_newest_first_then_the_source(ctx: Any, sit
     fetched = "url => fetch(url).then(r => r.text())"
     assert await page.evaluate(fetched, site("/api/x")) == "handler"
     assert await page.evaluate(fetched, site("/other")) == "source"
-    failed = await page.evaluate("url => new Promise(ok => { const i = new Image(); i.onerror = () => ok(true);"
-                                 " i.onload = () => ok(false); i.src = url; })", site("/img/1.png"))
+    failed = await page.evaluate(
+        "url => new Promise(ok => { const i = new Image(); i.onerror = () => ok(true);"
+        " i.onload = () => ok(false); i.src = url; })",
+        site("/img/1.png"),
+    )
     assert failed is True
     assert calls == ["newer done", "older done", "newer x", "newer other", "older other"]
     assert source.blocked == [site("/img/1.png")]  # the handlers never saw the blocked image

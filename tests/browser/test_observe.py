@@ -25,8 +25,9 @@ async def _noisy(tab: Any, site: Any, log: PageLog, until: Callable[[], bool]) -
 
 async def test_collects_what_the_page_complained_about(tab: Any, site: Any) -> None:
     log = PageLog(tab.context, redactor=Redactor())
-    await _noisy(tab, site, log, lambda: {"console", "pageerror", "requestfailed", "http"}
-                 <= {e.kind for e in log.events()})
+    await _noisy(
+        tab, site, log, lambda: {"console", "pageerror", "requestfailed", "http"} <= {e.kind for e in log.events()}
+    )
     await tab.goto(site("/images?n=3"))  # its blocked images are not failures
     entries = log.entries()
     by_kind: dict[str, list[dict[str, Any]]] = {}

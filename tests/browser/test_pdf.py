@@ -100,8 +100,9 @@ async def test_cozy_pdf_document_starts_with_headline_and_link(ctx: Any, site: A
         await cozy_pdf_document(ctx, headline="x", source_url=url)
 
 
-async def test_isolated_printer_keeps_prints_out_of_the_trace_but_has_the_cookies(tab: Any, site: Any,
-                                                                                   tmp_path: Any) -> None:
+async def test_isolated_printer_keeps_prints_out_of_the_trace_but_has_the_cookies(
+    tab: Any, site: Any, tmp_path: Any
+) -> None:
     """A traced run prints in a context of its own: the trace does not record the bills printed, and the
     print still carries the session (cookies copied in before each print)."""
     import zipfile
@@ -123,16 +124,19 @@ async def test_isolated_printer_keeps_prints_out_of_the_trace_but_has_the_cookie
     assert b"/bill/7" not in recorded
 
 
-@pytest.mark.parametrize(("html", "loads"), [
-    ("<h1>Facture</h1><style>h1 { color: red }</style>", False),
-    ('<a href="/bills/7">a link is not fetched</a>', False),
-    ('<img src="/logo.png">', True),
-    ('<link rel="stylesheet" href="print.css">', True),
-    ('<p style="background: url(/bg.png)">', True),
-    ("<style>@import 'print.css';</style>", True),
-    ('<IFRAME SRC="/frame">', True),
-    ('<svg><image xlink:href="/logo.svg"/></svg>', True),
-])
+@pytest.mark.parametrize(
+    ("html", "loads"),
+    [
+        ("<h1>Facture</h1><style>h1 { color: red }</style>", False),
+        ('<a href="/bills/7">a link is not fetched</a>', False),
+        ('<img src="/logo.png">', True),
+        ('<link rel="stylesheet" href="print.css">', True),
+        ('<p style="background: url(/bg.png)">', True),
+        ("<style>@import 'print.css';</style>", True),
+        ('<IFRAME SRC="/frame">', True),
+        ('<svg><image xlink:href="/logo.svg"/></svg>', True),
+    ],
+)
 def test_loads_resources_tells_self_contained_html(html: str, loads: bool) -> None:
     """Only self-contained HTML skips the isolated printer's cookie copy: anything that may fetch counts."""
     from browserkonnector.browser.toolkit._pdf import loads_resources

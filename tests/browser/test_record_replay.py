@@ -83,13 +83,21 @@ async def flow(context: BrowserContext, http: httpx.AsyncClient, base: str, pass
     await page.fill("#password", password)
     await page.click("button[type=submit]")
     await page.wait_for_url("**/spa/done")
-    return {"welcome": await page.evaluate("document.title"), "me": me.json(),
-            "pdf": pdf.content, "pdf_status": pdf.status_code, "bills": captured, "download": downloaded,
-            "printed": printed, "token": token}
+    return {
+        "welcome": await page.evaluate("document.title"),
+        "me": me.json(),
+        "pdf": pdf.content,
+        "pdf_status": pdf.status_code,
+        "bills": captured,
+        "download": downloaded,
+        "printed": printed,
+        "token": token,
+    }
 
 
-async def record_flow(browser_session: BrowserSession, site: Site, folder: Path,
-                      password: str | None = None) -> tuple[dict[str, Any], Redactor, Recorder]:
+async def record_flow(
+    browser_session: BrowserSession, site: Site, folder: Path, password: str | None = None
+) -> tuple[dict[str, Any], Redactor, Recorder]:
     redactor = Redactor()
     password = password or site.state.password
     redactor.add(password)  # as the runtime registers fields before the browser starts
@@ -97,9 +105,14 @@ async def record_flow(browser_session: BrowserSession, site: Site, folder: Path,
     try:
         await context.new_page()
         http = session_http(context, redactor=redactor)
-        recorder = Recorder(folder, redactor, fields={"password": password, "login": USER},
-                            block_resources=DEFAULT_BLOCKED, secret_storage_keys=["token"],
-                            connector={"slug": "test", "version": "0"})
+        recorder = Recorder(
+            folder,
+            redactor,
+            fields={"password": password, "login": USER},
+            block_resources=DEFAULT_BLOCKED,
+            secret_storage_keys=["token"],
+            connector={"slug": "test", "version": "0"},
+        )
         await recorder.attach(context, http, context.pages[0])
         result = await flow(context, http, site.url, password)
         await recorder.finish()
@@ -109,16 +122,18 @@ async def record_flow(browser_session: BrowserSession, site: Site, folder: Path,
     return result, redactor, recorder
 
 
-async def replay_flow(browser_session: BrowserSession, folder: Path, base: str,
-                      password: str) -> tuple[dict[str, Any], Replayer]:
+async def replay_flow(
+    browser_session: BrowserSession, folder: Path, base: str, password: str
+) -> tuple[dict[str, Any], Replayer]:
     redactor = Redactor()
     redactor.add(password)
     context = await browser_session.new_context()
     try:
         await context.new_page()
         http = session_http(context, redactor=redactor)
-        replayer = Replayer(folder, redactor, fields={"password": password, "login": USER},
-                            block_resources=DEFAULT_BLOCKED)
+        replayer = Replayer(
+            folder, redactor, fields={"password": password, "login": USER}, block_resources=DEFAULT_BLOCKED
+        )
         await replayer.attach(context, http)
         result = await flow(context, http, base, password)
         await http.aclose()
@@ -128,16 +143,18 @@ async def replay_flow(browser_session: BrowserSession, folder: Path, base: str,
 
 
 @pytest.fixture(scope="module")
-async def recorded(browser_session: BrowserSession, site: Site,
-                   tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any], Redactor]:
+async def recorded(
+    browser_session: BrowserSession, site: Site, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, Any], Redactor]:
     folder = tmp_path_factory.mktemp("rec") / "recording"
     result, redactor, _ = await record_flow(browser_session, site, folder)
     return folder, result, redactor
 
 
 @pytest.mark.browser
-async def test_both_paths_are_recorded_into_one_har(recorded: tuple[Path, dict[str, Any], Redactor],
-                                                    site: Site) -> None:
+async def test_both_paths_are_recorded_into_one_har(
+    recorded: tuple[Path, dict[str, Any], Redactor], site: Site
+) -> None:
     folder, result, _ = recorded
     assert result["me"] == {"name": "Alice"}
     assert result["pdf_status"] == 200
@@ -148,16 +165,24 @@ async def test_both_paths_are_recorded_into_one_har(recorded: tuple[Path, dict[s
     assert har["log"]["version"] == "1.2"
     entries = har["log"]["entries"]
     sources = {(e["_source"], e["request"]["url"].split("?")[0].removeprefix(site.url)) for e in entries}
-    assert {("browser", "/login"), ("browser", "/api/login"), ("browser", "/api/bills"), ("browser", "/spa/done"),
-            ("browser", "/files/attach.pdf"), ("browser", "/bill/3"), ("http", "/api/me"),
-            ("http", "/files/protected.pdf")} <= sources
+    assert {
+        ("browser", "/login"),
+        ("browser", "/api/login"),
+        ("browser", "/api/bills"),
+        ("browser", "/spa/done"),
+        ("browser", "/files/attach.pdf"),
+        ("browser", "/bill/3"),
+        ("http", "/api/me"),
+        ("http", "/files/protected.pdf"),
+    } <= sources
     # the printer's page unblocks images (route.continue_): recorded; the main page's images are blocked
     assert ("browser", "/img/logo.png") in sources
     form = next(e for e in entries if e["request"]["method"] == "POST" and "/login-form" in e["request"]["url"])
     assert form["response"]["status"] == 303
     # the form's anti-forgery token is a placeholder like the CSRF cookie (it used to stay in clear)
     assert form["request"]["postData"]["text"] == (
-        "csrfmiddlewaretoken={{csrf:csrfmiddlewaretoken}}&password=%7B%7Bpassword%7D%7D")
+        "csrfmiddlewaretoken={{csrf:csrfmiddlewaretoken}}&password=%7B%7Bpassword%7D%7D"
+    )
     assert site.state.form_csrf not in (folder / HAR_NAME).read_text()
     # big and binary bodies live beside the HAR, named by content; the recording reads back whole
     recording = Recording.load(folder)
@@ -173,7 +198,8 @@ async def test_both_paths_are_recorded_into_one_har(recorded: tuple[Path, dict[s
 
 @pytest.mark.browser
 async def test_no_secret_of_the_recording_run_remains_in_any_form(
-        recorded: tuple[Path, dict[str, Any], Redactor], site: Site) -> None:
+    recorded: tuple[Path, dict[str, Any], Redactor], site: Site
+) -> None:
     folder, result, redactor = recorded
     # an independent redactor that knows the real secrets, whatever the recorder registered
     truth = Redactor([site.state.password, site.state.session_cookie, site.state.token, result["token"]])
@@ -188,7 +214,8 @@ async def test_no_secret_of_the_recording_run_remains_in_any_form(
 
 @pytest.mark.browser
 async def test_the_replay_report_lists_what_it_blocked(
-        recorded: tuple[Path, dict[str, Any], Redactor], browser_session: BrowserSession, site: Site) -> None:
+    recorded: tuple[Path, dict[str, Any], Redactor], browser_session: BrowserSession, site: Site
+) -> None:
     """An unrecorded image is blocked, not a miss; the report used to count such requests without naming
     them."""
     folder, _, _ = recorded
@@ -212,7 +239,8 @@ async def test_the_replay_report_lists_what_it_blocked(
 
 @pytest.mark.browser
 async def test_replay_is_offline_and_tolerates_another_password(
-        recorded: tuple[Path, dict[str, Any], Redactor], browser_session: BrowserSession, site: Site) -> None:
+    recorded: tuple[Path, dict[str, Any], Redactor], browser_session: BrowserSession, site: Site
+) -> None:
     folder, live, _ = recorded
     hits = dict(site.state.hits)
     replayed, replayer = await replay_flow(browser_session, folder, site.url, "not-the-recorded-password")
@@ -231,8 +259,9 @@ async def test_replay_is_offline_and_tolerates_another_password(
 
 
 @pytest.mark.browser
-async def test_replay_at_another_origin_rewrites_it(recorded: tuple[Path, dict[str, Any], Redactor],
-                                                    browser_session: BrowserSession) -> None:
+async def test_replay_at_another_origin_rewrites_it(
+    recorded: tuple[Path, dict[str, Any], Redactor], browser_session: BrowserSession
+) -> None:
     folder, live, _ = recorded
     origin = f"http://127.0.0.1:{closed_port()}"
     replayed, replayer = await replay_flow(browser_session, folder, origin, "whatever-password")
@@ -244,7 +273,8 @@ async def test_replay_at_another_origin_rewrites_it(recorded: tuple[Path, dict[s
 
 @pytest.mark.browser
 async def test_a_miss_names_the_request_and_the_closest_candidate(
-        recorded: tuple[Path, dict[str, Any], Redactor], browser_session: BrowserSession, site: Site) -> None:
+    recorded: tuple[Path, dict[str, Any], Redactor], browser_session: BrowserSession, site: Site
+) -> None:
     folder, _, _ = recorded
     redactor = Redactor(["s3cret-typed-at-replay"])
     context = await browser_session.new_context()
@@ -273,9 +303,19 @@ async def test_a_miss_names_the_request_and_the_closest_candidate(
 
 async def test_repeated_calls_are_served_in_recorded_order(tmp_path: Path) -> None:
     """An endpoint polled three times answers 1, 2, 3 (not 1, 1, 1 as playwright#32272), then 3 again."""
+
     def status(n: int) -> Exchange:
-        return Exchange("http", "GET", f"http://127.0.0.1:1/api/status?_={1718030301000 + n}", (), None, 200, "OK",
-                        (("Content-Type", "application/json"),), json.dumps({"step": n}).encode())
+        return Exchange(
+            "http",
+            "GET",
+            f"http://127.0.0.1:1/api/status?_={1718030301000 + n}",
+            (),
+            None,
+            200,
+            "OK",
+            (("Content-Type", "application/json"),),
+            json.dumps({"step": n}).encode(),
+        )
 
     Recording([status(1), status(2), status(3)]).save(tmp_path)
     async with request_factory(retries=0) as http:
@@ -296,8 +336,13 @@ async def test_rerecording_prints_what_changed(browser_session: BrowserSession, 
     try:
         await context.new_page()
         http = session_http(context, redactor=redactor)
-        recorder = Recorder(folder, redactor, fields={"password": site.state.password},
-                            block_resources=DEFAULT_BLOCKED, secret_storage_keys=["token"])
+        recorder = Recorder(
+            folder,
+            redactor,
+            fields={"password": site.state.password},
+            block_resources=DEFAULT_BLOCKED,
+            secret_storage_keys=["token"],
+        )
         await recorder.attach(context, http, context.pages[0])
         await flow(context, http, site.url, site.state.password)
         await http.get(site.url + "/api/other")
@@ -316,7 +361,8 @@ async def test_rerecording_prints_what_changed(browser_session: BrowserSession, 
 
 @pytest.mark.browser
 async def test_playwrights_own_har_replay_reads_the_recording(
-        recorded: tuple[Path, dict[str, Any], Redactor], browser_session: BrowserSession, site: Site) -> None:
+    recorded: tuple[Path, dict[str, Any], Redactor], browser_session: BrowserSession, site: Site
+) -> None:
     folder, _, _ = recorded
     context = await browser_session.new_context()
     try:
@@ -334,9 +380,25 @@ async def test_playwrights_own_har_replay_reads_the_recording(
 async def test_replayed_cookies_reach_the_browser(browser_session: BrowserSession, tmp_path: Path) -> None:
     """Several ``Set-Cookie`` of one answer all land in the context, and the page is served at any origin."""
     page_html = b"<!doctype html><title>hi</title><p id=p>http://127.0.0.1:1/x</p>"
-    Recording([Exchange("browser", "GET", "http://127.0.0.1:1/", (), None, 200, "OK",
-                        (("Content-Type", "text/html"), ("Set-Cookie", "a=first-cookie; Path=/"),
-                         ("Set-Cookie", "b=second-cookie; Path=/; HttpOnly")), page_html)]).save(tmp_path)
+    Recording(
+        [
+            Exchange(
+                "browser",
+                "GET",
+                "http://127.0.0.1:1/",
+                (),
+                None,
+                200,
+                "OK",
+                (
+                    ("Content-Type", "text/html"),
+                    ("Set-Cookie", "a=first-cookie; Path=/"),
+                    ("Set-Cookie", "b=second-cookie; Path=/; HttpOnly"),
+                ),
+                page_html,
+            )
+        ]
+    ).save(tmp_path)
     origin = f"http://127.0.0.1:{closed_port()}"
     context = await browser_session.new_context()
     try:

@@ -66,8 +66,9 @@ async def test_har_of_form_and_json_logins_is_scrubbed(browser_session: Any, sit
     scrub_har(har, Redactor([site.state.password]))
     assert find_secrets(har, truth(site)) == []
     entries = json.loads(har.read_text())["log"]["entries"]
-    form_post = next(e for e in entries if e["request"]["url"].endswith("/login-form")
-                     and e["request"]["method"] == "POST")
+    form_post = next(
+        e for e in entries if e["request"]["url"].endswith("/login-form") and e["request"]["method"] == "POST"
+    )
     # the form's anti-forgery token is masked too (a field whose name says it is a token)
     assert form_post["request"]["postData"]["text"] == "csrfmiddlewaretoken=%2A%2A%2A&password=%2A%2A%2A"
     assert {p["value"] for p in form_post["request"]["postData"].get("params", [])} <= {"***"}
@@ -83,15 +84,38 @@ def test_har_base64_bodies_are_decoded_scrubbed_and_reencoded(tmp_path: Path) ->
     token = "tok_9f8e7d6c5b4a"
     body = json.dumps({"token": token, "note": "Ünïcödé"}).encode()
     har = tmp_path / "x.har"
-    har.write_text(json.dumps({"log": {"entries": [{
-        "request": {"method": "GET", "url": "https://v.example/a", "headers": [
-            {"name": "Authorization", "value": f"Bearer {token}"},
-            {"name": "X-CSRFToken", "value": "csrf-abcdef123456"}], "cookies": [], "queryString": []},
-        "response": {"status": 200, "headers": [{"name": "Access-Control-Allow-Credentials", "value": "true"}],
-                     "cookies": [],
-                     "content": {"mimeType": "application/json", "encoding": "base64",
-                                 "text": base64.b64encode(body).decode()}},
-    }]}}))
+    har.write_text(
+        json.dumps(
+            {
+                "log": {
+                    "entries": [
+                        {
+                            "request": {
+                                "method": "GET",
+                                "url": "https://v.example/a",
+                                "headers": [
+                                    {"name": "Authorization", "value": f"Bearer {token}"},
+                                    {"name": "X-CSRFToken", "value": "csrf-abcdef123456"},
+                                ],
+                                "cookies": [],
+                                "queryString": [],
+                            },
+                            "response": {
+                                "status": 200,
+                                "headers": [{"name": "Access-Control-Allow-Credentials", "value": "true"}],
+                                "cookies": [],
+                                "content": {
+                                    "mimeType": "application/json",
+                                    "encoding": "base64",
+                                    "text": base64.b64encode(body).decode(),
+                                },
+                            },
+                        }
+                    ]
+                }
+            }
+        )
+    )
     redactor = Redactor()
     scrub_har(har, redactor)  # the token is learnt from the Authorization header
     entry = json.loads(har.read_text())["log"]["entries"][0]
@@ -117,8 +141,9 @@ def test_find_secrets_sees_every_form_everywhere(tmp_path: Path) -> None:
     (tmp_path / "clean.txt").write_text("nothing here")
 
     findings = find_secrets(tmp_path, Redactor([secret, "other-secret"]))
-    where = {(Path(f.path).name if "!" not in f.path else f.path.split(str(tmp_path) + "/")[1], f.form)
-             for f in findings}
+    where = {
+        (Path(f.path).name if "!" not in f.path else f.path.split(str(tmp_path) + "/")[1], f.form) for f in findings
+    }
     assert where == {
         ("bundle.zip!inner.zip!deep/leak.txt", "base64"),
         ("bundle.zip!form.txt", "url-encoded"),
@@ -134,8 +159,10 @@ def test_find_secrets_sees_every_form_everywhere(tmp_path: Path) -> None:
 def test_scrub_file_keeps_json_lines_valid(tmp_path: Path) -> None:
     lines = tmp_path / "events.jsonl"
     lines.write_text(
-        json.dumps({"pin": 12345678, "ok": True, "msg": "pin 12345678 sent"}) + "\n"
-        + json.dumps({"url": "https://v.example/cb?code=abc123&state=xyz789&lang=fr"}) + "\n"
+        json.dumps({"pin": 12345678, "ok": True, "msg": "pin 12345678 sent"})
+        + "\n"
+        + json.dumps({"url": "https://v.example/cb?code=abc123&state=xyz789&lang=fr"})
+        + "\n"
     )
     scrub_file(lines, Redactor(["12345678"]))
     parsed = [json.loads(line) for line in lines.read_text().splitlines()]
@@ -149,6 +176,7 @@ def test_scrub_file_keeps_json_lines_valid(tmp_path: Path) -> None:
 
 def test_mask_url_query_touches_only_secret_names() -> None:
     assert mask_url_query("https://a.b/p?x=1&password=h%20i&Auth_Token=z#frag") == (
-        "https://a.b/p?x=1&password=***&Auth_Token=***#frag")
+        "https://a.b/p?x=1&password=***&Auth_Token=***#frag"
+    )
     assert mask_url_query("https://a.b/author?author=Zola") == "https://a.b/author?author=Zola"
     assert mask_url_query("https://a.b/plain") == "https://a.b/plain"

@@ -29,8 +29,7 @@ async def test_fill_secret_registers_then_types(tab: Any, site: Any, log_lines: 
     secret = site.state.password
     await tab.goto(site("/login"))
     await tab.fill("#password", "previous")
-    await fill_secret(tab.locator("#password"), secret, redactor=redactor, press_sequentially=press,
-                      label="password")
+    await fill_secret(tab.locator("#password"), secret, redactor=redactor, press_sequentially=press, label="password")
     assert await tab.input_value("#password") == secret
     assert secret in redactor.values
     assert redactor.label_of(secret) == "password"
@@ -73,11 +72,18 @@ async def test_storage_secrets_include_the_token_inside_json(tab: Any, site: Any
 
 
 async def test_cookie_secrets_skip_what_is_no_secret(ctx: Any, site: Any) -> None:
-    await ctx.add_cookies([
-        {"name": n, "value": v, "url": site.url}
-        for n, v in [("session", "Zk9_session-value-1"), ("consent", "true"), ("lang", "fr"),
-                     ("seen", "1700000000"), ("enc", "a%3Db%26c-long-enough")]
-    ])
+    await ctx.add_cookies(
+        [
+            {"name": n, "value": v, "url": site.url}
+            for n, v in [
+                ("session", "Zk9_session-value-1"),
+                ("consent", "true"),
+                ("lang", "fr"),
+                ("seen", "1700000000"),
+                ("enc", "a%3Db%26c-long-enough"),
+            ]
+        ]
+    )
     redactor = Redactor()
     assert await register_cookie_secrets(ctx, redactor) == 3
     assert redactor.values == {"Zk9_session-value-1", "a%3Db%26c-long-enough", "a=b&c-long-enough"}

@@ -81,8 +81,13 @@ async def test_headed_without_a_display_says_what_to_do(monkeypatch: pytest.Monk
 async def test_connects_over_cdp_to_a_running_chromium(site: Any, tmp_path: Path) -> None:
     """``connect="http://..."``: a Chromium someone else started with a DevTools port."""
     proc = await asyncio.create_subprocess_exec(
-        str(find_chromium(headless=True)), "--no-sandbox", "--remote-debugging-port=0",
-        f"--user-data-dir={tmp_path}", *LAUNCH_ARGS, "about:blank", stderr=asyncio.subprocess.PIPE,
+        str(find_chromium(headless=True)),
+        "--no-sandbox",
+        "--remote-debugging-port=0",
+        f"--user-data-dir={tmp_path}",
+        *LAUNCH_ARGS,
+        "about:blank",
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         assert proc.stderr is not None
@@ -112,8 +117,15 @@ async def test_connects_to_a_playwright_server_over_ws(site: Any) -> None:
     """``connect="ws://..."``: a ``playwright run-server``; the launch options ride in the URL."""
     cli = Path(sys.executable).with_name("playwright")
     proc = await asyncio.create_subprocess_exec(
-        str(cli), "run-server", "--port", "0", "--host", "127.0.0.1", "--unsafe",
-        stdout=asyncio.subprocess.PIPE, start_new_session=True,
+        str(cli),
+        "run-server",
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+        "--unsafe",
+        stdout=asyncio.subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         assert proc.stdout is not None

@@ -63,8 +63,9 @@ async def login(tab: Any, site: Any, redactor: Redactor) -> None:
 
 
 @pytest.mark.parametrize("parts", [None, frozenset(TRACE_PARTS)], ids=["default", "screenshots+snapshots"])
-async def test_failed_login_trace_is_kept_without_a_single_secret(tab: Any, site: Any, tmp_path: Path,
-                                                                  parts: frozenset[str] | None) -> None:
+async def test_failed_login_trace_is_kept_without_a_single_secret(
+    tab: Any, site: Any, tmp_path: Path, parts: frozenset[str] | None
+) -> None:
     """Password (form → JSON POST body), session cookie (Set-Cookie / Cookie), bearer token (in
     sessionStorage, then an Authorization header): none survives, in any form, in any member. The default
     of ``retain-on-failure`` records the actions and the network, not the screencast nor DOM snapshots."""
@@ -81,8 +82,13 @@ async def test_failed_login_trace_is_kept_without_a_single_secret(tab: Any, site
     # the flow really is in there: the fill, the masked headers, (with those parts) screenshots, snapshots
     fills = [e for e in events if e.get("method") == "fill" and e.get("type") == "before"]
     assert [f["params"]["value"] for f in fills] == [site.state.username, "***"]
-    headers = [h for e in events if e.get("type") == "resource-snapshot"
-               for h in e["snapshot"]["request"]["headers"] if h["name"] in ("Authorization", "Cookie")]
+    headers = [
+        h
+        for e in events
+        if e.get("type") == "resource-snapshot"
+        for h in e["snapshot"]["request"]["headers"]
+        if h["name"] in ("Authorization", "Cookie")
+    ]
     if parts is not None:  # without snapshots the trace has no network part: the bundle's HAR has it
         assert len(headers) >= 2
         assert {h["value"] for h in headers} == {"***"}
@@ -125,8 +131,9 @@ async def test_on_keeps_and_off_records_nothing(ctx: Any, site: Any, tmp_path: P
         Tracer(ctx, "always", Redactor())  # type: ignore[arg-type]
 
 
-async def test_the_scrubbed_trace_opens_in_the_trace_viewer(browser_session: Any, tab: Any, site: Any,
-                                                            tmp_path: Path) -> None:
+async def test_the_scrubbed_trace_opens_in_the_trace_viewer(
+    browser_session: Any, tab: Any, site: Any, tmp_path: Path
+) -> None:
     redactor = Redactor()
     tracer = Tracer(tab.context, "on", redactor)
     await tracer.start()
@@ -134,8 +141,18 @@ async def test_the_scrubbed_trace_opens_in_the_trace_viewer(browser_session: Any
     kept = await tracer.stop(failed=False, path=tmp_path / "trace.zip")
     assert kept is not None
     viewer = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "playwright", "show-trace", "--host", "127.0.0.1", "--port", "0", str(kept),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+        sys.executable,
+        "-m",
+        "playwright",
+        "show-trace",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        str(kept),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
     )
     context = await browser_session.browser.new_context()
     try:

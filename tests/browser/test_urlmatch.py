@@ -82,6 +82,7 @@ async def test_playwrights_routing_decides_the_same(browser_session: Any) -> Non
         page = await context.new_page()
         await page.goto("http://127.0.0.1:8000/")
         for glob, url, expected in CASES:
+
             async def hit(route: Any) -> None:
                 await route.fulfill(status=200, headers=cors, body="hit")
 

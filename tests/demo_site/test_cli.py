@@ -80,8 +80,9 @@ def test_the_cli_command_takes_the_sites_own_options() -> None:
     assert helped.returncode == 0, helped.stderr
     assert "usage: browserkonnector demo-site" in helped.stdout
     assert "--port" in helped.stdout
-    process = subprocess.Popen([*cli, "--port", "0", "--bills", "2"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*cli, "--port", "0", "--bills", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         assert process.stdout is not None
         match = re.search(r"serving on (http://127\.0\.0\.1:\d+)", process.stdout.readline())

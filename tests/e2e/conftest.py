@@ -37,8 +37,9 @@ class CliRun:
         return [str(e["message"]) for e in self.lines if kind is None or e["type"] == kind]
 
 
-def run_cli(args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 180,
-            cwd: Path | None = None) -> CliRun:
+def run_cli(
+    args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 180, cwd: Path | None = None
+) -> CliRun:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("COZY_")}
     environ.update(env or {})
     done = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=environ, cwd=cwd)
@@ -63,10 +64,29 @@ def alice(site: DemoSite) -> tuple[str, str]:
     return user.email, user.password
 
 
-def run_args(site: DemoSite, tmp_path: Path, *, password: str | None = None, connector: Path = DEMO_CONNECTOR,
-             extra: Sequence[str] = ()) -> list[str]:
+def run_args(
+    site: DemoSite,
+    tmp_path: Path,
+    *,
+    password: str | None = None,
+    connector: Path = DEMO_CONNECTOR,
+    extra: Sequence[str] = (),
+) -> list[str]:
     """``browserkonnector run`` of the demo connector against ``site`` as alice (or with ``password``)."""
     login, real_password = alice(site)
-    return ["run", str(connector), "--store", str(tmp_path / "store"), "--artifacts", str(tmp_path / "art"),
-            "--offline-dns", "--field", f"base_url={site.url}", "--field", f"login={login}",
-            "--field", f"password={password or real_password}", *extra]
+    return [
+        "run",
+        str(connector),
+        "--store",
+        str(tmp_path / "store"),
+        "--artifacts",
+        str(tmp_path / "art"),
+        "--offline-dns",
+        "--field",
+        f"base_url={site.url}",
+        "--field",
+        f"login={login}",
+        "--field",
+        f"password={password or real_password}",
+        *extra,
+    ]

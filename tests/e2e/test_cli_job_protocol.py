@@ -54,8 +54,20 @@ def test_missing_field_fails_before_the_browser_starts(site: DemoSite, tmp_path:
     (connector / "konnector-dev-config.json").unlink()
     login, _ = alice(site)
     started = time.monotonic()
-    run = run_cli(["run", str(connector), "--store", str(tmp_path / "store"), "--artifacts", str(tmp_path / "art"),
-                   "--field", f"base_url={site.url}", "--field", f"login={login}"])
+    run = run_cli(
+        [
+            "run",
+            str(connector),
+            "--store",
+            str(tmp_path / "store"),
+            "--artifacts",
+            str(tmp_path / "art"),
+            "--field",
+            f"base_url={site.url}",
+            "--field",
+            f"login={login}",
+        ]
+    )
     assert run.returncode == 1
     assert run.last["type"] == "critical"
     assert run.last["message"] == "USER_ACTION_NEEDED.INVALID_FIELDS"
@@ -85,8 +97,9 @@ def test_sigterm_ends_with_a_critical_line(tmp_path: Path) -> None:
     slow = DemoSite(SiteConfig(bills=8, latency_ms=3_000))
     slow.start()
     try:
-        process = subprocess.Popen([*CLI, *run_args(slow, tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True)
+        process = subprocess.Popen(
+            [*CLI, *run_args(slow, tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         deadline = time.monotonic() + 60
         while slow.stats()["requests"].get("csrf", 0) == 0 and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -129,8 +142,16 @@ def test_vendor_down_after_login_leaves_a_complete_bundle_without_secrets(site: 
     assert run.last["message"] == "VENDOR_DOWN", run.stdout[-3000:]
     bundle = next(p for p in (tmp_path / "art").iterdir() if p.is_dir())
     names = {p.name for p in bundle.iterdir()}
-    assert {"trace.zip", "screenshot.png", "page.html", "console.jsonl", "network.har", "run.log", "error.txt",
-            "metadata.json"} <= names
+    assert {
+        "trace.zip",
+        "screenshot.png",
+        "page.html",
+        "console.jsonl",
+        "network.har",
+        "run.log",
+        "error.txt",
+        "metadata.json",
+    } <= names
     issued = site._state.auth  # test-only look at what the site handed out: session ids and API tokens
     sessions = list(issued._sessions.values())
     secrets = [alice(site)[1], *(s.id for s in sessions), *(s.token for s in sessions)]

@@ -55,7 +55,11 @@ def test_store_commands_show_what_a_run_saved(site: DemoSite, tmp_path: Path) ->
 def test_pause_on_failure_keeps_the_browser_open_until_enter(site: DemoSite, tmp_path: Path) -> None:
     process = subprocess.Popen(
         [*CLI, *run_args(site, tmp_path, password="wrong-password-77", extra=["--headed", "--pause-on-failure"])],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout is not None
     assert process.stdin is not None
     paused_at = None
@@ -76,8 +80,10 @@ def test_pause_on_failure_keeps_the_browser_open_until_enter(site: DemoSite, tmp
 def test_the_fast_exit_changes_neither_output_nor_status(tmp_path: Path) -> None:
     """The command ends with ``os._exit`` once its streams are flushed (the interpreter's teardown costs
     ~0.3 s): what it printed to a pipe, and its status, are those of the usual exit."""
-    for args, status in ((["store", "ls", "--store", str(tmp_path / "nowhere")], 1),
-                         (["new", "Not A Valid Name!", "--dir", str(tmp_path)], 2)):
+    for args, status in (
+        (["store", "ls", "--store", str(tmp_path / "nowhere")], 1),
+        (["new", "Not A Valid Name!", "--dir", str(tmp_path)], 2),
+    ):
         fast = run_cli(args)
         usual = run_cli(args, env={"BROWSERKONNECTOR_FAST_EXIT": "0"})
         assert fast.returncode == usual.returncode == status
@@ -94,13 +100,15 @@ def test_store_export_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
 
     async def fill() -> None:
         async with LocalStore(tmp_path / "store") as store:
-            await store.bulk_save("io.cozy.bills", [{"vendor": "Acme", "n": n, "label": "x" * 200}
-                                                    for n in range(3000)])
+            await store.bulk_save(
+                "io.cozy.bills", [{"vendor": "Acme", "n": n, "label": "x" * 200} for n in range(3000)]
+            )
 
     asyncio.run(fill())
     command = " ".join([*CLI, "store", "export", "--store", str(tmp_path / "store"), "--doctype", "io.cozy.bills"])
-    done = subprocess.run(["bash", "-c", f"set -o pipefail; {command} | head -1"], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {command} | head -1"], capture_output=True, text=True, timeout=120
+    )
     assert len(done.stdout.splitlines()) == 1
     assert json.loads(done.stdout)["vendor"] == "Acme"
     assert "Traceback" not in done.stderr

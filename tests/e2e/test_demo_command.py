@@ -49,8 +49,10 @@ def test_demo_saves_every_bill_then_nothing_new(tmp_path: Path) -> None:
 @pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="headed needs a display: run under xvfb-run -a")
 def test_headed_demo_run_under_xvfb(tmp_path: Path) -> None:
     """As the README's "watch it" line: headed, every action slowed by 0.3 s (durations are seconds)."""
-    run = run_cli(["demo", "--store", str(tmp_path / "store"), "--bills", "6", "--headed", "--slow-mo", "0.3",
-                   "--log", "json"], cwd=tmp_path)
+    run = run_cli(
+        ["demo", "--store", str(tmp_path / "store"), "--bills", "6", "--headed", "--slow-mo", "0.3", "--log", "json"],
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     chromium = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     launched = " ".join(str(e["message"]) for e in chromium if "Chromium" in str(e["message"]))

@@ -17,8 +17,9 @@ EXAMPLES = REPO / "docs" / "examples"
 
 
 @pytest.mark.demo_site(bills=8)
-def test_http_only_connector_needs_no_browser(demo_site: DemoSite, run_connector: Callable[..., ConnectorRun],
-                                              tmp_path: Path) -> None:
+def test_http_only_connector_needs_no_browser(
+    demo_site: DemoSite, run_connector: Callable[..., ConnectorRun], tmp_path: Path
+) -> None:
     login, password = alice(demo_site)
     fields = {"base_url": demo_site.url, "login": login, "password": password}
     run = run_connector(EXAMPLES / "http_only", fields=fields, store_dir=tmp_path / "store")
@@ -28,14 +29,16 @@ def test_http_only_connector_needs_no_browser(demo_site: DemoSite, run_connector
     for bill in run.bills():
         assert bill["vendorRef"] in run.pdf_text(bill)
     assert demo_site.stats()["requests"].get("shell", 0) == 0  # no page was ever loaded: no browser
-    wrong = run_connector(EXAMPLES / "http_only", fields={**fields, "password": "nope-nope"},
-                          store_dir=tmp_path / "store2")
+    wrong = run_connector(
+        EXAMPLES / "http_only", fields={**fields, "password": "nope-nope"}, store_dir=tmp_path / "store2"
+    )
     assert wrong.code == "LOGIN_FAILED"
 
 
 @pytest.mark.demo_site(bills=8)
-def test_printed_statements_have_the_cozy_headline(demo_site: DemoSite, run_connector: Callable[..., ConnectorRun],
-                                                   tmp_path: Path) -> None:
+def test_printed_statements_have_the_cozy_headline(
+    demo_site: DemoSite, run_connector: Callable[..., ConnectorRun], tmp_path: Path
+) -> None:
     login, password = alice(demo_site)
     fields = {"base_url": demo_site.url, "login": login, "password": password}
     run = run_connector(EXAMPLES / "printed_statements", fields=fields, store_dir=tmp_path / "store")
@@ -59,8 +62,9 @@ def test_printed_statements_have_the_cozy_headline(demo_site: DemoSite, run_conn
     assert again.result.stats.files_kept == 2
 
 
-def test_html_viewer_example_takes_invoices_from_the_pdf_viewer(run_connector: Callable[..., ConnectorRun],
-                                                                 tmp_path: Path) -> None:
+def test_html_viewer_example_takes_invoices_from_the_pdf_viewer(
+    run_connector: Callable[..., ConnectorRun], tmp_path: Path
+) -> None:
     from shop_site import ShopConfig, ShopSite
 
     with ShopSite(ShopConfig(orders=5)) as shop:
@@ -75,6 +79,7 @@ def test_html_viewer_example_takes_invoices_from_the_pdf_viewer(run_connector: C
             assert saved[order.number]["amount"] == float(order.total)
             assert order.invoice_number in run.pdf_text(saved[order.number])
         assert shop.stats()["invoices_served"] == 3
-        wrong = run_connector(EXAMPLES / "html_viewer", fields={**fields, "password": "nope-nope"},
-                              store_dir=tmp_path / "store2")
+        wrong = run_connector(
+            EXAMPLES / "html_viewer", fields={**fields, "password": "nope-nope"}, store_dir=tmp_path / "store2"
+        )
         assert wrong.code == "LOGIN_FAILED"

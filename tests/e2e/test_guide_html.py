@@ -35,10 +35,13 @@ def test_each_excerpt_is_the_named_files_own_code() -> None:
 @pytest.mark.browser
 def test_the_commands_of_the_guide(tmp_path: Path) -> None:
     commands = re.findall(r"^browserkonnector (.+?)(?:\s{2,}#.*)?$", GUIDE.read_text(encoding="utf-8"), flags=re.M)
-    assert commands == ["shop-site --port 8001 --orders 45",
-                        "run connectors/shop_vendor --field base_url=http://127.0.0.1:8001"]
-    site = subprocess.Popen([str(BIN), *commands[0].replace("8001", "0").split()], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    assert commands == [
+        "shop-site --port 8001 --orders 45",
+        "run connectors/shop_vendor --field base_url=http://127.0.0.1:8001",
+    ]
+    site = subprocess.Popen(
+        [str(BIN), *commands[0].replace("8001", "0").split()], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         assert site.stdout is not None
         url = re.search(r"serving on (http://127\.0\.0\.1:\d+)", site.stdout.readline())

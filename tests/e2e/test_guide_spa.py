@@ -28,7 +28,7 @@ def blocks(language: str) -> list[str]:
 def test_the_guide_shows_the_connector_as_it_is() -> None:
     code = CONNECTOR.read_text(encoding="utf-8")
     future = "from __future__ import annotations\n\n"
-    body = code[code.index(future) + len(future):]  # everything after the docstring
+    body = code[code.index(future) + len(future) :]  # everything after the docstring
     assert body in blocks("python"), "the guide's connector differs from connectors/bank_spa/konnector.py"
 
 
@@ -41,7 +41,7 @@ def free_port() -> int:
 @pytest.mark.browser
 def test_the_guide_commands_run(tmp_path: Path) -> None:
     commands = [shlex.split(line) for line in blocks("bash")[0].replace("\\\n", " ").splitlines() if line.strip()]
-    serve, run = (c[:c.index("#")] if "#" in c else c for c in commands)
+    serve, run = (c[: c.index("#")] if "#" in c else c for c in commands)
     port = free_port()
     serve = [BIN, *serve[1:]]
     serve[serve.index("--port") + 1] = str(port)

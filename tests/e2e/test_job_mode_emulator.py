@@ -34,14 +34,25 @@ def job_env(emu: StackEmulator, site: DemoSite, folder_id: str, **extra: str) ->
     login, password = alice(site)
 
     async def setup(store: LocalStore) -> None:
-        await store.create("io.cozy.accounts", {"_id": ACCOUNT, "account_type": "demo-vendor",
-                                                "auth": {"login": login, "password": password,
-                                                         "base_url": site.url}})
+        await store.create(
+            "io.cozy.accounts",
+            {
+                "_id": ACCOUNT,
+                "account_type": "demo-vendor",
+                "auth": {"login": login, "password": password, "base_url": site.url},
+            },
+        )
 
     emu.call(setup)
-    return {"COZY_URL": emu.url, "COZY_CREDENTIALS": emu.token, "COZY_JOB_MANUAL_EXECUTION": "false",
-            "COZY_FIELDS": json.dumps({"konnector": "demo-vendor", "account": ACCOUNT, "folder_to_save": folder_id}),
-            "COZY_PARAMETERS": "{}", "COZY_TIME_LIMIT": "600", **extra}
+    return {
+        "COZY_URL": emu.url,
+        "COZY_CREDENTIALS": emu.token,
+        "COZY_JOB_MANUAL_EXECUTION": "false",
+        "COZY_FIELDS": json.dumps({"konnector": "demo-vendor", "account": ACCOUNT, "folder_to_save": folder_id}),
+        "COZY_PARAMETERS": "{}",
+        "COZY_TIME_LIMIT": "600",
+        **extra,
+    }
 
 
 def make_folder(emu: StackEmulator, path: str) -> str:
@@ -81,7 +92,8 @@ def job_args(site: DemoSite, tmp_path: Path) -> list[str]:
 
 
 def test_job_mode_saves_what_the_embedded_store_saves_emulator(
-        site: DemoSite, emulator: StackEmulator, tmp_path: Path) -> None:
+    site: DemoSite, emulator: StackEmulator, tmp_path: Path
+) -> None:
     folder = make_folder(emulator, "/Administratif/Demo Énergie/alice")
     env = job_env(emulator, site, folder)
     job = run_cli(job_args(site, tmp_path), env=env)
@@ -115,16 +127,25 @@ def test_job_mode_saves_what_the_embedded_store_saves_emulator(
     emulator.clear_requests()
     again = run_cli(job_args(site, tmp_path), env=env)
     assert again.returncode == 0
-    uploads = [r for r in emulator.requests if r.method in ("POST", "PUT") and r.path.startswith("/files/")
-               and r.param("Type") == "file"]
+    uploads = [
+        r
+        for r in emulator.requests
+        if r.method in ("POST", "PUT") and r.path.startswith("/files/") and r.param("Type") == "file"
+    ]
     assert uploads == []
-    writes = [r for r in emulator.requests if r.method in ("POST", "PUT") and r.path.startswith("/data/io.cozy.bills")
-              and not r.path.endswith(("_find", "_index"))]
+    writes = [
+        r
+        for r in emulator.requests
+        if r.method in ("POST", "PUT")
+        and r.path.startswith("/data/io.cozy.bills")
+        and not r.path.endswith(("_find", "_index"))
+    ]
     assert writes == [], [f"{r.method} {r.path}" for r in writes]
 
 
 def test_job_requests_follow_the_documented_protocol_emulator(
-        site: DemoSite, emulator: StackEmulator, tmp_path: Path) -> None:
+    site: DemoSite, emulator: StackEmulator, tmp_path: Path
+) -> None:
     folder = make_folder(emulator, "/Administratif/Demo Énergie")
     job = run_cli(job_args(site, tmp_path), env=job_env(emulator, site, folder))
     assert job.returncode == 0, job.stdout[-4000:]
@@ -137,6 +158,7 @@ def test_job_requests_follow_the_documented_protocol_emulator(
     assert len(uploads) == 8
     metadata_posts = [r for r in requests if r.method == "POST" and r.path == "/files/upload/metadata"]
     assert len(metadata_posts) == 8
+
     async def contents(store: LocalStore) -> dict[str, bytes]:
         found = {}
         async for doc in store.all_docs("io.cozy.files"):
@@ -158,12 +180,16 @@ def test_job_requests_follow_the_documented_protocol_emulator(
     finds = [r for r in requests if r.path.endswith("/_find")]
     assert finds
     assert all(isinstance(r.json, dict) and r.json.get("use_index") for r in finds)
-    assert any((r.method == "POST" and r.path == f"/data/io.cozy.accounts/{ACCOUNT}") or
-               (r.method == "PUT" and r.path == f"/data/io.cozy.accounts/{ACCOUNT}") for r in requests)
+    assert any(
+        (r.method == "POST" and r.path == f"/data/io.cozy.accounts/{ACCOUNT}")
+        or (r.method == "PUT" and r.path == f"/data/io.cozy.accounts/{ACCOUNT}")
+        for r in requests
+    )
 
 
 def test_missing_folder_is_not_existing_directory_emulator(
-        site: DemoSite, emulator: StackEmulator, tmp_path: Path) -> None:
+    site: DemoSite, emulator: StackEmulator, tmp_path: Path
+) -> None:
     job = run_cli(job_args(site, tmp_path), env=job_env(emulator, site, "no-such-folder-id"))
     assert job.returncode == 1
     assert job.last["type"] == "critical"
@@ -171,7 +197,8 @@ def test_missing_folder_is_not_existing_directory_emulator(
 
 
 def test_missing_account_is_cannot_find_account_emulator(
-        site: DemoSite, emulator: StackEmulator, tmp_path: Path) -> None:
+    site: DemoSite, emulator: StackEmulator, tmp_path: Path
+) -> None:
     env = job_env(emulator, site, make_folder(emulator, "/x"))
     env["COZY_FIELDS"] = json.dumps({"account": "nobody", "folder_to_save": "io.cozy.files.root-dir"})
     job = run_cli(job_args(site, tmp_path), env=env)
@@ -181,7 +208,8 @@ def test_missing_account_is_cannot_find_account_emulator(
 
 
 def test_background_job_cannot_wait_for_a_second_factor_emulator(
-        site: DemoSite, emulator: StackEmulator, tmp_path: Path) -> None:
+    site: DemoSite, emulator: StackEmulator, tmp_path: Path
+) -> None:
     bob = next(u for u in site.users if u.otp_secret)
     env = job_env(emulator, site, make_folder(emulator, "/Administratif/Demo Énergie"))
 
@@ -197,7 +225,8 @@ def test_background_job_cannot_wait_for_a_second_factor_emulator(
 
 
 def test_the_stack_command_script_runs_a_python_konnector_emulator(
-        site: DemoSite, emulator: StackEmulator, tmp_path: Path) -> None:
+    site: DemoSite, emulator: StackEmulator, tmp_path: Path
+) -> None:
     """scripts/cozy-stack-konnector.sh, called as the stack's konnector worker calls konnectors.cmd."""
     import os
     import subprocess
@@ -209,10 +238,18 @@ def test_the_stack_command_script_runs_a_python_konnector_emulator(
 
     shutil.copytree(DEMO_CONNECTOR, workdir, ignore=shutil.ignore_patterns("tests", "__pycache__"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("COZY_")}
-    env.update(job_env(emulator, site, make_folder(emulator, "/Administratif/Demo Énergie")),
-               COZY_LANGUAGE="python", BROWSERKONNECTOR_ARTIFACTS=str(tmp_path / "art"))
-    done = subprocess.run([str(REPO / "scripts" / "cozy-stack-konnector.sh"), str(workdir)], env=env,
-                          capture_output=True, text=True, timeout=300)
+    env.update(
+        job_env(emulator, site, make_folder(emulator, "/Administratif/Demo Énergie")),
+        COZY_LANGUAGE="python",
+        BROWSERKONNECTOR_ARTIFACTS=str(tmp_path / "art"),
+    )
+    done = subprocess.run(
+        [str(REPO / "scripts" / "cozy-stack-konnector.sh"), str(workdir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert lines

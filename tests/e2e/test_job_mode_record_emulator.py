@@ -31,14 +31,17 @@ def emulator(tmp_path: Path) -> Iterator[StackEmulator]:
 
 
 def test_a_job_recording_names_the_accounts_credentials_emulator(
-        site: DemoSite, emulator: StackEmulator, tmp_path: Path) -> None:
+    site: DemoSite, emulator: StackEmulator, tmp_path: Path
+) -> None:
     connector = tmp_path / "demo_vendor"
     shutil.copytree(DEMO_CONNECTOR, connector, ignore=shutil.ignore_patterns("tests", "__pycache__"))
     (connector / "konnector-dev-config.json").unlink()
     recording = tmp_path / "recording"
     env = job_env(emulator, site, make_folder(emulator, "/Administratif/Demo Énergie"))
-    job = run_cli(["run", str(connector), "--artifacts", str(tmp_path / "art"), "--offline-dns",
-                   "--record", str(recording)], env=env)
+    job = run_cli(
+        ["run", str(connector), "--artifacts", str(tmp_path / "art"), "--offline-dns", "--record", str(recording)],
+        env=env,
+    )
     assert job.returncode == 0, job.stdout[-4000:]
     _, password = alice(site)
     meta = json.loads((recording / META_NAME).read_text(encoding="utf-8"))

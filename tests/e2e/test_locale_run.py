@@ -20,7 +20,7 @@ from .conftest import run_args, run_cli
 
 pytestmark = pytest.mark.browser
 
-CONNECTOR = textwrap.dedent('''
+CONNECTOR = textwrap.dedent("""
     from browserkonnector import Konnector, RunContext
 
     konnector = Konnector(browser=True{declared})
@@ -33,7 +33,7 @@ CONNECTOR = textwrap.dedent('''
             "[navigator.language, Intl.DateTimeFormat().resolvedOptions().timeZone]")
         answer = (await ctx.http.get(base + "/api")).json()
         ctx.log.info("page {{}} {{}} / api saw {{}}", language, zone, answer["accept_language"])
-''')
+""")
 
 
 @pytest.fixture
@@ -56,8 +56,21 @@ def echo() -> Iterator[tuple[str, list[tuple[str, str | None]]]]:
 def run(tmp_path: Path, url: str, *extra: str, declared: str = "", env: dict[str, str] | None = None) -> str:
     connector = tmp_path / "lang_konnector.py"
     connector.write_text(CONNECTOR.format(declared=declared))
-    done = run_cli(["run", str(connector), "--store", str(tmp_path / "store"), "--artifacts", str(tmp_path / "a"),
-                    "--offline-dns", "--field", f"base_url={url}", *extra], env=env)
+    done = run_cli(
+        [
+            "run",
+            str(connector),
+            "--store",
+            str(tmp_path / "store"),
+            "--artifacts",
+            str(tmp_path / "a"),
+            "--offline-dns",
+            "--field",
+            f"base_url={url}",
+            *extra,
+        ],
+        env=env,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     [line] = [m for m in done.messages("info") if m.startswith("page ")]
     return line
@@ -72,8 +85,9 @@ def test_the_option_reaches_the_page_and_ctx_http_alike(tmp_path: Path, echo: tu
 
 def test_the_connector_declaration_then_the_machine(tmp_path: Path, echo: tuple[str, list]) -> None:
     url, seen = echo
-    line = run(tmp_path, url, declared=', locale="en-GB", timezone="America/Denver"',
-               env={"LANG": "fr_FR.UTF-8", "TZ": "UTC"})
+    line = run(
+        tmp_path, url, declared=', locale="en-GB", timezone="America/Denver"', env={"LANG": "fr_FR.UTF-8", "TZ": "UTC"}
+    )
     assert line == "page en-GB America/Denver / api saw en-GB"
     seen.clear()
     line = run(tmp_path, url, env={"LANG": "it_IT.UTF-8", "TZ": "Europe/Rome"})
@@ -89,11 +103,11 @@ def test_a_c_locale_forces_nothing_and_both_paths_send_no_language(tmp_path: Pat
 
 @pytest.mark.site(bills=3)
 def test_the_readme_command_runs_the_demo_connector_in_english(site: DemoSite, tmp_path: Path) -> None:
-    done = run_cli([*run_args(site, tmp_path, extra=["--locale", "en-GB", "--timezone", "UTC"]),
-                    "--log-level", "debug"])
+    done = run_cli(
+        [*run_args(site, tmp_path, extra=["--locale", "en-GB", "--timezone", "UTC"]), "--log-level", "debug"]
+    )
     assert done.returncode == 0, done.stdout[-3000:]
-    assert any("browser language en-GB (from --locale), time zone UTC (from --timezone)" in m
-               for m in done.messages())
+    assert any("browser language en-GB (from --locale), time zone UTC (from --timezone)" in m for m in done.messages())
     refused = run_cli(["run", "connectors/demo_vendor", "--timezone", "Paris"])
     assert refused.returncode == 2
     assert "--timezone: 'Paris' is not an IANA time zone such as 'UTC' or 'Europe/Berlin'" in refused.stderr

@@ -17,16 +17,28 @@ pytestmark = pytest.mark.browser
 
 def pytest_in(folder: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COZY_")}
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=folder,
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def test_new_connector_passes_its_own_tests(tmp_path: Path) -> None:
     made = run_cli(["new", "acme", "--dir", str(tmp_path)])
     assert made.returncode == 0, made.stderr
     folder = tmp_path / "acme"
-    assert {p.name for p in folder.iterdir()} >= {"__init__.py", "konnector.py", "manifest.konnector",
-                                                 "konnector-dev-config.json", "tests", "README.md"}
+    assert {p.name for p in folder.iterdir()} >= {
+        "__init__.py",
+        "konnector.py",
+        "manifest.konnector",
+        "konnector-dev-config.json",
+        "tests",
+        "README.md",
+    }
     assert '"slug": "acme"' in (folder / "manifest.konnector").read_text()
     done = pytest_in(folder)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

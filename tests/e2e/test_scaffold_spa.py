@@ -16,8 +16,14 @@ def test_new_spa_connector_passes_its_own_tests(tmp_path: Path) -> None:
     made = run_cli(["new", "my-bank", "--kind", "spa", "--dir", str(tmp_path)])
     assert made.returncode == 0, made.stderr
     folder = tmp_path / "my_bank"
-    assert {p.name for p in folder.iterdir()} >= {"__init__.py", "konnector.py", "manifest.konnector",
-                                                 "konnector-dev-config.json", "tests", "README.md"}
+    assert {p.name for p in folder.iterdir()} >= {
+        "__init__.py",
+        "konnector.py",
+        "manifest.konnector",
+        "konnector-dev-config.json",
+        "tests",
+        "README.md",
+    }
     assert '"slug": "my-bank"' in (folder / "manifest.konnector").read_text()
     assert 'vendor="My Bank"' in (folder / "konnector.py").read_text()
     done = pytest_in(folder)

@@ -29,8 +29,9 @@ SCRIPT = REPO / "scripts" / "cozy-stack-konnector.sh"
 def emulator(tmp_path: Path) -> Iterator[StackEmulator]:
     """Its token is scoped like the stack's konnector token: the manifest's permissions only."""
     manifest = json.loads((DEMO_CONNECTOR / "manifest.konnector").read_text())
-    with StackEmulator(tmp_path / "cozy", slug="demo-vendor", version="1.0.0",
-                       permissions=manifest["permissions"]) as emu:
+    with StackEmulator(
+        tmp_path / "cozy", slug="demo-vendor", version="1.0.0", permissions=manifest["permissions"]
+    ) as emu:
         yield emu
 
 
@@ -43,8 +44,12 @@ def install(tmp_path: Path, **config: str) -> Path:
     (home / ".venv" / "bin" / "browserkonnector").symlink_to(Path(sys.executable).parent / "browserkonnector")
     script = home / "scripts" / SCRIPT.name
     shutil.copy(SCRIPT, script)
-    done = subprocess.run(["env", "-i", "PATH=/usr/bin:/bin", *[f"{k}={v}" for k, v in config.items()],
-                           str(script), "--write-config"], capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        ["env", "-i", "PATH=/usr/bin:/bin", *[f"{k}={v}" for k, v in config.items()], str(script), "--write-config"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 0, done.stderr
     return script
 
@@ -52,28 +57,39 @@ def install(tmp_path: Path, **config: str) -> Path:
 def stack_run(script: Path, workdir: Path, cozy_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """As ``worker/exec/common.go``: ``cmd.Env`` is the COZY_* list and nothing else, cwd the work dir."""
     assert all(key.startswith("COZY_") for key in cozy_env)
-    return subprocess.run(["env", "-i", *[f"{k}={v}" for k, v in cozy_env.items()], str(script), str(workdir)],
-                          capture_output=True, text=True, timeout=240, cwd=workdir)
+    return subprocess.run(
+        ["env", "-i", *[f"{k}={v}" for k, v in cozy_env.items()], str(script), str(workdir)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=workdir,
+    )
 
 
 def work_directory(tmp_path: Path) -> Path:
     """What the stack copies from the installed konnector: its code and manifest, no dev config."""
     workdir = tmp_path / "job" / "demo-vendor"
-    shutil.copytree(DEMO_CONNECTOR, workdir, ignore=shutil.ignore_patterns(
-        "konnector-dev-config.json", "tests", "__pycache__"))
+    shutil.copytree(
+        DEMO_CONNECTOR, workdir, ignore=shutil.ignore_patterns("konnector-dev-config.json", "tests", "__pycache__")
+    )
     return workdir
 
 
 def test_a_bare_environment_job_saves_its_bills_emulator(
-        site: DemoSite, emulator: StackEmulator, tmp_path: Path) -> None:
+    site: DemoSite, emulator: StackEmulator, tmp_path: Path
+) -> None:
     artifacts = tmp_path / "artifacts"
     script = install(tmp_path, BROWSERKONNECTOR_ARTIFACTS=str(artifacts))
     folder = make_folder(emulator, "/Administratif/Demo Énergie")
     job_env(emulator, site, folder)  # the account
     manifest = json.loads((DEMO_CONNECTOR / "manifest.konnector").read_text())
-    env = emulator.job_environment({"account": ACCOUNT, "folder_to_save": folder},
-                                   parameters=manifest.get("parameters"), language=manifest["language"],
-                                   seconds_left=600, trigger_id="trigger-1")
+    env = emulator.job_environment(
+        {"account": ACCOUNT, "folder_to_save": folder},
+        parameters=manifest.get("parameters"),
+        language=manifest["language"],
+        seconds_left=600,
+        trigger_id="trigger-1",
+    )
     assert env["COZY_PARAMETERS"] == "null"  # the demo manifest has no parameters
     assert env["COZY_URL"].endswith("/")
     job = stack_run(script, work_directory(tmp_path), env)
@@ -98,17 +114,30 @@ def test_a_bare_environment_job_saves_its_bills_emulator(
 
 
 def test_configuration_is_baked_at_install_and_the_job_environment_is_ignored(tmp_path: Path) -> None:
-    script = install(tmp_path, BROWSERKONNECTOR_ARTIFACTS="/srv/bk", BROWSERKONNECTOR_CHROMIUM="/opt/chromium",
-                     NODE_BIN="/opt/node/bin/node")
+    script = install(
+        tmp_path,
+        BROWSERKONNECTOR_ARTIFACTS="/srv/bk",
+        BROWSERKONNECTOR_CHROMIUM="/opt/chromium",
+        NODE_BIN="/opt/node/bin/node",
+    )
     conf = script.with_suffix(".conf")
     assert "BROWSERKONNECTOR_ARTIFACTS=/srv/bk" in conf.read_text()
-    printed = subprocess.run(["env", "-i", "BROWSERKONNECTOR_ARTIFACTS=/elsewhere", str(script), "--print-config"],
-                             capture_output=True, text=True, timeout=30)
+    printed = subprocess.run(
+        ["env", "-i", "BROWSERKONNECTOR_ARTIFACTS=/elsewhere", str(script), "--print-config"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert printed.returncode == 0, printed.stderr
     config = dict(line.split("=", 1) for line in printed.stdout.splitlines())
-    assert config == {"BROWSERKONNECTOR_HOME": str(tmp_path / "install"), "BROWSERKONNECTOR_ARTIFACTS": "/srv/bk",
-                      "BROWSERKONNECTOR_CHROMIUM": "/opt/chromium", "NODE_BIN": "/opt/node/bin/node",
-                      "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/srv/bk/home"}
+    assert config == {
+        "BROWSERKONNECTOR_HOME": str(tmp_path / "install"),
+        "BROWSERKONNECTOR_ARTIFACTS": "/srv/bk",
+        "BROWSERKONNECTOR_CHROMIUM": "/opt/chromium",
+        "NODE_BIN": "/opt/node/bin/node",
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/srv/bk/home",
+    }
 
 
 def test_a_bad_configuration_line_is_named(tmp_path: Path) -> None:

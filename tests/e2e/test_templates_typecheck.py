@@ -21,6 +21,12 @@ def test_a_new_connector_type_checks_strictly(kind: str, tmp_path: Path) -> None
     # mypy cannot follow an editable install's import hook: point it at the sources (an installed wheel
     # needs nothing of the kind).
     env = {**os.environ, "MYPYPATH": os.pathsep.join([str(REPO), str(REPO / "fixtures")])}
-    done = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--config-file", str(REPO / "pyproject.toml"),
-                           str(folder)], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--config-file", str(REPO / "pyproject.toml"), str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]

@@ -26,8 +26,9 @@ def test_failed_run_trace_opens_in_the_viewer(site: DemoSite, tmp_path: Path) ->
     run = run_cli(run_args(site, tmp_path, password="not-the-password-123"))
     assert run.last["message"] == "LOGIN_FAILED"
     bundle = next(p for p in (tmp_path / "art").iterdir() if p.is_dir())
-    viewer = subprocess.Popen([*CLI, "show-trace", str(bundle), "--no-open"], stdout=subprocess.PIPE, text=True,
-                              start_new_session=True)
+    viewer = subprocess.Popen(
+        [*CLI, "show-trace", str(bundle), "--no-open"], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         assert viewer.stdout is not None
         url = re.search(r"http://127\.0\.0\.1:\d+\S*", viewer.stdout.readline())

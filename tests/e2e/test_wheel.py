@@ -29,10 +29,26 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("wheel")
     # Built from a copy: setuptools writes build/ and *.egg-info beside the sources it builds.
     source = root / "source"
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "dist", "bk-store", "bk-artifacts", ".bench-cache", "__pycache__", "*.egg-info"))
-    built = sh(sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q",
-               "-w", root / "dist", source, cwd=root)
+    shutil.copytree(
+        REPO,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "dist", "bk-store", "bk-artifacts", ".bench-cache", "__pycache__", "*.egg-info"
+        ),
+    )
+    built = sh(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "-q",
+        "-w",
+        root / "dist",
+        source,
+        cwd=root,
+    )
     assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = (root / "dist").glob("browserkonnector-*.whl")
     made = sh(sys.executable, "-m", "venv", root / "venv", cwd=root)
@@ -44,19 +60,34 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_wheel_pulls_no_site_dependency(installed: Path, tmp_path: Path) -> None:
-    probe = sh(installed / "python", "-c", "import importlib.util as u; "
-               "print([m for m in ('starlette', 'uvicorn', 'browserkonnector', 'demo_vendor') if u.find_spec(m)])",
-               cwd=tmp_path)
+    probe = sh(
+        installed / "python",
+        "-c",
+        "import importlib.util as u; "
+        "print([m for m in ('starlette', 'uvicorn', 'browserkonnector', 'demo_vendor') if u.find_spec(m)])",
+        cwd=tmp_path,
+    )
     assert probe.stdout.strip() == "['browserkonnector', 'demo_vendor']", probe.stderr
 
 
 @pytest.mark.site(bills=4)
-def test_an_installed_wheel_runs_a_connector_outside_the_clone(installed: Path, site: DemoSite,
-                                                              tmp_path: Path) -> None:
+def test_an_installed_wheel_runs_a_connector_outside_the_clone(installed: Path, site: DemoSite, tmp_path: Path) -> None:
     login, password = alice(site)
-    run = sh(installed / "browserkonnector", "run", "demo_vendor", "--store", tmp_path / "store", "--offline-dns",
-             "--field", f"base_url={site.url}", "--field", f"login={login}", "--field", f"password={password}",
-             cwd=tmp_path)
+    run = sh(
+        installed / "browserkonnector",
+        "run",
+        "demo_vendor",
+        "--store",
+        tmp_path / "store",
+        "--offline-dns",
+        "--field",
+        f"base_url={site.url}",
+        "--field",
+        f"login={login}",
+        "--field",
+        f"password={password}",
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert len(list((tmp_path / "store" / "files").rglob("*.pdf"))) == 4
     demo = sh(installed / "browserkonnector", "demo", cwd=tmp_path)

@@ -39,10 +39,32 @@ class Outcome:
         return out
 
 
-def run_demo(site: DemoSite, tmp_path: Path, *, env: Mapping[str, str] | None = None, extra: Sequence[str] = (),
-             connector: Path = DEMO_CONNECTOR, timeout: float = 150) -> Outcome:
+def run_demo(
+    site: DemoSite,
+    tmp_path: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    extra: Sequence[str] = (),
+    connector: Path = DEMO_CONNECTOR,
+    timeout: float = 150,
+) -> Outcome:
     login, password = alice(site)
-    args = ["run", str(connector), "--store", str(tmp_path / "store"), "--artifacts", str(tmp_path / "art"),
-            "--offline-dns", "--log", "json", "--field", f"base_url={site.url}", "--field", f"login={login}",
-            "--field", f"password={password}", *extra]
+    args = [
+        "run",
+        str(connector),
+        "--store",
+        str(tmp_path / "store"),
+        "--artifacts",
+        str(tmp_path / "art"),
+        "--offline-dns",
+        "--log",
+        "json",
+        "--field",
+        f"base_url={site.url}",
+        "--field",
+        f"login={login}",
+        "--field",
+        f"password={password}",
+        *extra,
+    ]
     return Outcome(run_cli(args, env=dict(env or {}), timeout=timeout))

@@ -62,8 +62,11 @@ async def _report(root: Path) -> StoreReport:
     for ref, n in Counter(str(b.get("vendorRef")) for b in report.bills).items():
         if n > 1:
             report.problems.append(f"{n} bills with vendorRef {ref}")
-    keys = Counter(str((d.get("metadata") or {}).get("fileIdAttributes")) for d in report.files
-                   if (d.get("metadata") or {}).get("fileIdAttributes"))
+    keys = Counter(
+        str((d.get("metadata") or {}).get("fileIdAttributes"))
+        for d in report.files
+        if (d.get("metadata") or {}).get("fileIdAttributes")
+    )
     for key, n in keys.items():
         if n > 1:
             report.problems.append(f"{n} files with the dedup key {key}")

@@ -29,9 +29,22 @@ NAMES = Path(__file__).parent / "connectors" / "names.py"
 
 
 def run_names(tmp_path: Path, files: list[str], vendor: str = "Names", connector: Path = NAMES) -> Outcome:
-    return Outcome(run_cli(["run", str(connector), "--store", str(tmp_path / "store"), "--artifacts",
-                            str(tmp_path / "art"), "--log", "json"],
-                           env={"NAMES_FILES": json.dumps(files), "NAMES_VENDOR": vendor}, timeout=60))
+    return Outcome(
+        run_cli(
+            [
+                "run",
+                str(connector),
+                "--store",
+                str(tmp_path / "store"),
+                "--artifacts",
+                str(tmp_path / "art"),
+                "--log",
+                "json",
+            ],
+            env={"NAMES_FILES": json.dumps(files), "NAMES_VENDOR": vendor},
+            timeout=60,
+        )
+    )
 
 
 def stored_names(tmp_path: Path) -> set[str]:
@@ -54,8 +67,23 @@ def test_a_dev_config_that_is_not_utf8_is_invalid_fields_naming_the_file(tmp_pat
 
 
 def test_an_empty_password_is_invalid_fields_naming_the_field(tmp_path: Path) -> None:
-    run = run_cli(["run", str(DEMO_CONNECTOR), "--store", str(tmp_path / "s"), "--field", "base_url=http://127.0.0.1:9",
-                   "--field", "login=someone@example.test", "--field", "password=", "--log", "json"], timeout=60)
+    run = run_cli(
+        [
+            "run",
+            str(DEMO_CONNECTOR),
+            "--store",
+            str(tmp_path / "s"),
+            "--field",
+            "base_url=http://127.0.0.1:9",
+            "--field",
+            "login=someone@example.test",
+            "--field",
+            "password=",
+            "--log",
+            "json",
+        ],
+        timeout=60,
+    )
     out = Outcome(run)
     assert out.code == "USER_ACTION_NEEDED.INVALID_FIELDS"
     assert any("field 'password'" in m and "is empty" in m for m in out.messages("error"))
@@ -80,8 +108,22 @@ def test_a_1_mb_password_fails_the_login_and_never_leaks(tmp_path: Path) -> None
         fields = tmp_path / "fields.json"
         login, _ = alice(site)
         fields.write_text(json.dumps({"base_url": site.url, "login": login, "password": password}))
-        run = run_cli(["run", str(DEMO_CONNECTOR), "--store", str(tmp_path / "s"), "--artifacts", str(tmp_path / "a"),
-                       "--offline-dns", "--fields", str(fields), "--log", "json"], timeout=120)
+        run = run_cli(
+            [
+                "run",
+                str(DEMO_CONNECTOR),
+                "--store",
+                str(tmp_path / "s"),
+                "--artifacts",
+                str(tmp_path / "a"),
+                "--offline-dns",
+                "--fields",
+                str(fields),
+                "--log",
+                "json",
+            ],
+            timeout=120,
+        )
     finally:
         site.stop()
     assert Outcome(run).code == "LOGIN_FAILED"
@@ -120,15 +162,30 @@ def test_a_name_that_cannot_be_made_safe_fails_the_run_naming_it(tmp_path: Path,
 
 @pytest.mark.browser
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
-def test_a_signal_mid_save_leaves_a_consistent_store_and_a_rerun_completes_it(tmp_path: Path,
-                                                                               sig: signal.Signals) -> None:
+def test_a_signal_mid_save_leaves_a_consistent_store_and_a_rerun_completes_it(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
     site = DemoSite(SiteConfig(bills=20, otp_accounts=False, latency_ms=150))
     site.start()
     try:
         login, password = alice(site)
-        args = ["run", str(DEMO_CONNECTOR), "--store", str(tmp_path / "store"), "--artifacts", str(tmp_path / "art"),
-                "--offline-dns", "--log", "json", "--field", f"base_url={site.url}", "--field", f"login={login}",
-                "--field", f"password={password}"]
+        args = [
+            "run",
+            str(DEMO_CONNECTOR),
+            "--store",
+            str(tmp_path / "store"),
+            "--artifacts",
+            str(tmp_path / "art"),
+            "--offline-dns",
+            "--log",
+            "json",
+            "--field",
+            f"base_url={site.url}",
+            "--field",
+            f"login={login}",
+            "--field",
+            f"password={password}",
+        ]
         process = subprocess.Popen([*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
         while site.stats()["pdfs_served"] < 3 and time.monotonic() < deadline:

@@ -36,8 +36,13 @@ def test_the_limits_example_ends_with_the_file_size_code(tmp_path: Path) -> None
     assert site_args[:2] == ["browserkonnector", "demo-site"]
     site_args = [a if a != "8000" else "0" for a in site_args]
     env = {k: v for k, v in os.environ.items() if not k.startswith("COZY_")}
-    site = subprocess.Popen([sys.executable, "-m", "browserkonnector.cli", *site_args[1:]], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env)
+    site = subprocess.Popen(
+        [sys.executable, "-m", "browserkonnector.cli", *site_args[1:]],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     try:
         assert site.stdout is not None
         url = ""
@@ -52,9 +57,14 @@ def test_the_limits_example_ends_with_the_file_size_code(tmp_path: Path) -> None
         args = [w for w in words if not re.fullmatch(r"[A-Z_]+=.*", w)]
         assert args[:2] == ["browserkonnector", "run"]
         args = [str(REPO / a) if a == "connectors/demo_vendor" else a for a in args[1:]]
-        done = subprocess.run([sys.executable, "-m", "browserkonnector.cli", *args, "--field", f"base_url={url}",
-                               "--log", "json"], capture_output=True, text=True, timeout=150, cwd=tmp_path,
-                              env={**env, **assignments})
+        done = subprocess.run(
+            [sys.executable, "-m", "browserkonnector.cli", *args, "--field", f"base_url={url}", "--log", "json"],
+            capture_output=True,
+            text=True,
+            timeout=150,
+            cwd=tmp_path,
+            env={**env, **assignments},
+        )
     finally:
         site.terminate()
         site.wait(timeout=30)

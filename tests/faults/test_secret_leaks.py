@@ -35,10 +35,28 @@ def test_a_connector_printing_secrets_every_way_leaks_none(tmp_path: Path) -> No
     site.start()
     try:
         login, password = alice(site)
-        run = run_cli(["run", str(LEAKY), "--store", str(tmp_path / "store"), "--artifacts", str(tmp_path / "art"),
-                       "--offline-dns", "--trace", "on", "--record", str(tmp_path / "rec"),
-                       "--field", f"base_url={site.url}", "--field", f"login={login}",
-                       "--field", f"password={password}"], timeout=120)
+        run = run_cli(
+            [
+                "run",
+                str(LEAKY),
+                "--store",
+                str(tmp_path / "store"),
+                "--artifacts",
+                str(tmp_path / "art"),
+                "--offline-dns",
+                "--trace",
+                "on",
+                "--record",
+                str(tmp_path / "rec"),
+                "--field",
+                f"base_url={site.url}",
+                "--field",
+                f"login={login}",
+                "--field",
+                f"password={password}",
+            ],
+            timeout=120,
+        )
         sessions = list(site._state.auth._sessions.values())  # test-only: what the site handed out
     finally:
         site.stop()

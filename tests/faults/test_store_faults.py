@@ -115,6 +115,7 @@ def test_sqlite_full_is_quota_exceeded_and_nothing_half_written(tmp_path: Path) 
             await store.create("io.cozy.bills", {"vendorRef": "kept"})
             pages = store.db.conn.execute("PRAGMA page_count").fetchone()[0]
             store.db.conn.execute(f"PRAGMA max_page_count = {pages + 2}")  # SQLite answers SQLITE_FULL past it
+
             async def write_until_full() -> None:
                 for n in range(200):
                     await store.create("io.cozy.bills", {"vendorRef": f"R{n}", "padding": "x" * 4000})
@@ -130,6 +131,7 @@ def test_sqlite_full_is_quota_exceeded_and_nothing_half_written(tmp_path: Path) 
 
 def test_reading_a_read_only_store_never_writes(tmp_path: Path) -> None:
     with tmpfs(tmp_path / "vol", "4m") as volume:
+
         async def make() -> str:
             async with LocalStore(volume / "store") as store:
                 folder = await store.mkdir_p("/Bills")

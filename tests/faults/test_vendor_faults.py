@@ -36,22 +36,44 @@ class Fault:
 
 
 FAULTS = [
-    Fault("login answered 429 (body never read by the page)", {"rate_limit_every": 2}, frozenset({None}),
-          files_only=False),
-    Fault("file 429 with Retry-After: 3600", {"file_fault": "429", "retry_after": 3600},
-          frozenset({"VENDOR_DOWN"}), {"BROWSERKONNECTOR_TIMEOUT": "60"}),
+    Fault(
+        "login answered 429 (body never read by the page)", {"rate_limit_every": 2}, frozenset({None}), files_only=False
+    ),
+    Fault(
+        "file 429 with Retry-After: 3600",
+        {"file_fault": "429", "retry_after": 3600},
+        frozenset({"VENDOR_DOWN"}),
+        {"BROWSERKONNECTOR_TIMEOUT": "60"},
+    ),
     Fault("file 500", {"file_fault": "500"}, frozenset({"VENDOR_DOWN"})),
     Fault("file connection reset", {"file_fault": "reset"}, frozenset({"VENDOR_DOWN"})),
     Fault("HTML page instead of a PDF", {"file_fault": "html"}, frozenset({"FILE_DOWNLOAD_FAILED"})),
-    Fault("huge body", {"file_fault": "huge", "file_fault_bytes": 6 * 1024 * 1024},
-          frozenset({"FILE_DOWNLOAD_FAILED.TOO_LARGE"}), {"BROWSERKONNECTOR_MAX_FILE_MB": "1"}),
-    Fault("slow body", {"file_fault": "slow"}, frozenset({"FILE_DOWNLOAD_FAILED.TIMEOUT"}),
-          {"BROWSERKONNECTOR_FILE_TIMEOUT": "3"}),
-    Fault("vendor too slow for the run's time limit", {"latency_ms": 3000}, frozenset({"UNKNOWN_ERROR.TIMEOUT"}),
-          {"BROWSERKONNECTOR_TIMEOUT": "4"}, files_only=False),
+    Fault(
+        "huge body",
+        {"file_fault": "huge", "file_fault_bytes": 6 * 1024 * 1024},
+        frozenset({"FILE_DOWNLOAD_FAILED.TOO_LARGE"}),
+        {"BROWSERKONNECTOR_MAX_FILE_MB": "1"},
+    ),
+    Fault(
+        "slow body",
+        {"file_fault": "slow"},
+        frozenset({"FILE_DOWNLOAD_FAILED.TIMEOUT"}),
+        {"BROWSERKONNECTOR_FILE_TIMEOUT": "3"},
+    ),
+    Fault(
+        "vendor too slow for the run's time limit",
+        {"latency_ms": 3000},
+        frozenset({"UNKNOWN_ERROR.TIMEOUT"}),
+        {"BROWSERKONNECTOR_TIMEOUT": "4"},
+        files_only=False,
+    ),
     # Re-login (if the connector does it) may save everything; without it the run must not say success.
-    Fault("session expiry mid-run", {"session_max_requests": 6},
-          frozenset({None, "FILE_DOWNLOAD_FAILED", "LOGIN_FAILED", "VENDOR_DOWN"}), files_only=False),
+    Fault(
+        "session expiry mid-run",
+        {"session_max_requests": 6},
+        frozenset({None, "FILE_DOWNLOAD_FAILED", "LOGIN_FAILED", "VENDOR_DOWN"}),
+        files_only=False,
+    ),
 ]
 
 

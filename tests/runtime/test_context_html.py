@@ -31,24 +31,31 @@ SEEN: dict[str, Any] = {}
 @probe.main
 async def start(ctx: RunContext[Fields]) -> None:
     base = ctx.fields.base_url
-    await ctx.form_login({"username": ctx.fields.login, "password": ctx.fields.password},
-                         url=f"{base}/accounts/login/", success_url="**/orders/**", alert="[role=alert]")
+    await ctx.form_login(
+        {"username": ctx.fields.login, "password": ctx.fields.password},
+        url=f"{base}/accounts/login/",
+        success_url="**/orders/**",
+        alert="[role=alert]",
+    )
     answer = await ctx.http.get(f"{base}/orders/", params={"page": 2})
     SEEN["numbers"] = ctx.parse_html(answer).css("td.number::text").getall()
     SEEN["known"] = await ctx.saved_values("io.cozy.bills", "vendorRef")
     await ctx.add_data([{"vendor": "Kaffeeladen", "vendorRef": n} for n in SEEN["numbers"][:2]], "io.cozy.bills")
     SEEN["known_after"] = await ctx.saved_values("io.cozy.bills", "vendorRef", where={"vendor": "Kaffeeladen"})
-    waited = await ctx.act_and_wait(lambda: ctx.page.goto(f"{base}/orders/?page=1"), url="**/never/**",
-                                    element="tr.order", timeout=10)
+    waited = await ctx.act_and_wait(
+        lambda: ctx.page.goto(f"{base}/orders/?page=1"), url="**/never/**", element="tr.order", timeout=10
+    )
     SEEN["first_of"] = (waited.kind, waited.text[:6])
 
 
 @pytest.mark.shop_site(orders=25)
-def test_the_context_helpers(shop_site: ShopSite, run_connector: Callable[..., ConnectorRun],
-                             tmp_path: Path) -> None:
+def test_the_context_helpers(shop_site: ShopSite, run_connector: Callable[..., ConnectorRun], tmp_path: Path) -> None:
     anna = shop_site.customers[0]
-    run = run_connector(probe, fields={"base_url": shop_site.url, "login": anna.email, "password": anna.password},
-                        store_dir=tmp_path / "store")
+    run = run_connector(
+        probe,
+        fields={"base_url": shop_site.url, "login": anna.email, "password": anna.password},
+        store_dir=tmp_path / "store",
+    )
     assert run.ok, run.explain()
     orders = shop_site.orders()
     assert SEEN["numbers"] == [o.number for o in orders[20:]]

@@ -25,15 +25,26 @@ from browserkonnector._errors import (
 from browserkonnector.runtime._outcome import classify
 
 FAMILY_OF = {
-    errors.LOGIN_FAILED: LoginFailed, errors.LOGIN_FAILED_TOO_MANY_ATTEMPTS: LoginFailed,
-    errors.VENDOR_DOWN: VendorDown, errors.VENDOR_DOWN_BANK_DOWN: VendorDown, errors.MAINTENANCE: VendorDown,
-    errors.INVALID_FIELDS: InvalidFields, errors.USER_ACTION_NEEDED_WRONG_TWOFA_CODE: TwoFactorFailed,
-    errors.USER_ACTION_NEEDED_TWOFA_EXPIRED: TwoFactorFailed, errors.CHALLENGE_ASKED: TwoFactorFailed,
-    errors.USER_ACTION_NEEDED_CHANGE_PASSWORD: UserActionNeeded, errors.TOS_NOT_ACCEPTED: UserActionNeeded,
-    errors.CAPTCHA_RESOLUTION_FAILED_TIMEOUT: CaptchaFailed, errors.DISK_QUOTA_EXCEEDED: FileFailed,
-    errors.FILE_DOWNLOAD_FAILED: FileFailed, errors.NOT_EXISTING_DIRECTORY: FileFailed,
-    errors.CANNOT_FIND_ACCOUNT: AccountNotFound, errors.SITE_CHANGED: UnknownError, errors.TIMEOUT: UnknownError,
-    "VENDOR_DOWN.OUR_OWN_SUBCODE": VendorDown, "SOMETHING_ELSE": KonnectorError,
+    errors.LOGIN_FAILED: LoginFailed,
+    errors.LOGIN_FAILED_TOO_MANY_ATTEMPTS: LoginFailed,
+    errors.VENDOR_DOWN: VendorDown,
+    errors.VENDOR_DOWN_BANK_DOWN: VendorDown,
+    errors.MAINTENANCE: VendorDown,
+    errors.INVALID_FIELDS: InvalidFields,
+    errors.USER_ACTION_NEEDED_WRONG_TWOFA_CODE: TwoFactorFailed,
+    errors.USER_ACTION_NEEDED_TWOFA_EXPIRED: TwoFactorFailed,
+    errors.CHALLENGE_ASKED: TwoFactorFailed,
+    errors.USER_ACTION_NEEDED_CHANGE_PASSWORD: UserActionNeeded,
+    errors.TOS_NOT_ACCEPTED: UserActionNeeded,
+    errors.CAPTCHA_RESOLUTION_FAILED_TIMEOUT: CaptchaFailed,
+    errors.DISK_QUOTA_EXCEEDED: FileFailed,
+    errors.FILE_DOWNLOAD_FAILED: FileFailed,
+    errors.NOT_EXISTING_DIRECTORY: FileFailed,
+    errors.CANNOT_FIND_ACCOUNT: AccountNotFound,
+    errors.SITE_CHANGED: UnknownError,
+    errors.TIMEOUT: UnknownError,
+    "VENDOR_DOWN.OUR_OWN_SUBCODE": VendorDown,
+    "SOMETHING_ELSE": KonnectorError,
 }
 
 
@@ -74,8 +85,10 @@ def test_catching_a_type_catches_the_string_style_too() -> None:
     assert classify(VendorDown(errors.VENDOR_DOWN_BANK_DOWN)).code == errors.VENDOR_DOWN_BANK_DOWN
 
 
-@pytest.mark.parametrize("error", [KonnectorError(errors.VENDOR_DOWN, "503 x5", no_retry=True), LoginFailed(),
-                                   KonnectorError("OUR.OWN_CODE", "d")])
+@pytest.mark.parametrize(
+    "error",
+    [KonnectorError(errors.VENDOR_DOWN, "503 x5", no_retry=True), LoginFailed(), KonnectorError("OUR.OWN_CODE", "d")],
+)
 def test_errors_survive_pickle_with_code_detail_and_flag(error: KonnectorError) -> None:
     back = pickle.loads(pickle.dumps(error))
     assert type(back) is type(error)
@@ -83,7 +96,16 @@ def test_errors_survive_pickle_with_code_detail_and_flag(error: KonnectorError) 
 
 
 def test_the_package_exports_the_tree() -> None:
-    for name in ("LoginFailed", "VendorDown", "TwoFactorFailed", "InvalidFields", "UserActionNeeded",
-                 "FileFailed", "CaptchaFailed", "AccountNotFound", "UnknownError"):
+    for name in (
+        "LoginFailed",
+        "VendorDown",
+        "TwoFactorFailed",
+        "InvalidFields",
+        "UserActionNeeded",
+        "FileFailed",
+        "CaptchaFailed",
+        "AccountNotFound",
+        "UnknownError",
+    ):
         assert getattr(browserkonnector, name) is getattr(errors, name)
         assert name in browserkonnector.__all__

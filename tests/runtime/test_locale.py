@@ -19,8 +19,14 @@ from browserkonnector.runtime._options import parse_run_args
 
 
 def resolve(**given: object) -> tuple[str | None, str, str | None, str]:
-    args: dict[str, object] = {"option_locale": None, "option_timezone": None, "declared_locale": None,
-                               "declared_timezone": None, "cozy_locale": None, "environ": {}}
+    args: dict[str, object] = {
+        "option_locale": None,
+        "option_timezone": None,
+        "declared_locale": None,
+        "declared_timezone": None,
+        "cozy_locale": None,
+        "environ": {},
+    }
     args.update(given)
     chosen = resolve_browser_locale(**args)  # type: ignore[arg-type]
     return chosen.locale, chosen.locale_from, chosen.timezone, chosen.timezone_from
@@ -31,12 +37,16 @@ def test_the_option_beats_the_connector_which_beats_the_cozy_which_beats_the_mac
     assert resolve(environ=machine)[:2] == ("pt-BR", "the machine")
     assert resolve(environ=machine, cozy_locale="fr")[:2] == ("fr", "COZY_LOCALE")
     assert resolve(environ=machine, cozy_locale="fr", declared_locale="de-DE")[:2] == ("de-DE", "the connector")
-    assert resolve(environ=machine, cozy_locale="fr", declared_locale="de-DE",
-                   option_locale="en-GB")[:2] == ("en-GB", "--locale")
+    assert resolve(environ=machine, cozy_locale="fr", declared_locale="de-DE", option_locale="en-GB")[:2] == (
+        "en-GB",
+        "--locale",
+    )
     assert resolve(environ=machine)[2:] == ("America/Sao_Paulo", "the machine")
     assert resolve(environ=machine, declared_timezone="Europe/Berlin")[2:] == ("Europe/Berlin", "the connector")
-    assert resolve(environ=machine, declared_timezone="Europe/Berlin",
-                   option_timezone="UTC")[2:] == ("UTC", "--timezone")
+    assert resolve(environ=machine, declared_timezone="Europe/Berlin", option_timezone="UTC")[2:] == (
+        "UTC",
+        "--timezone",
+    )
 
 
 def test_a_c_locale_forces_no_language_and_a_bad_cozy_locale_is_skipped() -> None:

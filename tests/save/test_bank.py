@@ -12,10 +12,14 @@ from browserkonnector.store._base import AppInfo
 
 pytestmark = pytest.mark.anyio
 
-ACCOUNTS = [BankAccount(vendor_id="A", label="Checkings 1234", balance="120.50", type="checkings"),
-            {"vendorId": "B", "label": "Savings 9", "balance": 3000, "institutionLabel": "Demo Bank"}]
-OPERATIONS = [BankOperation(vendor_id="A-1", vendor_account_id="A", label="Bakery", amount="-3.20", date="2026-11-30"),
-              {"vendorId": "B-1", "vendorAccountId": "B", "label": "Interest", "amount": 12, "date": "2026-11-01"}]
+ACCOUNTS = [
+    BankAccount(vendor_id="A", label="Checkings 1234", balance="120.50", type="checkings"),
+    {"vendorId": "B", "label": "Savings 9", "balance": 3000, "institutionLabel": "Demo Bank"},
+]
+OPERATIONS = [
+    BankOperation(vendor_id="A-1", vendor_account_id="A", label="Bakery", amount="-3.20", date="2026-11-30"),
+    {"vendorId": "B-1", "vendorAccountId": "B", "label": "Interest", "amount": 12, "date": "2026-11-01"},
+]
 
 
 async def docs(store: Any, doctype: str) -> list[dict[str, Any]]:
@@ -39,11 +43,13 @@ async def test_save_links_operations_to_their_account_with_cozy_names(store: Any
 
 async def test_a_second_save_writes_nothing_and_a_new_balance_updates_only_it(store: Any, app: AppInfo) -> None:
     await save_bank_data(ACCOUNTS, OPERATIONS, store=store, app=app)
-    before = {d["_id"]: d["_rev"] for t in ("io.cozy.bank.accounts", "io.cozy.bank.operations")
-              for d in await docs(store, t)}
+    before = {
+        d["_id"]: d["_rev"] for t in ("io.cozy.bank.accounts", "io.cozy.bank.operations") for d in await docs(store, t)
+    }
     again = await save_bank_data(ACCOUNTS, OPERATIONS, store=store, app=app)
-    after = {d["_id"]: d["_rev"] for t in ("io.cozy.bank.accounts", "io.cozy.bank.operations")
-             for d in await docs(store, t)}
+    after = {
+        d["_id"]: d["_rev"] for t in ("io.cozy.bank.accounts", "io.cozy.bank.operations") for d in await docs(store, t)
+    }
     assert after == before
     assert again.count("io.cozy.bank.accounts", "unchanged") == 2
     assert again.count("io.cozy.bank.operations", "unchanged") == 2
@@ -64,5 +70,4 @@ def test_the_run_summary_names_every_doctype() -> None:
     stats = RunStats()
     stats.count_documents("io.cozy.bank.operations", "created", 159)
     stats.count_documents("io.cozy.bank.accounts", "unchanged", 2)
-    assert stats.documents_summary() == ("io.cozy.bank.accounts: 2 unchanged; "
-                                         "io.cozy.bank.operations: 159 new")
+    assert stats.documents_summary() == ("io.cozy.bank.accounts: 2 unchanged; io.cozy.bank.operations: 159 new")

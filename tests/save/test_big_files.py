@@ -54,10 +54,12 @@ def big_vendor() -> Iterator[tuple[BigPdf, str]]:
 
 
 async def test_a_big_pdf_is_stored_intact_through_a_temporary_file(
-        store: Any, app: AppInfo, big_vendor: tuple[BigPdf, str], spool: Path) -> None:
+    store: Any, app: AppInfo, big_vendor: tuple[BigPdf, str], spool: Path
+) -> None:
     pdf, base = big_vendor
-    saved = await save_files([{"fileurl": f"{base}/big.pdf", "filename": "statement.pdf"}], "/big",
-                             store=store, app=app, backoff=0)
+    saved = await save_files(
+        [{"fileurl": f"{base}/big.pdf", "filename": "statement.pdf"}], "/big", store=store, app=app, backoff=0
+    )
     file = saved[0].file
     assert file is not None, saved[0].error
     stored = await store.download(file.id)
@@ -85,19 +87,25 @@ async def test_the_body_spills_past_the_threshold_and_discard_removes_it(spool: 
     assert leftovers(spool) == []
 
 
-async def test_a_truncated_big_pdf_is_refused_and_its_copies_removed(
-        store: Any, app: AppInfo, spool: Path) -> None:
+async def test_a_truncated_big_pdf_is_refused_and_its_copies_removed(store: Any, app: AppInfo, spool: Path) -> None:
     cut = BigPdf(BIG, truncated=True)
     with BackgroundServer(big_pdf_app(cut)) as server:
-        saved = await save_files([{"fileurl": f"{server.url}/big.pdf", "filename": "cut.pdf"}], "/big",
-                                 store=store, app=app, backoff=0, retries=1)
+        saved = await save_files(
+            [{"fileurl": f"{server.url}/big.pdf", "filename": "cut.pdf"}],
+            "/big",
+            store=store,
+            app=app,
+            backoff=0,
+            retries=1,
+        )
     assert saved[0].outcome == "failed"
     assert "truncated PDF" in (saved[0].error or "")
     assert leftovers(spool) == []
 
 
 async def test_a_stream_over_the_cap_stops_mid_spill_and_leaves_nothing(
-        store: Any, app: AppInfo, spool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store: Any, app: AppInfo, spool: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BROWSERKONNECTOR_MAX_FILE_MB", "12")  # past the 8 MiB spill, under the 24 MiB file
     pdf = BigPdf(BIG)
     read = 0
@@ -108,8 +116,9 @@ async def test_a_stream_over_the_cap_stops_mid_spill_and_leaves_nothing(
             read += len(chunk)
             yield chunk
 
-    saved = await save_files([{"filestream": chunks(), "filename": "huge.pdf"}], "/big", store=store, app=app,
-                             backoff=0)
+    saved = await save_files(
+        [{"filestream": chunks(), "filename": "huge.pdf"}], "/big", store=store, app=app, backoff=0
+    )
     assert (saved[0].outcome, saved[0].code) == ("failed", errors.FILE_TOO_LARGE)
     assert read <= 13 * 1024 * 1024  # stopped at the cap, the rest never read
     assert leftovers(spool) == []
@@ -125,8 +134,9 @@ async def test_a_cancelled_big_download_leaves_no_temporary_file(store: Any, app
                 started.set()
         await asyncio.Event().wait()  # the vendor stalls with a spilled half file
 
-    task = asyncio.ensure_future(save_files([{"filestream": chunks(), "filename": "x.pdf"}], "/big",
-                                            store=store, app=app, backoff=0))
+    task = asyncio.ensure_future(
+        save_files([{"filestream": chunks(), "filename": "x.pdf"}], "/big", store=store, app=app, backoff=0)
+    )
     await asyncio.wait_for(started.wait(), 30)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -138,8 +148,15 @@ def test_saving_a_big_file_keeps_memory_flat(tmp_path: Path) -> None:
     """Peak RSS growth while saving a 150 MB PDF stays far under its size (it was ~2x its size when the
     whole body was held in memory); a wide margin, no timing."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "scripts"), "TMPDIR": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-m", "benchlib.big_file", "--mb", "150"], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "benchlib.big_file", "--mb", "150"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["intact"] is True
     assert result["rss_growth_mb"] < 100, result

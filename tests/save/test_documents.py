@@ -16,8 +16,9 @@ DOCTYPE = "io.cozy.identities"
 
 async def test_add_data_creates_with_cozy_metadata_and_gives_ids_back(store: Any, app: AppInfo) -> None:
     entries = [{"name": "toto", "height": 1.8}, {"name": "titi", "height": 1.7}]
-    docs = await add_data(entries, DOCTYPE, store=store, app=app, source_account="acc1",
-                          source_account_identifier="me@example.com")
+    docs = await add_data(
+        entries, DOCTYPE, store=store, app=app, source_account="acc1", source_account_identifier="me@example.com"
+    )
     assert [d["name"] for d in docs] == ["toto", "titi"]
     assert entries[0]["_id"] == docs[0]["_id"], "the caller's dict gets its _id (a JS quirk, fixed)"
     stored = await store.get(DOCTYPE, docs[0]["_id"])
@@ -49,19 +50,25 @@ async def test_add_data_with_stale_rev_is_a_conflict(store: Any, app: AppInfo) -
 
 
 async def test_add_data_drops_callables_and_private_fields(store: Any, app: AppInfo) -> None:
-    [doc] = await add_data([{"name": "a", "shouldSave": lambda e: True, "_type": DOCTYPE}], DOCTYPE,
-                           store=store, app=app)
+    [doc] = await add_data(
+        [{"name": "a", "shouldSave": lambda e: True, "_type": DOCTYPE}], DOCTYPE, store=store, app=app
+    )
     stored = await store.get(DOCTYPE, doc["_id"])
     assert "shouldSave" not in stored
     assert stored["name"] == "a"
 
 
 async def test_update_or_create(store: Any, app: AppInfo) -> None:
-    first = await update_or_create([{"identifier": "me", "contact": {"name": "A"}}], DOCTYPE, ["identifier"],
-                                   store=store, app=app)
-    second = await update_or_create([{"identifier": "me", "contact": {"name": "B"}, "extra": 1},
-                                     {"identifier": "you", "contact": {"name": "C"}}], DOCTYPE, ["identifier"],
-                                    store=store, app=app)
+    first = await update_or_create(
+        [{"identifier": "me", "contact": {"name": "A"}}], DOCTYPE, ["identifier"], store=store, app=app
+    )
+    second = await update_or_create(
+        [{"identifier": "me", "contact": {"name": "B"}, "extra": 1}, {"identifier": "you", "contact": {"name": "C"}}],
+        DOCTYPE,
+        ["identifier"],
+        store=store,
+        app=app,
+    )
     assert second[0]["_id"] == first[0]["_id"]
     assert second[0]["contact"] == {"name": "B"}
     assert second[0]["cozyMetadata"]["createdAt"] == first[0]["cozyMetadata"]["createdAt"]
@@ -84,8 +91,13 @@ async def test_update_or_create_needs_matching_attributes(store: Any, app: AppIn
 async def test_update_or_create_matches_on_several_and_dotted_attributes(store: Any, app: AppInfo) -> None:
     await store.create(DOCTYPE, {"identifier": "me", "cozyMetadata": {"createdByApp": "demo-vendor"}, "n": 1})
     await store.create(DOCTYPE, {"identifier": "me", "cozyMetadata": {"createdByApp": "someone-else"}, "n": 2})
-    [doc] = await update_or_create([{"identifier": "me", "cozyMetadata": {"createdByApp": "demo-vendor"}, "n": 3}],
-                                   DOCTYPE, ["identifier", "cozyMetadata.createdByApp"], store=store, app=app)
+    [doc] = await update_or_create(
+        [{"identifier": "me", "cozyMetadata": {"createdByApp": "demo-vendor"}, "n": 3}],
+        DOCTYPE,
+        ["identifier", "cozyMetadata.createdByApp"],
+        store=store,
+        app=app,
+    )
     ns = sorted([d["n"] async for d in store.all_docs(DOCTYPE)])
     assert ns == [2, 3]
     assert doc["n"] == 3
@@ -94,13 +106,16 @@ async def test_update_or_create_matches_on_several_and_dotted_attributes(store: 
 async def test_update_or_create_leaves_an_unchanged_document_alone(store: Any, app: AppInfo) -> None:
     """Saving the same entry again must not write: same ``_rev``, same ``updatedAt`` (it rewrote every
     matched document, bumping both, on every run)."""
-    [first] = await update_or_create([{"vendorId": "a1", "balance": 10, "label": "Main"}], DOCTYPE, ["vendorId"],
-                                     store=store, app=app)
-    [again] = await update_or_create([{"vendorId": "a1", "balance": 10.0, "label": "Main"}], DOCTYPE, ["vendorId"],
-                                     store=store, app=app)
+    [first] = await update_or_create(
+        [{"vendorId": "a1", "balance": 10, "label": "Main"}], DOCTYPE, ["vendorId"], store=store, app=app
+    )
+    [again] = await update_or_create(
+        [{"vendorId": "a1", "balance": 10.0, "label": "Main"}], DOCTYPE, ["vendorId"], store=store, app=app
+    )
     assert again["_rev"] == first["_rev"]
     assert again["cozyMetadata"]["updatedAt"] == first["cozyMetadata"]["updatedAt"]
-    [changed] = await update_or_create([{"vendorId": "a1", "balance": 11, "label": "Main"}], DOCTYPE, ["vendorId"],
-                                       store=store, app=app)
+    [changed] = await update_or_create(
+        [{"vendorId": "a1", "balance": 11, "label": "Main"}], DOCTYPE, ["vendorId"], store=store, app=app
+    )
     assert changed["_rev"] != first["_rev"]
     assert changed["balance"] == 11

@@ -36,9 +36,14 @@ async def test_hydrates_entries_with_info_from_db(store: Any, simpsons: dict[str
 
 async def test_should_save_and_should_update_as_options(store: Any, simpsons: dict[str, Any]) -> None:
     """hydrateAndFilter.spec 'should support shouldSave / shouldUpdate as options'."""
-    filtered = await hydrate_and_filter(copy.deepcopy(BASIC), DOCTYPE, store=store, keys=["name"],
-                                        should_save=lambda e: e["name"] != "Bart",
-                                        should_update=lambda e, db: e["name"] == "Marge")
+    filtered = await hydrate_and_filter(
+        copy.deepcopy(BASIC),
+        DOCTYPE,
+        store=store,
+        keys=["name"],
+        should_save=lambda e: e["name"] != "Bart",
+        should_update=lambda e, db: e["name"] == "Marge",
+    )
     assert [x["name"] for x in filtered if x["name"] == "Bart"] == []
     assert [x["name"] for x in filtered if x["name"] == "Marge"] == ["Marge"]
 
@@ -103,8 +108,9 @@ async def test_dates_compared_at_second_precision(store: Any) -> None:
 
 async def test_only_matching_documents_are_read(store: Any) -> None:
     """The fix of the full-doctype scan: the query asks only for the incoming keys, through an index."""
-    await store.bulk_save("io.cozy.bills", [{"date": f"2020-01-{d:02d}T00:00:00.000Z", "amount": d, "vendor": "V"}
-                                            for d in range(1, 29)])
+    await store.bulk_save(
+        "io.cozy.bills", [{"date": f"2020-01-{d:02d}T00:00:00.000Z", "amount": d, "vendor": "V"} for d in range(1, 29)]
+    )
     seen: list[dict[str, Any]] = []
     real_find_all = store.find_all
 

@@ -21,8 +21,11 @@ def test_bracket_paths_name_the_dotted_mango_field() -> None:
 
 
 def test_keys_join_like_javascript() -> None:
-    assert key_of({"items": [{"code": "A"}]}, ["items[0].code"]) == key_of({"items": [{"code": "A"}]},
-                                                                           ["items.0.code"]) == "A"
+    assert (
+        key_of({"items": [{"code": "A"}]}, ["items[0].code"])
+        == key_of({"items": [{"code": "A"}]}, ["items.0.code"])
+        == "A"
+    )
     assert key_of({}, ["ref"]) == key_of({"ref": None}, ["ref"]) == key_of({"ref": ""}, ["ref"]) == ""
     assert key_of({}, ["date"]) == "Invalid Date"  # new Date(undefined)
     assert key_of({"date": None}, ["date"]) == "0"  # new Date(null): the epoch, a real date
@@ -42,8 +45,7 @@ async def test_a_missing_value_with_a_selector_still_finds_the_stored_document(s
     not ``{"$and": [{}, selector]}``."""
     stored = await store.create(DOCTYPE, {"vendor": "EDF", "other": 1})
     incoming = [{"vendor": "EDF", "other": 1}]
-    kept = await hydrate_and_filter(incoming, DOCTYPE, store=store, keys=["ref", "other"],
-                                    selector={"vendor": "EDF"})
+    kept = await hydrate_and_filter(incoming, DOCTYPE, store=store, keys=["ref", "other"], selector={"vendor": "EDF"})
     assert incoming[0]["_id"] == stored["_id"]
     assert kept == []
 

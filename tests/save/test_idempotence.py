@@ -48,20 +48,32 @@ async def _snapshot(store: LocalStore) -> dict[str, Any]:
 
 
 async def _twice(root: Path, raw: list[dict[str, Any]], by_key: bool, with_operations: bool) -> None:
-    entries = [{**b, "filename": f"{b['vendorRef']}.pdf", "filestream": make_pdf(f"{i}-{b['vendorRef']}")}
-               for i, b in enumerate(raw)]
+    entries = [
+        {**b, "filename": f"{b['vendorRef']}.pdf", "filestream": make_pdf(f"{i}-{b['vendorRef']}")}
+        for i, b in enumerate(raw)
+    ]
     options: dict[str, Any] = {
-        "store": None, "app": APP, "source_account": "acc", "source_account_identifier": "me",
-        "file_id_attributes": ["vendorRef"] if by_key else None, "identifiers": ["edf", "free", "ameli", "demo"],
+        "store": None,
+        "app": APP,
+        "source_account": "acc",
+        "source_account_identifier": "me",
+        "file_id_attributes": ["vendorRef"] if by_key else None,
+        "identifiers": ["edf", "free", "ameli", "demo"],
         "backoff": 0,
     }
     async with LocalStore(root, app=APP) as store:
         options["store"] = store
         if with_operations:
             for b in raw[:3]:
-                await store.create("io.cozy.bank.operations", {
-                    "date": dt.datetime.fromisoformat(str(b["date"])).date().isoformat() + "T00:00:00.000Z",
-                    "label": f"PRLV {b['vendor']}", "amount": -float(b["amount"]), "automaticCategoryId": "0"})
+                await store.create(
+                    "io.cozy.bank.operations",
+                    {
+                        "date": dt.datetime.fromisoformat(str(b["date"])).date().isoformat() + "T00:00:00.000Z",
+                        "label": f"PRLV {b['vendor']}",
+                        "amount": -float(b["amount"]),
+                        "automaticCategoryId": "0",
+                    },
+                )
         first = await save_bills(entries, "/Administratif/Bills", **options)
         after_first = await _snapshot(store)
         second = await save_bills(entries, "/Administratif/Bills", **options)
@@ -74,7 +86,8 @@ async def _twice(root: Path, raw: list[dict[str, Any]], by_key: bool, with_opera
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=bills_strategy, by_key=st.booleans(), with_operations=st.booleans())
-def test_saving_twice_writes_nothing_the_second_time(raw: list[dict[str, Any]], by_key: bool,
-                                                     with_operations: bool) -> None:
+def test_saving_twice_writes_nothing_the_second_time(
+    raw: list[dict[str, Any]], by_key: bool, with_operations: bool
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(_twice(Path(tmp) / "store", raw, by_key, with_operations))

@@ -38,8 +38,10 @@ async def test_hydrate_and_filter_matches_konnector_libs_on_every_case(store: An
         # Several stored documents with one key: each library keeps the last it read, and the read order
         # is the store's. Any of them is the same match.
         same = case["js"]["stored_keys"]
-        matched = [js if ours and js and same[ours] == same[js] else ours
-                   for ours, js in zip(matched, case["js"]["matched"], strict=True)]
+        matched = [
+            js if ours and js and same[ours] == same[js] else ours
+            for ours, js in zip(matched, case["js"]["matched"], strict=True)
+        ]
         got = {"matched": matched, "kept": [next(i for i, d in enumerate(incoming) if d is k) for k in kept]}
         want = {"matched": case["js"]["matched"], "kept": case["js"]["kept"]}
         if got != want:
@@ -48,9 +50,14 @@ async def test_hydrate_and_filter_matches_konnector_libs_on_every_case(store: An
 
 
 def _linker_kwargs(options: dict[str, Any]) -> dict[str, Any]:
-    names = {"amountDelta": "amount_delta", "minAmountDelta": "min_amount_delta",
-             "maxAmountDelta": "max_amount_delta", "pastWindow": "past_window", "futureWindow": "future_window",
-             "allowUncategorized": "allow_uncategorized"}
+    names = {
+        "amountDelta": "amount_delta",
+        "minAmountDelta": "min_amount_delta",
+        "maxAmountDelta": "max_amount_delta",
+        "pastWindow": "past_window",
+        "futureWindow": "future_window",
+        "allowUncategorized": "allow_uncategorized",
+    }
     return {names[k]: v for k, v in options.items() if k in names}
 
 
@@ -61,17 +68,26 @@ async def test_link_bank_operations_matches_konnector_libs(tmp_path: Path, numbe
         for operation in case["operations"]:
             await store.create(OPERATIONS, operation)
         result = await link_bank_operations(
-            json.loads(json.dumps(case["bills"])), store=store, identifiers=case["options"]["identifiers"],
-            bills_to_remove=case.get("bills_to_remove"), **_linker_kwargs(case["options"]))
-        links = {bill_id: {"debit": (link.debit_operation or {}).get("_id"),
-                           "credit": (link.credit_operation or {}).get("_id")}
-                 for bill_id, link in result.links.items()}
+            json.loads(json.dumps(case["bills"])),
+            store=store,
+            identifiers=case["options"]["identifiers"],
+            bills_to_remove=case.get("bills_to_remove"),
+            **_linker_kwargs(case["options"]),
+        )
+        links = {
+            bill_id: {
+                "debit": (link.debit_operation or {}).get("_id"),
+                "credit": (link.credit_operation or {}).get("_id"),
+            }
+            for bill_id, link in result.links.items()
+        }
         assert links == case["js"]["links"]
         after = {doc["_id"]: doc async for doc in store.all_docs(OPERATIONS)}
     for op_id, expected in case["js"]["operations"].items():
         ours = after[op_id].get("bills") or []
-        combined = {f"io.cozy.bills:{bill_id}" for bill_id, link in case["js"]["links"].items()
-                    if link["debit"] == op_id}
+        combined = {
+            f"io.cozy.bills:{bill_id}" for bill_id, link in case["js"]["links"].items() if link["debit"] == op_id
+        }
         assert set(expected["bills"]) <= set(ours), op_id
         assert set(ours) - set(expected["bills"]) <= combined, op_id  # bills matched through a combination
         assert (after[op_id].get("reimbursements") or []) == expected["reimbursements"], op_id

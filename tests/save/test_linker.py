@@ -35,16 +35,29 @@ def test_remove_operations_without_bills_and_bills() -> None:
     assert lk.changed == {}
 
 
-@pytest.mark.parametrize(("bills", "op_bills", "expected"), [
-    ([BILL], ["io.cozy.bills:b1"], []),
-    ([BILL], ["io.cozy.bills:b1", "io.cozy.bills:b2", "io.cozy.bills:b3"], ["io.cozy.bills:b2", "io.cozy.bills:b3"]),
-    ([{**BILL, "original": "b2"}], ["io.cozy.bills:b1"], ["io.cozy.bills:b2"]),
-    ([{**BILL, "original": "b2"}, {"amount": 110, "_id": "a1", "original": "a2"}],
-     ["io.cozy.bills:b1", "io.cozy.bills:a1"], ["io.cozy.bills:b2", "io.cozy.bills:a2"]),
-    ([{**BILL, "original": "b2"}, {"amount": 110, "_id": "a1", "original": "a2"}],
-     ["io.cozy.bills:b1", "io.cozy.bills:b2"], ["io.cozy.bills:b2"]),
-], ids=["matching bill", "remaining bills", "bill with original", "2 bills with original",
-        "original already present"])
+@pytest.mark.parametrize(
+    ("bills", "op_bills", "expected"),
+    [
+        ([BILL], ["io.cozy.bills:b1"], []),
+        (
+            [BILL],
+            ["io.cozy.bills:b1", "io.cozy.bills:b2", "io.cozy.bills:b3"],
+            ["io.cozy.bills:b2", "io.cozy.bills:b3"],
+        ),
+        ([{**BILL, "original": "b2"}], ["io.cozy.bills:b1"], ["io.cozy.bills:b2"]),
+        (
+            [{**BILL, "original": "b2"}, {"amount": 110, "_id": "a1", "original": "a2"}],
+            ["io.cozy.bills:b1", "io.cozy.bills:a1"],
+            ["io.cozy.bills:b2", "io.cozy.bills:a2"],
+        ),
+        (
+            [{**BILL, "original": "b2"}, {"amount": 110, "_id": "a1", "original": "a2"}],
+            ["io.cozy.bills:b1", "io.cozy.bills:b2"],
+            ["io.cozy.bills:b2"],
+        ),
+    ],
+    ids=["matching bill", "remaining bills", "bill with original", "2 bills with original", "original already present"],
+)
 def test_remove_bills_from_operations(bills: list[dict[str, Any]], op_bills: list[str], expected: list[str]) -> None:
     lk = linker()
     operation = {"_id": 1, "bills": op_bills}
@@ -109,8 +122,11 @@ def _check(case: dict[str, Any], links: dict[str, BillLink], by_id: dict[str, di
     """The JS parseResultLines + expectPropertyMatch: ``any``, ``undefined`` or an operation id."""
     for line in case.get("result", []):
         bill_id, attr, expected = (x.strip() for x in line.split("|"))
-        value = {"bill": links[bill_id].bill, "debitOperation": links[bill_id].debit_operation,
-                 "creditOperation": links[bill_id].credit_operation}[attr]
+        value = {
+            "bill": links[bill_id].bill,
+            "debitOperation": links[bill_id].debit_operation,
+            "creditOperation": links[bill_id].credit_operation,
+        }[attr]
         if expected == "any":
             assert value is not None, line
         elif expected == "undefined":
@@ -175,11 +191,14 @@ async def test_should_not_link_twice(store: Any) -> None:
 @pytest.mark.anyio
 async def test_only_the_date_window_is_read(store: Any) -> None:
     """The fix of the full-doctype scan: operations far from every bill are not read at all."""
-    far = [{"_id": f"old{i}", "date": f"2001-01-{i + 1:02d}T00:00:00.000Z", "label": "SFR", "amount": -30}
-           for i in range(20)]
+    far = [
+        {"_id": f"old{i}", "date": f"2001-01-{i + 1:02d}T00:00:00.000Z", "label": "SFR", "amount": -30}
+        for i in range(20)
+    ]
     await store.bulk_save(OPERATIONS_DOCTYPE, far + _operations(LINK_CASES[4]))
-    result = await link_bank_operations(parse_table(LINK_CASES[4]["bills"], "io.cozy.bills"), store=store,
-                                        **_options(LINK_CASES[4]))
+    result = await link_bank_operations(
+        parse_table(LINK_CASES[4]["bills"], "io.cozy.bills"), store=store, **_options(LINK_CASES[4])
+    )
     assert result.operations_read == 7
     assert result["b2"].debit_operation is not None
     assert result["b2"].debit_operation["_id"] == "small_sfr"
@@ -192,8 +211,11 @@ async def test_identifiers_are_required(store: Any) -> None:
 
 
 def test_windows_merge() -> None:
-    bills = [{"date": "2020-01-10T00:00:00.000Z"}, {"date": "2020-01-20T00:00:00.000Z"},
-             {"date": "2021-06-01T00:00:00.000Z"}]
+    bills = [
+        {"date": "2020-01-10T00:00:00.000Z"},
+        {"date": "2020-01-20T00:00:00.000Z"},
+        {"date": "2021-06-01T00:00:00.000Z"},
+    ]
     windows = operation_windows(bills, LinkOptions(past_window=15, future_window=29))
     assert len(windows) == 2
     assert windows[0][0] == dt.datetime(2019, 12, 26, tzinfo=dt.UTC) - dt.timedelta(days=1)  # 15 days + margin
@@ -234,16 +256,28 @@ def test_generate_bills_combinations() -> None:
     bills = [{"_id": f"b{i}"} for i in range(1, 5)]
     result = [[b["_id"] for b in c] for c in linker().generate_combinations(bills)]
     assert len(result) == 11
-    for expected in (["b1", "b2"], ["b1", "b3"], ["b1", "b4"], ["b2", "b3"], ["b2", "b4"], ["b3", "b4"],
-                     ["b1", "b2", "b3"], ["b1", "b2", "b4"], ["b1", "b3", "b4"], ["b2", "b3", "b4"],
-                     ["b1", "b2", "b3", "b4"]):
+    for expected in (
+        ["b1", "b2"],
+        ["b1", "b3"],
+        ["b1", "b4"],
+        ["b2", "b3"],
+        ["b2", "b4"],
+        ["b3", "b4"],
+        ["b1", "b2", "b3"],
+        ["b1", "b2", "b4"],
+        ["b1", "b3", "b4"],
+        ["b2", "b3", "b4"],
+        ["b1", "b2", "b3", "b4"],
+    ):
         assert expected in result
 
 
 def test_combine_bills() -> None:
     """linkBankOperations.spec 'combineBills': summed amount and originalAmount, first originalDate."""
-    bills = [{"_id": "b1", "amount": 10, "originalAmount": 20, "originalDate": "2018-03-10T00:00:00Z"},
-             {"_id": "b2", "amount": 10, "originalAmount": 10, "originalDate": "2018-03-10T00:00:00Z"}]
+    bills = [
+        {"_id": "b1", "amount": 10, "originalAmount": 20, "originalDate": "2018-03-10T00:00:00Z"},
+        {"_id": "b2", "amount": 10, "originalAmount": 10, "originalDate": "2018-03-10T00:00:00Z"},
+    ]
     combined = linker().combine_bills(bills)
     assert combined["amount"] == 20
     assert combined["originalAmount"] == 30
@@ -254,10 +288,19 @@ def test_combine_bills() -> None:
 def test_combination_matches_one_debit_for_two_bills() -> None:
     """Two Ameli bills of the same day paid by one 50€ debit: found by the combination phase, and both
     bills are added to the operation's ``bills`` (a deliberate fix: the JS only set its result)."""
-    operations = [{"_id": "doc", "date": "2018-07-19T00:00:00.000Z", "label": "Dr Who", "amount": -50,
-                   "automaticCategoryId": "400610"}]
-    bills = [{"_id": "b1", "amount": 20, "date": "2018-07-19T00:00:00.000Z", "vendor": "Ameli", "type": "health_costs"},
-             {"_id": "b2", "amount": 30, "date": "2018-07-19T00:00:00.000Z", "vendor": "Ameli", "type": "health_costs"}]
+    operations = [
+        {
+            "_id": "doc",
+            "date": "2018-07-19T00:00:00.000Z",
+            "label": "Dr Who",
+            "amount": -50,
+            "automaticCategoryId": "400610",
+        }
+    ]
+    bills = [
+        {"_id": "b1", "amount": 20, "date": "2018-07-19T00:00:00.000Z", "vendor": "Ameli", "type": "health_costs"},
+        {"_id": "b2", "amount": 30, "date": "2018-07-19T00:00:00.000Z", "vendor": "Ameli", "type": "health_costs"},
+    ]
     lk = Linker(LinkOptions(identifiers=("cpam",), min_amount_delta=1, max_amount_delta=1))
     links = lk.link(copy.deepcopy(bills), operations)
     assert links["b1"].debit_operation is operations[0]

@@ -64,12 +64,15 @@ def test_get_date_range_from_bill() -> None:
     assert date_range(bill, options.as_credit()) == (utc("2018-01-07"), utc("2018-01-09"))
 
 
-@pytest.mark.parametrize(("bill", "credit", "expected"), [
-    ({"amount": 7.5}, False, (-8.5, -6.5)),
-    ({"amount": 7.5, "originalAmount": 25}, False, (-26, -24)),
-    ({"amount": 7.5}, True, (6.5, 8.5)),
-    ({"amount": 7.5, "originalAmount": 25}, True, (6.5, 8.5)),
-])
+@pytest.mark.parametrize(
+    ("bill", "credit", "expected"),
+    [
+        ({"amount": 7.5}, False, (-8.5, -6.5)),
+        ({"amount": 7.5, "originalAmount": 25}, False, (-26, -24)),
+        ({"amount": 7.5}, True, (6.5, 8.5)),
+        ({"amount": 7.5, "originalAmount": 25}, True, (6.5, 8.5)),
+    ],
+)
 def test_get_amount_range_from_bill(bill: dict[str, Any], credit: bool, expected: tuple[float, float]) -> None:
     """helpers.spec 'getAmountRangeFromBill' (deltas 1)."""
     options = LinkOptions(min_amount_delta=1, max_amount_delta=1, credit=credit)
@@ -85,16 +88,44 @@ def test_get_total_reimbursements() -> None:
 BILL = {"date": d(2017, 0, 17), "amount": 10}
 
 
-@pytest.mark.parametrize(("operations", "best"), [
-    ([{"id": 1, "date": d(2017, 0, 16), "amount": -10}, {"id": 3, "date": d(2017, 0, 17), "amount": -10},
-      {"id": 2, "date": d(2017, 0, 17), "amount": -11}], 1),
-    ([{"id": 1, "date": d(2017, 0, 17), "amount": -8}, {"id": 2, "date": d(2017, 0, 17), "amount": -9},
-      {"id": 3, "date": d(2017, 0, 17), "amount": -12}], 1),
-    ([{"id": 1, "date": d(2017, 0, 15), "amount": -10}, {"id": 2, "date": d(2017, 0, 18), "amount": -10},
-      {"id": 3, "date": d(2017, 0, 19), "amount": -10}], 1),
-    ([{"id": 1, "date": d(2017, 0, 16), "amount": -12}, {"id": 2, "date": d(2017, 0, 18), "amount": -11},
-      {"id": 3, "date": d(2017, 0, 19), "amount": -13}], 1),
-], ids=["same date and amount", "same date: amount decides", "same amount: date decides", "both differ"])
+@pytest.mark.parametrize(
+    ("operations", "best"),
+    [
+        (
+            [
+                {"id": 1, "date": d(2017, 0, 16), "amount": -10},
+                {"id": 3, "date": d(2017, 0, 17), "amount": -10},
+                {"id": 2, "date": d(2017, 0, 17), "amount": -11},
+            ],
+            1,
+        ),
+        (
+            [
+                {"id": 1, "date": d(2017, 0, 17), "amount": -8},
+                {"id": 2, "date": d(2017, 0, 17), "amount": -9},
+                {"id": 3, "date": d(2017, 0, 17), "amount": -12},
+            ],
+            1,
+        ),
+        (
+            [
+                {"id": 1, "date": d(2017, 0, 15), "amount": -10},
+                {"id": 2, "date": d(2017, 0, 18), "amount": -10},
+                {"id": 3, "date": d(2017, 0, 19), "amount": -10},
+            ],
+            1,
+        ),
+        (
+            [
+                {"id": 1, "date": d(2017, 0, 16), "amount": -12},
+                {"id": 2, "date": d(2017, 0, 18), "amount": -11},
+                {"id": 3, "date": d(2017, 0, 19), "amount": -13},
+            ],
+            1,
+        ),
+    ],
+    ids=["same date and amount", "same date: amount decides", "same amount: date decides", "both differ"],
+)
 def test_sorted_operations(operations: list[dict[str, Any]], best: int) -> None:
     """helpers.spec 'sortedOperations': 0.7 × days + 0.3 × amount."""
     assert sorted_operations(BILL, operations)[0] == operations[best]
@@ -150,8 +181,16 @@ def test_not_health_bill() -> None:
     check = filter_by_category({"vendor": "SFR"})
     assert not check({"manualCategoryId": HEALTH_EXPENSE})
     assert not check({"automaticCategoryId": HEALTH_EXPENSE})
-    assert all(check(op) for op in ({"manualCategoryId": "0"}, {"automaticCategoryId": "0"}, {},
-                                    {"manualCategoryId": "400611"}, {"automaticCategoryId": "400611"}))
+    assert all(
+        check(op)
+        for op in (
+            {"manualCategoryId": "0"},
+            {"automaticCategoryId": "0"},
+            {},
+            {"manualCategoryId": "400611"},
+            {"automaticCategoryId": "400611"},
+        )
+    )
 
 
 def test_filter_by_reimbursements() -> None:
@@ -162,40 +201,92 @@ def test_filter_by_reimbursements() -> None:
 
 
 OPERATIONS: list[dict[str, Any]] = [
-    {"amount": -20, "label": "Visite chez le médecin", "_id": "o1", "date": d(2017, 11, 13),
-     "automaticCategoryId": "400610"},
+    {
+        "amount": -20,
+        "label": "Visite chez le médecin",
+        "_id": "o1",
+        "date": d(2017, 11, 13),
+        "automaticCategoryId": "400610",
+    },
     {"amount": 5, "label": "Remboursement CPAM", "_id": "o2", "date": d(2017, 11, 15), "automaticCategoryId": "400610"},
     {"amount": -120, "label": "Facture SFR", "_id": "o3", "date": d(2017, 11, 8)},
     {"amount": -30, "label": "Facture SFR", "_id": "o4", "date": d(2017, 11, 7)},
     {"amount": -80, "label": "Matériel d'escalade", "_id": "o5", "date": d(2017, 11, 7)},
     {"amount": -5.5, "label": "Burrito", "_id": "o6", "date": d(2017, 11, 5)},
     {"amount": -2.6, "label": "Salade", "_id": "o7", "date": d(2017, 11, 6)},
-    {"amount": 50, "label": "Remboursement CPAM", "_id": "o8", "date": d(2017, 11, 15),
-     "automaticCategoryId": "400610", "reimbursements": [{"amount": 50}]},
-    {"amount": -50, "label": "Visite chez le dentiste", "_id": "o9", "automaticCategoryId": "400610",
-     "date": d(2017, 11, 16), "reimbursements": []},
-    {"amount": -7.5, "label": "Dafalgan", "_id": "o10", "automaticCategoryId": "400610", "date": d(2017, 11, 16),
-     "reimbursements": []},
-    {"amount": 57.5, "label": "Remboursement CPAM", "_id": "o11", "automaticCategoryId": "400610",
-     "date": d(2017, 11, 16), "reimbursements": []},
+    {
+        "amount": 50,
+        "label": "Remboursement CPAM",
+        "_id": "o8",
+        "date": d(2017, 11, 15),
+        "automaticCategoryId": "400610",
+        "reimbursements": [{"amount": 50}],
+    },
+    {
+        "amount": -50,
+        "label": "Visite chez le dentiste",
+        "_id": "o9",
+        "automaticCategoryId": "400610",
+        "date": d(2017, 11, 16),
+        "reimbursements": [],
+    },
+    {
+        "amount": -7.5,
+        "label": "Dafalgan",
+        "_id": "o10",
+        "automaticCategoryId": "400610",
+        "date": d(2017, 11, 16),
+        "reimbursements": [],
+    },
+    {
+        "amount": 57.5,
+        "label": "Remboursement CPAM",
+        "_id": "o11",
+        "automaticCategoryId": "400610",
+        "date": d(2017, 11, 16),
+        "reimbursements": [],
+    },
 ]
 DEFAULTS = {"min_amount_delta": 1, "max_amount_delta": 1, "past_window": 1, "future_window": 1}
-HEALTH_BILL = {"amount": 5, "originalAmount": 20, "type": "health_costs", "originalDate": d(2017, 11, 13),
-               "date": d(2017, 11, 15), "isRefund": True, "vendor": "Ameli"}
+HEALTH_BILL = {
+    "amount": 5,
+    "originalAmount": 20,
+    "type": "health_costs",
+    "originalDate": d(2017, 11, 13),
+    "date": d(2017, 11, 15),
+    "isRefund": True,
+    "vendor": "Ameli",
+}
 SFR_BILL = {"amount": 30, "date": d(2017, 11, 8), "vendor": "SFR"}
-GROUP_BILL = {"amount": 50, "groupAmount": 57.5, "date": d(2017, 11, 16), "vendor": "Ameli", "type": "health_costs",
-              "isRefund": True}
+GROUP_BILL = {
+    "amount": 50,
+    "groupAmount": 57.5,
+    "date": d(2017, 11, 16),
+    "vendor": "Ameli",
+    "type": "health_costs",
+    "isRefund": True,
+}
 
 
-@pytest.mark.parametrize(("bill", "identifier", "credit", "expected"), [
-    (HEALTH_BILL, "CPAM", False, ["o1"]),
-    (HEALTH_BILL, "CPAM", True, ["o2"]),
-    (SFR_BILL, "SFR", False, ["o4"]),
-    (SFR_BILL, "SFR", True, []),
-    (GROUP_BILL, "CPAM", False, ["o9"]),
-    (GROUP_BILL, "CPAM", True, ["o11"]),
-], ids=["health debit", "health credit", "not health debit", "not health credit", "group amount debit",
-        "group amount credit"])
+@pytest.mark.parametrize(
+    ("bill", "identifier", "credit", "expected"),
+    [
+        (HEALTH_BILL, "CPAM", False, ["o1"]),
+        (HEALTH_BILL, "CPAM", True, ["o2"]),
+        (SFR_BILL, "SFR", False, ["o4"]),
+        (SFR_BILL, "SFR", True, []),
+        (GROUP_BILL, "CPAM", False, ["o9"]),
+        (GROUP_BILL, "CPAM", True, ["o11"]),
+    ],
+    ids=[
+        "health debit",
+        "health credit",
+        "not health debit",
+        "not health credit",
+        "group amount debit",
+        "group amount credit",
+    ],
+)
 def test_operations_filters(bill: dict[str, Any], identifier: str, credit: bool, expected: list[str]) -> None:
     """operationsFilters.spec 'operationsFilters' (health bill, not health bill, group amount)."""
     options = LinkOptions(identifiers=(identifier.lower(),), credit=credit, **DEFAULTS)  # type: ignore[arg-type]

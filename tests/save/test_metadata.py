@@ -29,8 +29,10 @@ def test_proper_defaults() -> None:
 
 def test_overloads_existing_data_on_the_same_slug() -> None:
     """Ports manifest.spec.js 'should overload exsting data on the same slug'."""
-    existing = {"doctypeVersion": 2,
-                "updatedByApps": [{"slug": "otherapp"}, {"slug": "testapp", "date": "2000-01-01", "version": "1.1.1"}]}
+    existing = {
+        "doctypeVersion": 2,
+        "updatedByApps": [{"slug": "otherapp"}, {"slug": "testapp", "date": "2000-01-01", "version": "1.1.1"}],
+    }
     assert get_cozy_metadata(APP, existing=existing, now=NOW) == {
         "createdAt": NOW_ISO,
         "doctypeVersion": 2,
@@ -62,8 +64,11 @@ def test_no_none_in_metadata() -> None:
 
 
 def test_qualification_for_known_label() -> None:
-    assert qualification_for("energy_invoice") == {"label": "energy_invoice", "purpose": "invoice",
-                                                   "sourceCategory": "energy"}
+    assert qualification_for("energy_invoice") == {
+        "label": "energy_invoice",
+        "purpose": "invoice",
+        "sourceCategory": "energy",
+    }
     copy = qualification_for("energy_invoice")
     copy["purpose"] = "changed"
     assert qualification_for("energy_invoice")["purpose"] == "invoice"

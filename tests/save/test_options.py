@@ -26,17 +26,21 @@ BOUND_BY_THE_CONTEXT = {"store", "app"}
 
 
 def keywords(function: Callable[..., Any]) -> set[str]:
-    return {name for name, p in inspect.signature(function).parameters.items()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY} - BOUND_BY_THE_CONTEXT
+    return {
+        name for name, p in inspect.signature(function).parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY
+    } - BOUND_BY_THE_CONTEXT
 
 
-@pytest.mark.parametrize(("options", "functions"), [
-    (FileOptions, [save_files]),
-    (BillOptions, [save_bills, save_files]),
-    (DocumentOptions, [add_data]),
-    (DocumentOptions, [update_or_create]),
-    (HydrateOptions, [hydrate_and_filter]),
-])
+@pytest.mark.parametrize(
+    ("options", "functions"),
+    [
+        (FileOptions, [save_files]),
+        (BillOptions, [save_bills, save_files]),
+        (DocumentOptions, [add_data]),
+        (DocumentOptions, [update_or_create]),
+        (HydrateOptions, [hydrate_and_filter]),
+    ],
+)
 def test_typed_options_match_the_functions(options: type, functions: list[Callable[..., Any]]) -> None:
     accepted = set().union(*(keywords(f) for f in functions))
     assert set(options.__annotations__) | set(getattr(options, "__optional_keys__", ())) == accepted

@@ -19,9 +19,16 @@ IDENT = {"source_account": "acc1", "source_account_identifier": "me@example.com"
 
 
 def bill(n: int, **extra: Any) -> dict[str, Any]:
-    return {"vendor": "Demo Énergie", "date": dt.date(2024, n, 15), "amount": 10.5 + n, "currency": "€",
-            "vendorRef": f"F{n:03d}", "filename": f"2024-{n:02d}_demo.pdf", "filestream": make_pdf(f"bill {n}"),
-            **extra}
+    return {
+        "vendor": "Demo Énergie",
+        "date": dt.date(2024, n, 15),
+        "amount": 10.5 + n,
+        "currency": "€",
+        "vendorRef": f"F{n:03d}",
+        "filename": f"2024-{n:02d}_demo.pdf",
+        "filestream": make_pdf(f"bill {n}"),
+        **extra,
+    }
 
 
 async def run(store: Any, app: AppInfo, bills: list[Any], **options: Any) -> Any:
@@ -36,14 +43,27 @@ async def all_bills(store: Any) -> list[dict[str, Any]]:
     return [doc async for doc in store.all_docs("io.cozy.bills")]
 
 
-async def test_required_attributes_are_checked_before_any_download(store: Any, app: AppInfo,
-                                                                  vendor: tuple[Vendor, str]) -> None:
+async def test_required_attributes_are_checked_before_any_download(
+    store: Any, app: AppInfo, vendor: tuple[Vendor, str]
+) -> None:
     """saveBills.spec 'should check required attributes in bills' — and nothing is downloaded first."""
     site, base = vendor
-    bills = [{"fileurl": f"{base}/bill/ok.pdf", "filename": "ok.pdf", "amount": 12, "date": dt.datetime.now(),
-              "vendor": "vendor"},
-             {"filename": "filename", "fileurl": f"{base}/bill/bad.pdf", "amount": "bad amount type",
-              "date": dt.datetime.now(), "vendor": "vendor"}]
+    bills = [
+        {
+            "fileurl": f"{base}/bill/ok.pdf",
+            "filename": "ok.pdf",
+            "amount": 12,
+            "date": dt.datetime.now(),
+            "vendor": "vendor",
+        },
+        {
+            "filename": "filename",
+            "fileurl": f"{base}/bill/bad.pdf",
+            "amount": "bad amount type",
+            "date": dt.datetime.now(),
+            "vendor": "vendor",
+        },
+    ]
     with pytest.raises(BillValidationError, match=r"bill #1 .* has an invalid amount: 'bad amount type'"):
         await run(store, app, bills)
     assert sum(site.hits.values()) == 0
@@ -52,31 +72,62 @@ async def test_required_attributes_are_checked_before_any_download(store: Any, a
 
 async def test_label_regex_from_the_manifest(store: Any, app: AppInfo) -> None:
     """saveBills.spec 'should add label transaction regexp if found in the manifest'."""
-    entry = {"filename": "filename.pdf", "filestream": make_pdf(), "amount": 12, "date": "2024-05-01",
-             "vendor": "vendor"}
-    result = await run(store, app, [entry], link_bank_operations=False, bank_transaction_regexp="toto regexp",
-                       file_id_attributes=None)
+    entry = {
+        "filename": "filename.pdf",
+        "filestream": make_pdf(),
+        "amount": 12,
+        "date": "2024-05-01",
+        "vendor": "vendor",
+    }
+    result = await run(
+        store, app, [entry], link_bank_operations=False, bank_transaction_regexp="toto regexp", file_id_attributes=None
+    )
     [doc] = result.bills
     file_id = result.saved_files[0].file.id
     assert {k: v for k, v in doc.items() if k not in ("_id", "_rev", "cozyMetadata")} == {
-        "filename": "filename.pdf", "amount": 12, "date": "2024-05-01T00:00:00.000Z", "vendor": "vendor",
-        "matchingCriterias": {"labelRegex": "toto regexp"}, "currency": "EUR", "invoice": f"io.cozy.files:{file_id}",
+        "filename": "filename.pdf",
+        "amount": 12,
+        "date": "2024-05-01T00:00:00.000Z",
+        "vendor": "vendor",
+        "matchingCriterias": {"labelRegex": "toto regexp"},
+        "currency": "EUR",
+        "invoice": f"io.cozy.files:{file_id}",
     }
 
 
-@pytest.mark.parametrize(("options", "attrs", "expected"), [
-    ({"contract_id": "contractId"}, [{}, {}], [("contractId", "contractId", "contractId")] * 2),
-    ({"contract_id": "contractId", "contract_label": "contractLabel"}, [{}, {}],
-     [("contractId", "contractLabel", "contractLabel")] * 2),
-    ({}, [{"contractId": "contractId1"}, {"contractId": "contractId2"}],
-     [("contractId1", "contractId1", "contractId1"), ("contractId2", "contractId2", "contractId2")]),
-    ({}, [{"contractId": "contractId1", "contractLabel": "contractLabel1"},
-          {"contractId": "contractId2", "contractLabel": "contractLabel2"}],
-     [("contractId1", "contractLabel1", "contractLabel1"), ("contractId2", "contractLabel2", "contractLabel2")]),
-], ids=["contractId option", "contractId and contractLabel options", "contractId in bills",
-        "contractId and contractLabel in bills"])
-async def test_manage_contracts_data(store: Any, app: AppInfo, options: dict[str, Any], attrs: list[dict[str, Any]],
-                                     expected: list[tuple[str, str, str]]) -> None:
+@pytest.mark.parametrize(
+    ("options", "attrs", "expected"),
+    [
+        ({"contract_id": "contractId"}, [{}, {}], [("contractId", "contractId", "contractId")] * 2),
+        (
+            {"contract_id": "contractId", "contract_label": "contractLabel"},
+            [{}, {}],
+            [("contractId", "contractLabel", "contractLabel")] * 2,
+        ),
+        (
+            {},
+            [{"contractId": "contractId1"}, {"contractId": "contractId2"}],
+            [("contractId1", "contractId1", "contractId1"), ("contractId2", "contractId2", "contractId2")],
+        ),
+        (
+            {},
+            [
+                {"contractId": "contractId1", "contractLabel": "contractLabel1"},
+                {"contractId": "contractId2", "contractLabel": "contractLabel2"},
+            ],
+            [("contractId1", "contractLabel1", "contractLabel1"), ("contractId2", "contractLabel2", "contractLabel2")],
+        ),
+    ],
+    ids=[
+        "contractId option",
+        "contractId and contractLabel options",
+        "contractId in bills",
+        "contractId and contractLabel in bills",
+    ],
+)
+async def test_manage_contracts_data(
+    store: Any, app: AppInfo, options: dict[str, Any], attrs: list[dict[str, Any]], expected: list[tuple[str, str, str]]
+) -> None:
     """saveBills.spec 'manageContractsData' cases: contract data on each bill, the folder named after the label."""
     result = await run(store, app, [bill(1, **attrs[0]), bill(2, **attrs[1])], link_bank_operations=False, **options)
     for doc, saved, (cid, label, folder) in zip(result.bills, result.saved_files, expected, strict=True):
@@ -162,8 +213,15 @@ async def test_same_keys_in_one_call_are_saved_once(store: Any, app: AppInfo) ->
 
 async def test_new_bills_are_linked_on_the_run_that_creates_them(store: Any, app: AppInfo) -> None:
     """The JS quirk (new bills reached the linker without _id) is fixed."""
-    await store.create("io.cozy.bank.operations", {"date": "2024-03-16T00:00:00.000Z", "label": "PRLV DEMO ENERGIE",
-                                                   "amount": -13.5, "automaticCategoryId": "400100"})
+    await store.create(
+        "io.cozy.bank.operations",
+        {
+            "date": "2024-03-16T00:00:00.000Z",
+            "label": "PRLV DEMO ENERGIE",
+            "amount": -13.5,
+            "automaticCategoryId": "400100",
+        },
+    )
     result = await run(store, app, [bill(3)], identifiers=["demo energie"])
     assert result.bills_created == 1
     link = result.link_result[result.bills[0]["_id"]]

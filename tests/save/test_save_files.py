@@ -30,14 +30,38 @@ IDENT = {"source_account": "acc1", "source_account_identifier": "me@example.com"
 def bill_fixtures(base: str) -> list[dict[str, Any]]:
     """saveFiles.spec getBillFixtures, with the vendor on loopback and a real PDF as the filestream."""
     return [
-        {"amount": 20.09, "date": "2017-12-12T23:00:00.000Z", "vendor": "Free Mobile", "type": "phone",
-         "fileurl": f"{base}/bill/201712_freemobile.pdf?id=7c7dfbfc", "filename": "201712_freemobile.pdf"},
-        {"amount": 20.03, "date": "2018-01-12T23:00:00.000Z", "vendor": "Free Mobile", "type": "phone",
-         "fileurl": f"{base}/bill/201801_freemobile.pdf?id=29654a01", "filename": "201801_freemobile.pdf"},
-        {"amount": 20.39, "date": "2017-01-12T23:00:00.000Z", "vendor": "Free Mobile", "type": "phone",
-         "fileurl": f"{base}/bill/201701_freemobile.pdf?id=0ca5e553", "filename": "201701_freemobile.pdf"},
-        {"amount": 49.32, "date": "2018-03-03T23:00:00.000Z", "vendor": "Free Mobile", "type": "phone",
-         "filestream": make_pdf("stream"), "filename": "201701_freemobile.pdf"},
+        {
+            "amount": 20.09,
+            "date": "2017-12-12T23:00:00.000Z",
+            "vendor": "Free Mobile",
+            "type": "phone",
+            "fileurl": f"{base}/bill/201712_freemobile.pdf?id=7c7dfbfc",
+            "filename": "201712_freemobile.pdf",
+        },
+        {
+            "amount": 20.03,
+            "date": "2018-01-12T23:00:00.000Z",
+            "vendor": "Free Mobile",
+            "type": "phone",
+            "fileurl": f"{base}/bill/201801_freemobile.pdf?id=29654a01",
+            "filename": "201801_freemobile.pdf",
+        },
+        {
+            "amount": 20.39,
+            "date": "2017-01-12T23:00:00.000Z",
+            "vendor": "Free Mobile",
+            "type": "phone",
+            "fileurl": f"{base}/bill/201701_freemobile.pdf?id=0ca5e553",
+            "filename": "201701_freemobile.pdf",
+        },
+        {
+            "amount": 49.32,
+            "date": "2018-03-03T23:00:00.000Z",
+            "vendor": "Free Mobile",
+            "type": "phone",
+            "filestream": make_pdf("stream"),
+            "filename": "201701_freemobile.pdf",
+        },
     ]
 
 
@@ -96,8 +120,11 @@ async def test_should_replace_name(store: Any, app: AppInfo, vendor: tuple[Vendo
     site, base = vendor
     folder = await store.mkdir_p(FOLDER)
     old = await store.upload(folder.id, "201712_freemobile.pdf", make_pdf("old"), mime="application/pdf")
-    entry = {**bill_fixtures(base)[0], "filename": "201712_freemobile_nicename.pdf",
-             "shouldReplaceName": "201712_freemobile.pdf"}
+    entry = {
+        **bill_fixtures(base)[0],
+        "filename": "201712_freemobile_nicename.pdf",
+        "shouldReplaceName": "201712_freemobile.pdf",
+    }
     saved = await save(store, app, [entry])
     assert summary(saved) == ["kept"]
     assert saved[0].file.id == old.id
@@ -128,20 +155,41 @@ async def test_when_timeout_is_reached(store: Any, app: AppInfo, vendor: tuple[V
     assert sum(site.hits.values()) == 0
 
 
-@pytest.mark.parametrize(("existing_meta", "entry_meta", "outcome"), [
-    (None, {"carbonCopy": True}, "replaced"),
-    ({"carbonCopy": True}, {"carbonCopy": True, "qualification": {"item1": True, "item2": "toto"}}, "replaced"),
-    ({"qualification": {"item1": True, "item2": "toto"}}, {"qualification": {"item1": True, "item2": "tata"}},
-     "replaced"),
-    ({"qualification": {"item1": True, "item2": "tata"}}, {"qualification": {"item1": True, "item2": "tata"}},
-     "kept"),
-    ({"carbonCopy": True}, {"electronicSafe": True}, "replaced"),
-    ({"carbonCopy": True, "qualification": {"label": "x"}}, {"qualification": {"label": "x"}}, "kept"),
-], ids=["new carbonCopy metadata", "new qualification V2", "qualification V2 to replace",
-        "qualification V2 unchanged", "electronicSafe added", "carbonCopy not given is not a reason (fix)"])
-async def test_metadata_replacement_rules(store: Any, app: AppInfo, vendor: tuple[Vendor, str],
-                                          existing_meta: dict[str, Any] | None, entry_meta: dict[str, Any],
-                                          outcome: str) -> None:
+@pytest.mark.parametrize(
+    ("existing_meta", "entry_meta", "outcome"),
+    [
+        (None, {"carbonCopy": True}, "replaced"),
+        ({"carbonCopy": True}, {"carbonCopy": True, "qualification": {"item1": True, "item2": "toto"}}, "replaced"),
+        (
+            {"qualification": {"item1": True, "item2": "toto"}},
+            {"qualification": {"item1": True, "item2": "tata"}},
+            "replaced",
+        ),
+        (
+            {"qualification": {"item1": True, "item2": "tata"}},
+            {"qualification": {"item1": True, "item2": "tata"}},
+            "kept",
+        ),
+        ({"carbonCopy": True}, {"electronicSafe": True}, "replaced"),
+        ({"carbonCopy": True, "qualification": {"label": "x"}}, {"qualification": {"label": "x"}}, "kept"),
+    ],
+    ids=[
+        "new carbonCopy metadata",
+        "new qualification V2",
+        "qualification V2 to replace",
+        "qualification V2 unchanged",
+        "electronicSafe added",
+        "carbonCopy not given is not a reason (fix)",
+    ],
+)
+async def test_metadata_replacement_rules(
+    store: Any,
+    app: AppInfo,
+    vendor: tuple[Vendor, str],
+    existing_meta: dict[str, Any] | None,
+    entry_meta: dict[str, Any],
+    outcome: str,
+) -> None:
     """saveFiles.spec 'when new carbonCopy metadata available', 'when new qualification V2 is available',
     'when a qualification V2 needs to be replaced', 'when a qualification V2 do not need to be updated'."""
     site, base = vendor
@@ -176,8 +224,9 @@ async def test_sub_path(store: Any, app: AppInfo, vendor: tuple[Vendor, str], wh
     assert saved[0].file.dir_id == (await store.stat_path("/mainPath/mySubPath")).id
 
 
-async def test_contract_folder_is_created_referenced_and_reused(store: Any, app: AppInfo,
-                                                                vendor: tuple[Vendor, str]) -> None:
+async def test_contract_folder_is_created_referenced_and_reused(
+    store: Any, app: AppInfo, vendor: tuple[Vendor, str]
+) -> None:
     """A contract's folder is referenced by the contract and the account; when the user renames
     it, the next run finds it through the reference instead of creating a new one."""
     _site, base = vendor
@@ -198,8 +247,7 @@ async def test_get_file_if_exists_path_mode(store: Any, app: AppInfo) -> None:
     """getFileIfExists 'when in filepath mode': no identifier → found (or not) by its path."""
     pdf = make_pdf("x")
     first = await save(store, app, [{"filename": "testfile.pdf", "filestream": pdf}], folder="/test/path")
-    again = await save(store, app, [{"filename": "testfile.pdf", "filestream": make_pdf("other")}],
-                       folder="/test/path")
+    again = await save(store, app, [{"filename": "testfile.pdf", "filestream": make_pdf("other")}], folder="/test/path")
     assert summary(first) == ["created"]
     assert summary(again) == ["kept"]
     assert again[0].file.id == first[0].file.id
@@ -220,8 +268,7 @@ async def test_get_file_if_exists_metadata_mode(store: Any, app: AppInfo) -> Non
     assert first.file.metadata["fileIdAttributes"] == "42####uniquevendorref"
     elsewhere = await store.mkdir_p("/somewhere/else")
     await store.update_file(first.file.id, name="renamed by the user.pdf", dir_id=elsewhere.id)
-    [again] = await save(store, app, [entry], folder="/test/path", file_id_attributes=["vendorRef", "amount"],
-                         **IDENT)
+    [again] = await save(store, app, [entry], folder="/test/path", file_id_attributes=["vendorRef", "amount"], **IDENT)
     assert again.outcome == "kept"
     assert again.file.id == first.file.id
     assert calls == 1
@@ -236,8 +283,7 @@ async def test_html_error_page_is_never_stored(store: Any, app: AppInfo, vendor:
     """A vendor's HTML error page, with a forced content type: refused, retried, reported, not stored."""
     site, base = vendor
     site.html.add("expired.pdf")
-    saved = await save(store, app, [{"fileurl": f"{base}/bill/expired.pdf"}], content_type="application/pdf",
-                       retries=2)
+    saved = await save(store, app, [{"fileurl": f"{base}/bill/expired.pdf"}], content_type="application/pdf", retries=2)
     assert summary(saved) == ["failed"]
     assert "HTML page" in (saved[0].error or "")
     assert site.hits["expired.pdf"] == 3
@@ -313,6 +359,7 @@ async def test_fetch_file_called_only_when_needed(store: Any, app: AppInfo) -> N
         async def fetch() -> Fetched:
             calls.append(name)
             return Fetched(make_pdf(name), status=200)
+
         return FileEntry(filename=name, fetch_file=fetch)
 
     await save(store, app, [entry("a.pdf"), entry("b.pdf")])
@@ -325,10 +372,13 @@ async def test_streams_and_file_objects(store: Any, app: AppInfo) -> None:
 
     async def chunks() -> AsyncIterator[bytes]:
         for start in range(0, len(pdf), 100):
-            yield pdf[start:start + 100]
+            yield pdf[start : start + 100]
 
-    saved = await save(store, app, [FileEntry(filename="a.pdf", content=chunks()),
-                                    FileEntry(filename="b.pdf", content=io.BytesIO(pdf))])
+    saved = await save(
+        store,
+        app,
+        [FileEntry(filename="a.pdf", content=chunks()), FileEntry(filename="b.pdf", content=io.BytesIO(pdf))],
+    )
     assert summary(saved) == ["created", "created"]
     assert await store.download(saved[0].file.id) == pdf == await store.download(saved[1].file.id)
 
@@ -345,8 +395,11 @@ async def test_deadline_stops_a_hanging_download_and_what_was_not_started(store:
         await never.wait()
         raise AssertionError("unreachable")
 
-    entries = [FileEntry(filename="quick.pdf", fetch_file=quick), FileEntry(filename="hang.pdf", fetch_file=hang),
-               FileEntry(filename="later.pdf", fetch_file=quick)]
+    entries = [
+        FileEntry(filename="quick.pdf", fetch_file=quick),
+        FileEntry(filename="hang.pdf", fetch_file=hang),
+        FileEntry(filename="later.pdf", fetch_file=quick),
+    ]
     saved = await save(store, app, entries, concurrency=1, timeout=1.0)
     assert summary(saved) == ["created", "failed", "skipped"]
     assert saved[1].error == "timed out"
@@ -377,8 +430,9 @@ async def test_konnector_error_from_a_fetch_stops_the_run(store: Any, app: AppIn
 
 
 async def test_qualification_label_option(store: Any, app: AppInfo) -> None:
-    saved = await save(store, app, [{"filename": "e.pdf", "filestream": make_pdf()}],
-                       qualification_label="energy_invoice")
+    saved = await save(
+        store, app, [{"filename": "e.pdf", "filestream": make_pdf()}], qualification_label="energy_invoice"
+    )
     assert saved[0].file.metadata["qualification"]["sourceCategory"] == "energy"
 
 

@@ -44,12 +44,17 @@ class SlowPrinter:
 
 def _mixed(base: str, printer: SlowPrinter, n: int = 16) -> list[dict[str, Any]]:
     """Every fourth entry printed, the others downloaded: the demo vendor's mix."""
-    return [{"filename": f"p{i}.pdf", "fetchFile": printer.fetch(f"p{i}")} if i % 4 == 3
-            else {"fileurl": f"{base}/bill/d{i}.pdf", "filename": f"d{i}.pdf"} for i in range(n)]
+    return [
+        {"filename": f"p{i}.pdf", "fetchFile": printer.fetch(f"p{i}")}
+        if i % 4 == 3
+        else {"fileurl": f"{base}/bill/d{i}.pdf", "filename": f"d{i}.pdf"}
+        for i in range(n)
+    ]
 
 
-async def test_printed_entries_go_first_on_half_of_the_slots(store: Any, app: AppInfo,
-                                                             vendor: tuple[Vendor, str]) -> None:
+async def test_printed_entries_go_first_on_half_of_the_slots(
+    store: Any, app: AppInfo, vendor: tuple[Vendor, str]
+) -> None:
     _site, base = vendor
     printer = SlowPrinter()
 

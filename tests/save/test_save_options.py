@@ -62,8 +62,9 @@ async def test_a_raising_should_replace_file_means_replace(store: Any, app: AppI
     def broken(file: FileDoc, entry: FileEntry) -> bool:
         raise RuntimeError("bug in the connector")
 
-    [saved] = await save_files([{"filename": "a.pdf", "filestream": make_pdf("v2")}], FOLDER, store=store, app=app,
-                               should_replace_file=broken)
+    [saved] = await save_files(
+        [{"filename": "a.pdf", "filestream": make_pdf("v2")}], FOLDER, store=store, app=app, should_replace_file=broken
+    )
     assert saved.outcome == "replaced"
 
 
@@ -71,11 +72,21 @@ async def test_custom_validate_file(store: Any, app: AppInfo) -> None:
     """``validate_file(file_doc)``: an existing file it refuses is replaced; a new file it refuses is removed
     and the entry fails (JS BAD_DOWNLOADED_FILE)."""
     first = await _first(store, app)
-    [replaced] = await save_files([{"filename": "a.pdf", "filestream": make_pdf("v2")}], FOLDER, store=store,
-                                  app=app, validate_file=lambda f: f.md5sum != first.md5sum)
+    [replaced] = await save_files(
+        [{"filename": "a.pdf", "filestream": make_pdf("v2")}],
+        FOLDER,
+        store=store,
+        app=app,
+        validate_file=lambda f: f.md5sum != first.md5sum,
+    )
     assert replaced.outcome == "replaced"
-    [refused] = await save_files([{"filename": "b.pdf", "filestream": make_pdf("b")}], FOLDER, store=store, app=app,
-                                 validate_file=lambda f: False)
+    [refused] = await save_files(
+        [{"filename": "b.pdf", "filestream": make_pdf("b")}],
+        FOLDER,
+        store=store,
+        app=app,
+        validate_file=lambda f: False,
+    )
     assert refused.outcome == "failed"
     assert "BAD_DOWNLOADED_FILE" in (refused.error or "")
     names = [f.name async for f in store.list_dir((await store.stat_path(FOLDER)).id)]
@@ -96,7 +107,9 @@ async def test_cancelled_save_leaves_a_consistent_store(store: Any, app: AppInfo
                     ten_started.set()
                 await asyncio.sleep(0.02)
                 return Fetched(make_pdf(f"c{i}"), status=200)
+
             return FileEntry(filename=f"c{i:02d}.pdf", fetch_file=fetch)
+
         return [make(i) for i in range(30)]
 
     task = asyncio.create_task(save_files(entries(), FOLDER, store=store, app=app, concurrency=3))
@@ -120,9 +133,9 @@ async def test_cancelled_save_leaves_a_consistent_store(store: Any, app: AppInfo
     assert {s.file.id for s in saved if s.file} == {f.id for f in final}
 
 
-async def test_failure_warning_names_the_entry_not_the_secret(store: Any, app: AppInfo,
-                                                               vendor: tuple[Vendor, str],
-                                                               log_lines: list[str]) -> None:
+async def test_failure_warning_names_the_entry_not_the_secret(
+    store: Any, app: AppInfo, vendor: tuple[Vendor, str], log_lines: list[str]
+) -> None:
     site, base = vendor
     site.status["bill.pdf"] = 403
     await save_files([{"fileurl": f"{base}/bill/bill.pdf?token=s3cr3t-t0ken"}], FOLDER, store=store, app=app)
@@ -137,8 +150,9 @@ async def test_failure_warning_names_the_entry_not_the_secret(store: Any, app: A
 async def test_should_update_option_forces_updates(store: Any, app: AppInfo) -> None:
     bills = [{"vendor": "V", "date": "2024-01-01", "amount": 5, "filename": "v.pdf", "filestream": make_pdf("v")}]
     await save_bills(bills, FOLDER, store=store, app=app, link_bank_operations=False)
-    again = await save_bills(bills, FOLDER, store=store, app=app, link_bank_operations=False,
-                             should_update=lambda doc, stored: True)
+    again = await save_bills(
+        bills, FOLDER, store=store, app=app, link_bank_operations=False, should_update=lambda doc, stored: True
+    )
     assert again.bills_updated == 1
 
 
@@ -146,14 +160,17 @@ async def test_hydrate_selector_narrows_the_query(store: Any) -> None:
     await store.create("io.cozy.bills", {"vendorRef": "A", "vendor": "EDF"})
     await store.create("io.cozy.bills", {"vendorRef": "B", "vendor": "Engie"})
     incoming = [{"vendorRef": "A"}, {"vendorRef": "B"}]
-    kept = await hydrate_and_filter(incoming, "io.cozy.bills", store=store, keys=["vendorRef"],
-                                    selector={"vendor": "EDF"})
+    kept = await hydrate_and_filter(
+        incoming, "io.cozy.bills", store=store, keys=["vendorRef"], selector={"vendor": "EDF"}
+    )
     assert [d["vendorRef"] for d in kept] == ["B"]
 
 
 async def test_bank_identifier_replaces_identifiers(store: Any) -> None:
-    await store.create("io.cozy.bank.operations", {"_id": "op", "date": "2024-01-02T00:00:00.000Z",
-                                                   "label": "PRLV MY OWN LABEL", "amount": -30})
+    await store.create(
+        "io.cozy.bank.operations",
+        {"_id": "op", "date": "2024-01-02T00:00:00.000Z", "label": "PRLV MY OWN LABEL", "amount": -30},
+    )
     bill = {"_id": "b1", "vendor": "SFR", "date": "2024-01-01T00:00:00.000Z", "amount": 30}
     none = await link_bank_operations([bill], store=store, identifiers=["sfr"])
     assert none["b1"].debit_operation is None

@@ -32,8 +32,9 @@ FOLDER = "/Administratif/Demo"
 
 def _kill_after_start(root: Path, delay: float) -> bool:
     """Start the worker, SIGKILL it ``delay`` s after it began saving; True if it was killed."""
-    proc = subprocess.Popen([sys.executable, str(WORKER), str(root), str(N)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(WORKER), str(root), str(N)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     assert proc.stderr is not None
     line = proc.stdout.readline()  # blocks until the worker is about to save
@@ -82,8 +83,9 @@ def test_sigkill_during_save_bills_then_rerun(tmp_path: Path) -> None:
                 state = asyncio.run(_state(root))
                 if state != (N, N):
                     partial_states.append(state)
-        final = subprocess.run([sys.executable, str(WORKER), str(root), str(N)], capture_output=True, text=True,
-                               timeout=180)
+        final = subprocess.run(
+            [sys.executable, str(WORKER), str(root), str(N)], capture_output=True, text=True, timeout=180
+        )
         assert final.returncode == 0, final.stderr[-2000:]
         assert final.stdout.strip().splitlines()[-1].startswith("DONE")
         asyncio.run(_check(root))

@@ -13,17 +13,20 @@ from browserkonnector.store._base import FileDoc
 PDF = make_pdf("ok")
 
 
-@pytest.mark.parametrize(("fetched", "name", "reason"), [
-    (Fetched(PDF, status=404), "a.pdf", "HTTP status 404"),
-    (Fetched(PDF, status=500), "a.pdf", "HTTP status 500"),
-    (Fetched(b"", status=200), "a.pdf", "empty file"),
-    (Fetched(ERROR_PAGE, status=200, content_type="text/html"), "a.pdf", "an HTML page"),
-    (Fetched(ERROR_PAGE, status=200, content_type="application/pdf"), "a.pdf", "an HTML page"),
-    (Fetched(b"  <html><body>login</body></html>", status=200), "scan.png", "an HTML page"),
-    (Fetched(b"hello", status=200, content_type="application/pdf"), "a.pdf", "not a PDF"),
-    (Fetched(PDF[: len(PDF) // 2], status=200), "a.pdf", "truncated PDF"),
-    (Fetched(b"%PDF-1.4\ngarbage\n%%EOF", status=200), "a.pdf", "unreadable PDF"),
-])
+@pytest.mark.parametrize(
+    ("fetched", "name", "reason"),
+    [
+        (Fetched(PDF, status=404), "a.pdf", "HTTP status 404"),
+        (Fetched(PDF, status=500), "a.pdf", "HTTP status 500"),
+        (Fetched(b"", status=200), "a.pdf", "empty file"),
+        (Fetched(ERROR_PAGE, status=200, content_type="text/html"), "a.pdf", "an HTML page"),
+        (Fetched(ERROR_PAGE, status=200, content_type="application/pdf"), "a.pdf", "an HTML page"),
+        (Fetched(b"  <html><body>login</body></html>", status=200), "scan.png", "an HTML page"),
+        (Fetched(b"hello", status=200, content_type="application/pdf"), "a.pdf", "not a PDF"),
+        (Fetched(PDF[: len(PDF) // 2], status=200), "a.pdf", "truncated PDF"),
+        (Fetched(b"%PDF-1.4\ngarbage\n%%EOF", status=200), "a.pdf", "unreadable PDF"),
+    ],
+)
 def test_bad_downloads_are_refused_before_storing(fetched: Fetched, name: str, reason: str) -> None:
     """The JS library's "vendor answers 404" case: an HTML error page is never stored as the PDF of a bill."""
     with pytest.raises(InvalidContent, match=reason):
@@ -42,13 +45,16 @@ def test_client_errors_are_permanent_server_errors_are_not(status: int, permanen
     assert info.value.permanent is permanent
 
 
-@pytest.mark.parametrize(("fetched", "name"), [
-    (Fetched(PDF, status=200, content_type="application/pdf"), "a.pdf"),
-    (Fetched(PDF, status=None, how="print"), "a.pdf"),
-    (Fetched(PDF, status=200, content_type="text/html"), "a.pdf"),  # a mislabelled but real PDF
-    (Fetched(ERROR_PAGE, status=200, content_type="text/html"), "receipt.html"),
-    (Fetched(b"a,b\n1,2\n", status=200, content_type="text/csv"), "export.csv"),
-])
+@pytest.mark.parametrize(
+    ("fetched", "name"),
+    [
+        (Fetched(PDF, status=200, content_type="application/pdf"), "a.pdf"),
+        (Fetched(PDF, status=None, how="print"), "a.pdf"),
+        (Fetched(PDF, status=200, content_type="text/html"), "a.pdf"),  # a mislabelled but real PDF
+        (Fetched(ERROR_PAGE, status=200, content_type="text/html"), "receipt.html"),
+        (Fetched(b"a,b\n1,2\n", status=200, content_type="text/csv"), "export.csv"),
+    ],
+)
 def test_good_downloads_pass(fetched: Fetched, name: str) -> None:
     check_content(fetched, name=name)
 
@@ -66,12 +72,15 @@ def _file(name: str, mime: str | None, size: int) -> FileDoc:
     return FileDoc(id="f", rev="1-a", type="file", name=name, dir_id="d", size=size, mime=mime)
 
 
-@pytest.mark.parametrize(("file", "valid"), [
-    (_file("201701_freemobile.pdf", "application/pdf", 10), True),   # saveFiles.spec rightMimeFile
-    (_file("201701_freemobile.pdf", "image/png", 10), False),        # saveFiles.spec badMimeFile
-    (_file("a.pdf", "application/pdf", 0), False),                    # BAD_FILE_SIZE
-    (_file("noextension", "application/pdf", 3), True),
-])
+@pytest.mark.parametrize(
+    ("file", "valid"),
+    [
+        (_file("201701_freemobile.pdf", "application/pdf", 10), True),  # saveFiles.spec rightMimeFile
+        (_file("201701_freemobile.pdf", "image/png", 10), False),  # saveFiles.spec badMimeFile
+        (_file("a.pdf", "application/pdf", 0), False),  # BAD_FILE_SIZE
+        (_file("noextension", "application/pdf", 3), True),
+    ],
+)
 def test_default_validate_file(file: FileDoc, valid: bool) -> None:
     """JS defaultValidateFile: checkFileSize && checkMimeWithPath."""
     assert default_validate_file(file) is valid

@@ -35,8 +35,23 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     if binary is None:
         pytest.fail("redis-server is not installed: run scripts/setup (it installs Debian's redis-server)")
     port = _free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
     try:
@@ -73,17 +88,34 @@ class Cluster:
     def store(self, account: str) -> Path:
         return self.root / "stores" / account
 
-    def start_worker(self, name: str, *, concurrency: int = 1, app: str = "browserkonnector.scaling.celery",
-                     cwd: Path | None = None, beat: bool = False) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self,
+        name: str,
+        *,
+        concurrency: int = 1,
+        app: str = "browserkonnector.scaling.celery",
+        cwd: Path | None = None,
+        beat: bool = False,
+    ) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "celery", "-A", app, "worker" if not beat else "beat", "--loglevel", "INFO"]
         if not beat:
-            command += ["--concurrency", str(concurrency), "--pool", "prefork", "-n", f"{name}@%h",
-                        "--without-gossip", "--without-mingle", "--without-heartbeat"]
+            command += [
+                "--concurrency",
+                str(concurrency),
+                "--pool",
+                "prefork",
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ]
         else:
             command += ["--schedule", str(self.root / "beat-schedule")]
         log = open(self.root / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen(command, env=self.env, cwd=cwd or self.root, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, env=self.env, cwd=cwd or self.root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.workers.append(process)
         return process
 
@@ -107,15 +139,17 @@ class Cluster:
 @pytest.fixture
 def cluster(redis_url: str, tmp_path: Path) -> Iterator[Cluster]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COZY_", "BROWSERKONNECTOR_"))}
-    env.update({
-        "BROWSERKONNECTOR_BROKER": redis_url,
-        "BROWSERKONNECTOR_ACCOUNTS_DIR": str(tmp_path / "accounts"),
-        "BROWSERKONNECTOR_STORES_DIR": str(tmp_path / "stores"),
-        "BROWSERKONNECTOR_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
-        "BROWSERKONNECTOR_OFFLINE_DNS": "1",
-        "BROWSERKONNECTOR_RETRY_BASE": "0.5",
-        "BROWSERKONNECTOR_RUN_TIMEOUT": "240",
-    })
+    env.update(
+        {
+            "BROWSERKONNECTOR_BROKER": redis_url,
+            "BROWSERKONNECTOR_ACCOUNTS_DIR": str(tmp_path / "accounts"),
+            "BROWSERKONNECTOR_STORES_DIR": str(tmp_path / "stores"),
+            "BROWSERKONNECTOR_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+            "BROWSERKONNECTOR_OFFLINE_DNS": "1",
+            "BROWSERKONNECTOR_RETRY_BASE": "0.5",
+            "BROWSERKONNECTOR_RUN_TIMEOUT": "240",
+        }
+    )
     (tmp_path / "accounts").mkdir(mode=0o700)
     running = Cluster(redis_url, tmp_path, env)
     try:

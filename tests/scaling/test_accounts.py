@@ -24,12 +24,23 @@ def _resolve(account: str, environ: dict[str, str]) -> Path:
         return path
 
 
-@pytest.mark.parametrize(("code", "retried"), [
-    (errors.VENDOR_DOWN, True), (errors.VENDOR_DOWN_BANK_DOWN, True), (errors.MAINTENANCE, True),
-    (errors.BROWSER_UNAVAILABLE, True), (errors.LOGIN_FAILED, False), (errors.LOGIN_FAILED_TOO_MANY_ATTEMPTS, False),
-    (errors.USER_ACTION_NEEDED_CHANGE_PASSWORD, False), (errors.INVALID_FIELDS, False),
-    (errors.UNKNOWN_ERROR, False), (errors.SITE_CHANGED, False), (errors.TIMEOUT, False), (None, False),
-])
+@pytest.mark.parametrize(
+    ("code", "retried"),
+    [
+        (errors.VENDOR_DOWN, True),
+        (errors.VENDOR_DOWN_BANK_DOWN, True),
+        (errors.MAINTENANCE, True),
+        (errors.BROWSER_UNAVAILABLE, True),
+        (errors.LOGIN_FAILED, False),
+        (errors.LOGIN_FAILED_TOO_MANY_ATTEMPTS, False),
+        (errors.USER_ACTION_NEEDED_CHANGE_PASSWORD, False),
+        (errors.INVALID_FIELDS, False),
+        (errors.UNKNOWN_ERROR, False),
+        (errors.SITE_CHANGED, False),
+        (errors.TIMEOUT, False),
+        (None, False),
+    ],
+)
 def test_only_what_a_later_attempt_can_fix_is_retried(code: str | None, retried: bool) -> None:
     assert is_retryable(code) is retried
     assert is_retryable(code, no_retry=True) is False
@@ -61,11 +72,13 @@ def test_fields_come_from_a_private_file(tmp_path: Path) -> None:
     assert account_store("alice", {"BROWSERKONNECTOR_STORES_DIR": str(tmp_path)}) == tmp_path / "alice"
 
 
-def test_fields_from_a_provider_live_in_a_private_file_for_the_run_only(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fields_from_a_provider_live_in_a_private_file_for_the_run_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "my_vault.py").write_text(
         "def fields(connector, account):\n    return {'login': account, 'password': 'from-the-vault'}\n"
-        "def broken(connector, account):\n    return 'nope'\n")
+        "def broken(connector, account):\n    return 'nope'\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     with fields_file_for("demo", "bob", {"BROWSERKONNECTOR_FIELDS_PROVIDER": "my_vault:fields"}) as path:
         assert json.loads(path.read_text()) == {"login": "bob", "password": "from-the-vault"}

@@ -26,8 +26,12 @@ def _last_json(stdout: str) -> dict[str, object]:
 
 
 def test_host_bench_runs() -> None:
-    done = subprocess.run([str(BENCH), "host", "--concurrency", "2", "--rounds", "1", "--bills", "4"],
-                          capture_output=True, text=True, timeout=540)
+    done = subprocess.run(
+        [str(BENCH), "host", "--concurrency", "2", "--rounds", "1", "--bills", "4"],
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     summary = _last_json(done.stdout)["summary"]
     assert isinstance(summary, dict)
@@ -36,8 +40,12 @@ def test_host_bench_runs() -> None:
 
 
 def test_celery_bench_runs() -> None:
-    done = subprocess.run([str(BENCH), "celery", "--accounts", "2", "--workers", "2", "--rounds", "1", "--bills", "4"],
-                          capture_output=True, text=True, timeout=540)
+    done = subprocess.run(
+        [str(BENCH), "celery", "--accounts", "2", "--workers", "2", "--rounds", "1", "--bills", "4"],
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     summary = _last_json(done.stdout)["summary"]
     assert isinstance(summary, dict)

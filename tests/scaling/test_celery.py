@@ -55,10 +55,11 @@ def test_accounts_run_on_workers_and_results_say_what_was_saved(cluster: Cluster
         assert result["saved"]["files_created"] == 8
         assert result["attempt"] == 1
     # The docs' snippet, as written (the module's app reads BROWSERKONNECTOR_BROKER): an incremental run.
-    snippet = (f"import json; from browserkonnector.scaling.celery import run_account; "
-               f"print(json.dumps(run_account.delay({DEMO!r}, 'acct-1').get(timeout=240)))")
-    done = subprocess.run([sys.executable, "-c", snippet], env=cluster.env, capture_output=True, text=True,
-                          timeout=300)
+    snippet = (
+        f"import json; from browserkonnector.scaling.celery import run_account; "
+        f"print(json.dumps(run_account.delay({DEMO!r}, 'acct-1').get(timeout=240)))"
+    )
+    done = subprocess.run([sys.executable, "-c", snippet], env=cluster.env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     again = json.loads(done.stdout.strip().splitlines()[-1])
     assert again["ok"]
@@ -76,9 +77,13 @@ def test_accounts_run_on_workers_and_results_say_what_was_saved(cluster: Cluster
     client = redis.Redis.from_url(cluster.redis_url)
     for key in client.scan_iter():
         kind = client.type(key).decode()
-        values = {"string": lambda k: [client.get(k)], "list": lambda k: client.lrange(k, 0, -1),
-                  "hash": lambda k: list(client.hgetall(k).values()),
-                  "zset": lambda k: client.zrange(k, 0, -1), "set": lambda k: list(client.smembers(k))}
+        values = {
+            "string": lambda k: [client.get(k)],
+            "list": lambda k: client.lrange(k, 0, -1),
+            "hash": lambda k: list(client.hgetall(k).values()),
+            "zset": lambda k: client.zrange(k, 0, -1),
+            "set": lambda k: list(client.smembers(k)),
+        }
         for value in values.get(kind, lambda k: [])(key):
             assert password.encode() not in (value or b""), key
     assert password not in cluster.log("w1") + cluster.log("w2")
@@ -120,7 +125,7 @@ def _pool_child(worker_pid: int) -> int:
                 stat = Path(f"/proc/{entry}/stat").read_text()
             except OSError:
                 continue
-            if int(stat[stat.rindex(")") + 2:].split()[1]) == worker_pid:
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == worker_pid:
                 cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
                 if b"celery" in cmdline:
                     return int(entry)
@@ -169,9 +174,25 @@ def test_the_beat_example_schedules_runs(cluster: Cluster, site: DemoSite) -> No
 
 def _redis_server(port: int, folder: Path) -> subprocess.Popen[bytes]:
     """A redis-server with an append-only file, as a broker should run, so that a restart keeps the queue."""
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--appendonly", "yes",
-                                "--appendfsync", "always", "--save", "", "--dir", str(folder)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     client = redis.Redis(port=port)
     for _ in range(150):
         try:
@@ -188,11 +209,15 @@ def test_the_broker_down_mid_run_loses_nothing_and_duplicates_nothing(tmp_path: 
     broker = _redis_server(port, tmp_path)
     cluster = Cluster(f"redis://127.0.0.1:{port}/0", tmp_path)
     cluster.env = {k: v for k, v in os.environ.items() if not k.startswith(("COZY_", "BROWSERKONNECTOR_"))}
-    cluster.env.update({"BROWSERKONNECTOR_BROKER": cluster.redis_url,
-                        "BROWSERKONNECTOR_ACCOUNTS_DIR": str(tmp_path / "accounts"),
-                        "BROWSERKONNECTOR_STORES_DIR": str(tmp_path / "stores"),
-                        "BROWSERKONNECTOR_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
-                        "BROWSERKONNECTOR_OFFLINE_DNS": "1"})
+    cluster.env.update(
+        {
+            "BROWSERKONNECTOR_BROKER": cluster.redis_url,
+            "BROWSERKONNECTOR_ACCOUNTS_DIR": str(tmp_path / "accounts"),
+            "BROWSERKONNECTOR_STORES_DIR": str(tmp_path / "stores"),
+            "BROWSERKONNECTOR_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+            "BROWSERKONNECTOR_OFFLINE_DNS": "1",
+        }
+    )
     try:
         with DemoSite(SiteConfig(bills=30, latency_ms=120)) as slow:
             cluster.add_account("broker-down", alice_fields(slow))

@@ -37,12 +37,29 @@ def site() -> Iterator[DemoSite]:
         yield demo
 
 
-def _run(site: DemoSite, store: Path, *, connect: str | None = None, env: dict[str, str] | None = None,
-         timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def _run(
+    site: DemoSite, store: Path, *, connect: str | None = None, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     user = next(u for u in site.users if u.otp_secret is None)
-    command = [sys.executable, "-m", "browserkonnector.cli", "run", str(DEMO), "--store", str(store),
-               "--artifacts", str(store.parent / "art"), "--field", f"base_url={site.url}",
-               "--field", f"login={user.email}", "--field", f"password={user.password}", "--log", "json"]
+    command = [
+        sys.executable,
+        "-m",
+        "browserkonnector.cli",
+        "run",
+        str(DEMO),
+        "--store",
+        str(store),
+        "--artifacts",
+        str(store.parent / "art"),
+        "--field",
+        f"base_url={site.url}",
+        "--field",
+        f"login={user.email}",
+        "--field",
+        f"password={user.password}",
+        "--log",
+        "json",
+    ]
     if connect:
         command += ["--connect", connect]
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("COZY_", "BROWSERKONNECTOR_CONNECT"))}
@@ -54,8 +71,9 @@ def _critical(done: subprocess.CompletedProcess[str]) -> str | None:
     return next((str(e["message"]) for e in lines if e["type"] == "critical"), None)
 
 
-def test_runs_through_the_host_with_connect_or_the_environment(host: HostProcess, site: DemoSite,
-                                                               tmp_path: Path) -> None:
+def test_runs_through_the_host_with_connect_or_the_environment(
+    host: HostProcess, site: DemoSite, tmp_path: Path
+) -> None:
     first = _run(site, tmp_path / "a" / "store", connect=host.endpoint)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
     assert "saved 8 new bill(s)" in first.stdout
@@ -67,10 +85,11 @@ def test_runs_through_the_host_with_connect_or_the_environment(host: HostProcess
     assert path not in first.stdout + first.stderr + second.stdout + second.stderr
 
 
-async def test_each_run_gets_a_fresh_context_never_another_accounts_cookies(host: HostProcess,
-                                                                            site: DemoSite) -> None:
-    async with BrowserSession(BrowserOptions(connect=host.endpoint)) as one, \
-            BrowserSession(BrowserOptions(connect=host.endpoint)) as two:
+async def test_each_run_gets_a_fresh_context_never_another_accounts_cookies(host: HostProcess, site: DemoSite) -> None:
+    async with (
+        BrowserSession(BrowserOptions(connect=host.endpoint)) as one,
+        BrowserSession(BrowserOptions(connect=host.endpoint)) as two,
+    ):
         context = await one.new_context()
         page = await context.new_page()
         await page.goto(f"{site.url}/login")
@@ -111,10 +130,27 @@ async def test_the_cap_is_respected_extra_runs_wait_then_get_a_clear_code() -> N
 def test_a_host_that_dies_mid_run_ends_the_run_with_a_retryable_code(tmp_path: Path) -> None:
     with DemoSite(SiteConfig(bills=40, latency_ms=150)) as slow, HostProcess(max_clients=2) as dying:
         user = next(u for u in slow.users if u.otp_secret is None)
-        command = [sys.executable, "-m", "browserkonnector.cli", "run", str(DEMO), "--store",
-                   str(tmp_path / "store"), "--artifacts", str(tmp_path / "art"), "--connect", dying.endpoint,
-                   "--field", f"base_url={slow.url}", "--field", f"login={user.email}",
-                   "--field", f"password={user.password}", "--log", "json"]
+        command = [
+            sys.executable,
+            "-m",
+            "browserkonnector.cli",
+            "run",
+            str(DEMO),
+            "--store",
+            str(tmp_path / "store"),
+            "--artifacts",
+            str(tmp_path / "art"),
+            "--connect",
+            dying.endpoint,
+            "--field",
+            f"base_url={slow.url}",
+            "--field",
+            f"login={user.email}",
+            "--field",
+            f"password={user.password}",
+            "--log",
+            "json",
+        ]
         run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.monotonic() + 120
@@ -134,28 +170,57 @@ def test_a_host_that_dies_mid_run_ends_the_run_with_a_retryable_code(tmp_path: P
         # The retry (here on a new host) saves what the lost run did not, and nothing twice.
         saved_before = sorted(p.name for p in (tmp_path / "store" / "files").rglob("*.pdf"))
         with HostProcess(max_clients=2) as again:
-            retried = subprocess.run([*command[:command.index("--connect") + 1], again.endpoint,
-                                      *command[command.index("--connect") + 2:]],
-                                     capture_output=True, text=True, timeout=300)
+            retried = subprocess.run(
+                [
+                    *command[: command.index("--connect") + 1],
+                    again.endpoint,
+                    *command[command.index("--connect") + 2 :],
+                ],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
         assert retried.returncode == 0, retried.stdout[-3000:]
         pdfs = sorted(p.name for p in (tmp_path / "store" / "files").rglob("*.pdf"))
         assert len(pdfs) == len(set(pdfs)) == 40
         assert set(saved_before) <= set(pdfs)
-        refs = [json.loads(line)["vendorRef"] for line in subprocess.run(
-            [sys.executable, "-m", "browserkonnector.cli", "store", "export", "--store", str(tmp_path / "store"),
-             "--doctype", "io.cozy.bills"], capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()]
+        refs = [
+            json.loads(line)["vendorRef"]
+            for line in subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "browserkonnector.cli",
+                    "store",
+                    "export",
+                    "--store",
+                    str(tmp_path / "store"),
+                    "--doctype",
+                    "io.cozy.bills",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            ).stdout.splitlines()
+        ]
         assert len(refs) == len(set(refs)) == 40
 
 
 def test_bad_options_are_named() -> None:
-    done = subprocess.run([sys.executable, "-m", "browserkonnector.cli", "browser-server", "--max-clients", "0"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "browserkonnector.cli", "browser-server", "--max-clients", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "--max-clients=0: must be >= 1" in done.stderr
 
 
-def test_the_driver_is_found_where_the_playwright_wheel_puts_it(monkeypatch: pytest.MonkeyPatch,
-                                                                tmp_path: Path) -> None:
+def test_the_driver_is_found_where_the_playwright_wheel_puts_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     node, cli = driver_command()
     assert Path(node).is_file()
     assert cli.endswith("cli.js")

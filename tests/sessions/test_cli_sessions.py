@@ -72,7 +72,8 @@ def test_a_terminal_run_asks_for_the_code_and_a_second_run_does_not(demo_site: D
 
 @pytest.mark.demo_site(bills=120)
 def test_an_incremental_run_reads_only_the_newest_page_unless_full_sync_is_forced(
-        demo_site: DemoSite, run_connector: Callable[..., ConnectorRun], tmp_path: Path) -> None:
+    demo_site: DemoSite, run_connector: Callable[..., ConnectorRun], tmp_path: Path
+) -> None:
     store = tmp_path / "store"
     first = run_connector(EXAMPLE, fields=alice(demo_site), store_dir=store)
     assert first.ok, first.explain()
@@ -88,9 +89,14 @@ def test_an_incremental_run_reads_only_the_newest_page_unless_full_sync_is_force
     demo_site.reset_stats()
 
     env = {**os.environ, "BROWSERKONNECTOR_VAULT_KEY_FILE": str(store / "vault.key")}
-    forced = subprocess.run([*CLI, *field_args(alice(demo_site)), "--store", str(store), "--offline-dns",
-                             "--full-sync", "--log", "json"], capture_output=True, text=True, env=env,
-                            timeout=120, check=False)
+    forced = subprocess.run(
+        [*CLI, *field_args(alice(demo_site)), "--store", str(store), "--offline-dns", "--full-sync", "--log", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert forced.returncode == 0, forced.stdout[-3000:]
     assert "full sync: forced (--full-sync)" in forced.stdout
     assert demo_site.stats()["requests"]["bills"] == 3  # every page again

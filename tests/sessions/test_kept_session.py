@@ -74,8 +74,9 @@ def kept_state(store: Path) -> BrowserState:
 
 
 @pytest.mark.demo_site(bills=12)
-def test_second_run_restores_the_session_without_login_or_second_factor(demo_site: DemoSite, run_connector: Run,
-                                                                        tmp_path: Path) -> None:
+def test_second_run_restores_the_session_without_login_or_second_factor(
+    demo_site: DemoSite, run_connector: Run, tmp_path: Path
+) -> None:
     store = tmp_path / "store"
     first = run_connector(EXAMPLE, fields=bob(demo_site), store_dir=store)
     assert first.ok, first.explain()
@@ -108,8 +109,9 @@ def test_second_run_restores_the_session_without_login_or_second_factor(demo_sit
 
 
 @pytest.mark.demo_site(bills=6)
-def test_a_session_the_site_expired_is_replaced_by_a_login(demo_site: DemoSite, run_connector: Run,
-                                                          tmp_path: Path) -> None:
+def test_a_session_the_site_expired_is_replaced_by_a_login(
+    demo_site: DemoSite, run_connector: Run, tmp_path: Path
+) -> None:
     store = tmp_path / "store"
     assert run_connector(EXAMPLE, fields=alice(demo_site), store_dir=store).ok
     assert demo_site.expire_sessions() == 1
@@ -123,9 +125,9 @@ def test_a_session_the_site_expired_is_replaced_by_a_login(demo_site: DemoSite, 
 
 
 @pytest.mark.demo_site(bills=6)
-def test_a_corrupt_vault_is_discarded_with_a_warning_and_the_run_succeeds(demo_site: DemoSite, run_connector: Run,
-                                                                         tmp_path: Path,
-                                                                         capfd: pytest.CaptureFixture[str]) -> None:
+def test_a_corrupt_vault_is_discarded_with_a_warning_and_the_run_succeeds(
+    demo_site: DemoSite, run_connector: Run, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     store = tmp_path / "store"
     assert run_connector(EXAMPLE, fields=alice(demo_site), store_dir=store).ok
 
@@ -143,13 +145,13 @@ def test_a_corrupt_vault_is_discarded_with_a_warning_and_the_run_succeeds(demo_s
     assert demo_site.stats()["logins_ok"] == 1
 
 
-
 PAGE_CHECK = Path(__file__).resolve().parent / "page_check"
 
 
 @pytest.mark.demo_site(bills=6)
-def test_a_page_check_and_a_page_load_that_meets_a_lost_session(demo_site: DemoSite, run_connector: Run,
-                                                                 tmp_path: Path) -> None:
+def test_a_page_check_and_a_page_load_that_meets_a_lost_session(
+    demo_site: DemoSite, run_connector: Run, tmp_path: Path
+) -> None:
     store = tmp_path / "store"
     assert run_connector(PAGE_CHECK, fields=alice(demo_site), store_dir=store).ok
     demo_site.reset_stats()
@@ -225,9 +227,19 @@ def test_keep_profile_in_a_shared_browser_keeps_indexeddb_in_the_vault(idb_site:
             token = shared_session.set(browser)
             try:
                 for _ in range(2):
-                    results.append(await with_profile.execute(RunOptions(
-                        cli_fields=(f"base_url={idb_site}",), store_dir=store, offline_dns=True, progress=False,
-                        log_mode="json", trace="off", environ={})))
+                    results.append(
+                        await with_profile.execute(
+                            RunOptions(
+                                cli_fields=(f"base_url={idb_site}",),
+                                store_dir=store,
+                                offline_dns=True,
+                                progress=False,
+                                log_mode="json",
+                                trace="off",
+                                environ={},
+                            )
+                        )
+                    )
             finally:
                 shared_session.reset(token)
         return results

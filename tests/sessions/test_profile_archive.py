@@ -34,12 +34,15 @@ def test_pack_and_unpack_round_trip_leave_out_what_is_not_worth_keeping(tmp_path
     assert not (tmp_path / "out" / "SingletonLock").exists()
 
 
-@pytest.mark.parametrize(("damage", "why"), [
-    (lambda blob, key: blob[:-40], "corrupt, or encrypted with another key"),
-    (lambda blob, key: pack_with(Fernet.generate_key()), "corrupt, or encrypted with another key"),
-    (lambda blob, key: b"PK\x03\x04" + blob, "not a kept profile"),
-    (lambda blob, key: MAGIC + Fernet(key).encrypt(b"not a tar at all"), "corrupt archive"),
-])
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda blob, key: blob[:-40], "corrupt, or encrypted with another key"),
+        (lambda blob, key: pack_with(Fernet.generate_key()), "corrupt, or encrypted with another key"),
+        (lambda blob, key: b"PK\x03\x04" + blob, "not a kept profile"),
+        (lambda blob, key: MAGIC + Fernet(key).encrypt(b"not a tar at all"), "corrupt archive"),
+    ],
+)
 def test_an_unreadable_archive_is_refused_saying_why(tmp_path: Path, damage: object, why: str) -> None:
     key = Fernet.generate_key()
     blob = damage(pack(profile_dir(tmp_path / "p"), key), key)  # type: ignore[operator]

@@ -28,8 +28,9 @@ Run = Callable[..., ConnectorRun]
 
 
 @pytest.mark.demo_site(bills=60, session_max_requests=20)
-def test_a_session_lost_mid_run_is_replaced_and_nothing_is_lost(demo_site: DemoSite, run_connector: Run,
-                                                                 tmp_path: Path) -> None:
+def test_a_session_lost_mid_run_is_replaced_and_nothing_is_lost(
+    demo_site: DemoSite, run_connector: Run, tmp_path: Path
+) -> None:
     run = run_connector(EXAMPLE, fields=alice(demo_site), store_dir=tmp_path / "store")
     assert run.ok, run.explain()
     with_pdf = [b for b in demo_site.expected_bills() if b["links"]["pdf"]]
@@ -45,8 +46,9 @@ def test_a_session_lost_mid_run_is_replaced_and_nothing_is_lost(demo_site: DemoS
 
 
 @pytest.mark.demo_site(bills=4)
-def test_a_refused_one_time_code_ends_with_wrong_twofa_code(demo_site: DemoSite, run_connector: Run,
-                                                            tmp_path: Path) -> None:
+def test_a_refused_one_time_code_ends_with_wrong_twofa_code(
+    demo_site: DemoSite, run_connector: Run, tmp_path: Path
+) -> None:
     fields = {**bob(demo_site), "otp_secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}  # a valid seed, not the account's
     run = run_connector(EXAMPLE, fields=fields, store_dir=tmp_path / "store")
     assert run.code == errors.USER_ACTION_NEEDED_WRONG_TWOFA_CODE, run.explain()
@@ -55,17 +57,36 @@ def test_a_refused_one_time_code_ends_with_wrong_twofa_code(demo_site: DemoSite,
 
 
 @pytest.mark.demo_site(bills=4)
-def test_fresh_session_and_reset_session_discard_the_kept_session(demo_site: DemoSite, run_connector: Run,
-                                                                  tmp_path: Path) -> None:
+def test_fresh_session_and_reset_session_discard_the_kept_session(
+    demo_site: DemoSite, run_connector: Run, tmp_path: Path
+) -> None:
     store = tmp_path / "store"
     assert run_connector(EXAMPLE, fields=alice(demo_site), store_dir=store).ok
     demo_site.reset_stats()
     # The command line, as docs/sessions.md shows it (the key file named, for a hermetic test).
     fields = [arg for key, value in alice(demo_site).items() for arg in ("--field", f"{key}={value}")]
     env = {**os.environ, "BROWSERKONNECTOR_VAULT_KEY_FILE": str(store / "vault.key")}
-    cli = subprocess.run([sys.executable, "-m", "browserkonnector.cli", "run", str(EXAMPLE), *fields,
-                          "--store", str(store), "--offline-dns", "--fresh-session", "--log", "json"],
-                         env=env, capture_output=True, text=True, timeout=120, check=False)
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "browserkonnector.cli",
+            "run",
+            str(EXAMPLE),
+            *fields,
+            "--store",
+            str(store),
+            "--offline-dns",
+            "--fresh-session",
+            "--log",
+            "json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert cli.returncode == 0, cli.stdout[-2000:] + cli.stderr[-2000:]
     assert "discarding the kept session (--fresh-session)" in cli.stdout
     assert demo_site.stats()["logins_ok"] == 1
@@ -80,7 +101,8 @@ def test_fresh_session_and_reset_session_discard_the_kept_session(demo_site: Dem
 
 @pytest.mark.demo_site(bills=6)
 def test_the_vault_is_never_in_clear_on_disk_nor_its_secrets_in_logs_or_bundles(
-        demo_site: DemoSite, run_connector: Run, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    demo_site: DemoSite, run_connector: Run, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     store = tmp_path / "store"
     assert run_connector(EXAMPLE, fields=alice(demo_site), store_dir=store).ok
     state = kept_state(store)
@@ -111,21 +133,26 @@ def test_the_vault_is_never_in_clear_on_disk_nor_its_secrets_in_logs_or_bundles(
 
 
 @pytest.mark.demo_site(bills=4)
-def test_in_a_cozy_job_the_session_is_kept_encrypted_in_the_account_emulator(demo_site: DemoSite,
-                                                                             run_connector: Run,
-                                                                             tmp_path: Path) -> None:
+def test_in_a_cozy_job_the_session_is_kept_encrypted_in_the_account_emulator(
+    demo_site: DemoSite, run_connector: Run, tmp_path: Path
+) -> None:
     fields = alice(demo_site)
     with StackEmulator(tmp_path / "cozy", slug="demo-kept-session", version="1.0.0") as emu:
 
         async def setup(store: LocalStore) -> str:
-            await store.create("io.cozy.accounts", {"_id": "acc", "account_type": "demo-kept-session",
-                                                    "auth": dict(fields)})
+            await store.create(
+                "io.cozy.accounts", {"_id": "acc", "account_type": "demo-kept-session", "auth": dict(fields)}
+            )
             return (await store.mkdir_p("/Administratif/Demo")).id
 
         folder = emu.call(setup)
-        env = {"COZY_URL": emu.url, "COZY_CREDENTIALS": emu.token, "COZY_JOB_MANUAL_EXECUTION": "false",
-               "COZY_FIELDS": json.dumps({"konnector": "demo-kept-session", "account": "acc",
-                                          "folder_to_save": folder}), "COZY_TIME_LIMIT": "600"}
+        env = {
+            "COZY_URL": emu.url,
+            "COZY_CREDENTIALS": emu.token,
+            "COZY_JOB_MANUAL_EXECUTION": "false",
+            "COZY_FIELDS": json.dumps({"konnector": "demo-kept-session", "account": "acc", "folder_to_save": folder}),
+            "COZY_TIME_LIMIT": "600",
+        }
         first = run_connector(EXAMPLE, environ=env, store_dir=tmp_path / "unused")
         assert first.ok, first.explain()
         demo_site.reset_stats()
@@ -150,8 +177,9 @@ def test_in_a_cozy_job_the_session_is_kept_encrypted_in_the_account_emulator(dem
 SHOP_KEPT = Path(__file__).resolve().parent / "shop_kept"
 
 
-def test_a_server_rendered_site_that_redirects_a_lost_session_to_its_login_form(run_connector: Run,
-                                                                                 tmp_path: Path) -> None:
+def test_a_server_rendered_site_that_redirects_a_lost_session_to_its_login_form(
+    run_connector: Run, tmp_path: Path
+) -> None:
     from shop_site import ShopConfig, ShopSite
 
     with ShopSite(ShopConfig(orders=30, session_max_requests=15)) as site:

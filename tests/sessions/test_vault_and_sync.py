@@ -36,9 +36,11 @@ from browserkonnector.runtime._vault import (
 )
 
 STATE = BrowserState(
-    {"cookies": [{"name": "session", "value": "c00kie-value-123456", "domain": "127.0.0.1", "path": "/"}],
-     "origins": [{"origin": "http://127.0.0.1:1", "localStorage": [{"name": "theme", "value": "dark-mode"}]}]},
-    {"http://127.0.0.1:1": {"apiToken": "t0ken-value-abcdef", "user": "{\"name\": \"Alice\"}"}},
+    {
+        "cookies": [{"name": "session", "value": "c00kie-value-123456", "domain": "127.0.0.1", "path": "/"}],
+        "origins": [{"origin": "http://127.0.0.1:1", "localStorage": [{"name": "theme", "value": "dark-mode"}]}],
+    },
+    {"http://127.0.0.1:1": {"apiToken": "t0ken-value-abcdef", "user": '{"name": "Alice"}'}},
 )
 
 
@@ -89,8 +91,10 @@ def test_where_the_key_comes_from(tmp_path: Path) -> None:
     assert job.key == derive_job_key({"login": "me", "password": "pw-123456"}, "a1")
     assert job.key != derive_job_key({"login": "me", "password": "changed-pw"}, "a1")  # new password, new key
     assert not store.exists()  # a job writes no key file
-    assert SessionVault.for_run(Account.detached({"_id": "a2", "data": {}}), environ={}, is_job=True,
-                                store_dir=store) is None
+    assert (
+        SessionVault.for_run(Account.detached({"_id": "a2", "data": {}}), environ={}, is_job=True, store_dir=store)
+        is None
+    )
 
 
 @pytest.mark.anyio
@@ -178,8 +182,9 @@ async def test_the_terminal_prompt_asks_again_on_a_refused_code_then_gives_wrong
         assert is_interactive(JobEnv(), stdin)
         os.write(master, b"111111\n222222\n")
         with pytest.raises(KonnectorError) as caught:
-            await second_factor(submit, account=account, job=JobEnv(), redactor=Redactor(), tries=2,
-                                stdin=stdin, stderr=err)
+            await second_factor(
+                submit, account=account, job=JobEnv(), redactor=Redactor(), tries=2, stdin=stdin, stderr=err
+            )
     os.close(master)
     assert tried == ["111111", "222222"]
     assert caught.value.code == errors.USER_ACTION_NEEDED_WRONG_TWOFA_CODE
@@ -196,8 +201,13 @@ async def test_a_wait_for_a_code_is_bounded_by_the_run_deadline(tmp_path: Path) 
     stdin = os.fdopen(slave)
     with (tmp_path / "err").open("w") as err, pytest.raises(KonnectorError) as caught:
         # nobody types: the deadline (not the 180 s) ends the wait
-        await ask_code(account=Account.detached({"_id": "a", "data": {}}), job=JobEnv(), stdin=stdin,
-                       stderr=err, deadline=time.monotonic() + 6.0)
+        await ask_code(
+            account=Account.detached({"_id": "a", "data": {}}),
+            job=JobEnv(),
+            stdin=stdin,
+            stderr=err,
+            deadline=time.monotonic() + 6.0,
+        )
     os.close(master)  # the reading thread gets an error and ends; then its stream can be closed
     for _ in range(50):
         if not any(t.name == "browserkonnector-2fa-prompt" for t in threading.enumerate()):
@@ -239,8 +249,13 @@ async def test_a_seed_that_is_not_base32_ends_with_invalid_fields_naming_it() ->
         raise AssertionError("no code can be computed")
 
     with pytest.raises(KonnectorError) as caught:
-        await second_factor(submit, account=Account.detached({"_id": "a", "data": {}}), job=JobEnv(),
-                            redactor=Redactor(), totp_secret="1234 not base32!")
+        await second_factor(
+            submit,
+            account=Account.detached({"_id": "a", "data": {}}),
+            job=JobEnv(),
+            redactor=Redactor(),
+            totp_secret="1234 not base32!",
+        )
     assert caught.value.code == errors.INVALID_FIELDS
     assert "TOTP secret is not a base32 key" in caught.value.detail
 
@@ -303,8 +318,9 @@ async def test_in_a_cozy_job_a_refused_code_is_asked_again_through_the_account(t
                         break
                     await asyncio.sleep(0.02)
                 current = await store.get(ACCOUNTS_DOCTYPE, "acc")
-                await store.update(ACCOUNTS_DOCTYPE, {**{k: v for k, v in current.items() if k != "_type"},
-                                                      "twoFACode": code})
+                await store.update(
+                    ACCOUNTS_DOCTYPE, {**{k: v for k, v in current.items() if k != "_type"}, "twoFACode": code}
+                )
 
         tried: list[str] = []
 
@@ -313,8 +329,9 @@ async def test_in_a_cozy_job_a_refused_code_is_asked_again_through_the_account(t
             return code == "123456"
 
         app = asyncio.create_task(home_app())
-        await second_factor(submit, account=account, job=job, redactor=Redactor(), type="sms", timeout=20,
-                            heartbeat=0.05)
+        await second_factor(
+            submit, account=account, job=job, redactor=Redactor(), type="sms", timeout=20, heartbeat=0.05
+        )
         await app
     assert tried == ["000000", "123456"]
     assert states == ["TWOFA_NEEDED.SMS", "TWOFA_NEEDED_RETRY.SMS"]

@@ -20,10 +20,27 @@ BIN = Path(sys.executable).parent / "browserkonnector"
 
 
 def test_arguments_map_to_the_config() -> None:
-    args = build_parser().parse_args(["--orders", "7", "--other-orders", "2", "--seed", "3", "--per-page", "5",
-                                      "--latency-ms", "10", "--error-rate", "0.25", "--session-max-requests", "9"])
-    assert config_from_args(args) == ShopConfig(seed=3, orders=7, other_orders=2, per_page=5, latency_ms=10,
-                                                error_rate=0.25, session_max_requests=9)
+    args = build_parser().parse_args(
+        [
+            "--orders",
+            "7",
+            "--other-orders",
+            "2",
+            "--seed",
+            "3",
+            "--per-page",
+            "5",
+            "--latency-ms",
+            "10",
+            "--error-rate",
+            "0.25",
+            "--session-max-requests",
+            "9",
+        ]
+    )
+    assert config_from_args(args) == ShopConfig(
+        seed=3, orders=7, other_orders=2, per_page=5, latency_ms=10, error_rate=0.25, session_max_requests=9
+    )
 
 
 def test_help_and_a_bad_value(capsys: pytest.CaptureFixture[str]) -> None:
@@ -38,8 +55,12 @@ def test_help_and_a_bad_value(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_the_command_serves_until_sigterm() -> None:
-    process = subprocess.Popen([str(BIN), "shop-site", "--port", "0", "--orders", "4"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [str(BIN), "shop-site", "--port", "0", "--orders", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         banner = "".join(process.stdout.readline() for _ in range(5))

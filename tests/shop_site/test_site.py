@@ -19,8 +19,9 @@ EN = {"Accept-Language": "en-US,en;q=0.9,de;q=0.5"}
 def log_in(client: httpx.Client, email: str, password: str) -> httpx.Response:
     form = Selector(client.get("/accounts/login/").text)
     token = form.css("#login-form input[name=csrfmiddlewaretoken]::attr(value)").get()
-    return client.post("/accounts/login/", data={"csrfmiddlewaretoken": token, "username": email,
-                                                 "password": password, "next": ""})
+    return client.post(
+        "/accounts/login/", data={"csrfmiddlewaretoken": token, "username": email, "password": password, "next": ""}
+    )
 
 
 def client_of(shop: ShopSite, headers: dict[str, str] = DE) -> httpx.Client:
@@ -49,8 +50,10 @@ def test_a_wrong_password_re_renders_the_form_with_an_alert(make_shop: Make) -> 
         assert alert is not None
         assert "korrekte E-Mail-Adresse" in alert
         assert "sessionid" not in client.cookies
-        forged = client.post("/accounts/login/", data={"csrfmiddlewaretoken": "forged", "username": anna.email,
-                                                       "password": anna.password})
+        forged = client.post(
+            "/accounts/login/",
+            data={"csrfmiddlewaretoken": "forged", "username": anna.email, "password": anna.password},
+        )
         assert forged.status_code == 403
     assert shop.stats()["login_failures"] == 1
     assert shop.stats()["csrf_failures"] == 1
@@ -75,8 +78,10 @@ def test_orders_paginate_by_20_with_absolute_secret_links_in_new_tabs(make_shop:
     assert "/invoice.pdf" not in pages[0].get()
 
 
-@pytest.mark.parametrize(("headers", "label", "amount_sep", "date_sep"),
-                         [(DE, "Rechnungsnummer", ",", "."), (EN, "Invoice number", ".", "/")])
+@pytest.mark.parametrize(
+    ("headers", "label", "amount_sep", "date_sep"),
+    [(DE, "Rechnungsnummer", ",", "."), (EN, "Invoice number", ".", "/")],
+)
 def test_accept_language_sets_labels_and_formats(
     make_shop: Make, headers: dict[str, str], label: str, amount_sep: str, date_sep: str
 ) -> None:

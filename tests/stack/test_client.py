@@ -15,10 +15,12 @@ from browserkonnector.store._jsonapi import error_info
 from browserkonnector.store._stack_http import StackCredentials
 from browserkonnector.testing._emulator import StackEmulator
 
-DEV_MODE = json.dumps({
-    "oauthOptions": {"clientID": "cid-123", "clientSecret": "csecret-456", "registrationAccessToken": "r"},
-    "token": {"accessToken": "access-789", "refreshToken": "refresh-000", "tokenType": "bearer"},
-})
+DEV_MODE = json.dumps(
+    {
+        "oauthOptions": {"clientID": "cid-123", "clientSecret": "csecret-456", "registrationAccessToken": "r"},
+        "token": {"accessToken": "access-789", "refreshToken": "refresh-000", "tokenType": "bearer"},
+    }
+)
 
 
 def test_credentials_bearer_string() -> None:
@@ -30,17 +32,24 @@ def test_credentials_bearer_string() -> None:
 def test_credentials_dev_mode_oauth_json() -> None:
     creds = StackCredentials.parse(DEV_MODE)
     assert (creds.access_token, creds.refresh_token, creds.client_id, creds.client_secret) == (
-        "access-789", "refresh-000", "cid-123", "csecret-456")
+        "access-789",
+        "refresh-000",
+        "cid-123",
+        "csecret-456",
+    )
     assert creds.can_refresh
     assert "access-789" not in repr(creds)
     assert "csecret-456" not in repr(creds)
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    ("", "COZY_CREDENTIALS is empty"),
-    ("{not json", "does not parse"),
-    ('{"token": {}}', "no token.accessToken"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", "COZY_CREDENTIALS is empty"),
+        ("{not json", "does not parse"),
+        ('{"token": {}}', "no token.accessToken"),
+    ],
+)
 def test_bad_credentials_name_the_variable(raw: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         StackCredentials.parse(raw)
@@ -58,21 +67,38 @@ def test_from_env_and_describe_never_show_the_token() -> None:
         CozyStackStore("alice.mycozy.cloud", "t")
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ({"ok": False, "status": "409", "error": "conflict", "reason": "Document update conflict."},
-     ("conflict: Document update conflict.", "conflict")),
-    ({"status": "404", "error": "not_found", "reason": "deleted"}, ("not_found: deleted", "deleted")),
-    ({"error": "no_index", "reason": "no matching index found, create an index"},
-     ("no_index: no matching index found, create an index", "no_index")),
-    ({"errors": [{"status": "412", "title": "Precondition Failed", "detail": "Invalid hash"}]},
-     ("Invalid hash", "precondition_failed")),
-    ({"errors": [{"status": "422", "title": "Invalid Parameter", "detail": "bad", "source": {"parameter": "name"}}]},
-     ("bad", "invalid_name")),
-    ({"errors": [{"status": "400", "title": "Bad Request", "detail": "no_usable_index: sort"}]},
-     ("no_usable_index: sort", "no_usable_index")),
-    ({"error": "Cannot create a document with _id"}, ("Cannot create a document with _id", None)),
-    ("not a mapping", ("", None)),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            {"ok": False, "status": "409", "error": "conflict", "reason": "Document update conflict."},
+            ("conflict: Document update conflict.", "conflict"),
+        ),
+        ({"status": "404", "error": "not_found", "reason": "deleted"}, ("not_found: deleted", "deleted")),
+        (
+            {"error": "no_index", "reason": "no matching index found, create an index"},
+            ("no_index: no matching index found, create an index", "no_index"),
+        ),
+        (
+            {"errors": [{"status": "412", "title": "Precondition Failed", "detail": "Invalid hash"}]},
+            ("Invalid hash", "precondition_failed"),
+        ),
+        (
+            {
+                "errors": [
+                    {"status": "422", "title": "Invalid Parameter", "detail": "bad", "source": {"parameter": "name"}}
+                ]
+            },
+            ("bad", "invalid_name"),
+        ),
+        (
+            {"errors": [{"status": "400", "title": "Bad Request", "detail": "no_usable_index: sort"}]},
+            ("no_usable_index: sort", "no_usable_index"),
+        ),
+        ({"error": "Cannot create a document with _id"}, ("Cannot create a document with _id", None)),
+        ("not a mapping", ("", None)),
+    ],
+)
 def test_error_bodies_of_every_shape(body: object, expected: tuple[str, str | None]) -> None:
     assert error_info(body) == expected
 
@@ -99,8 +125,9 @@ async def test_errors_are_typed_emulator(emulator: StackEmulator, cozy: CozyStac
         await cozy.mkdir(ROOT_DIR_ID, "..")
     with pytest.raises(PreconditionFailed):
         await cozy.upload(ROOT_DIR_ID, "x.pdf", b"abc", md5="AAAAAAAAAAAAAAAAAAAAAA==")
-    emulator.fail_next("/data/io.cozy.bills/_index", 400, times=1,
-                       body={"error": "bad_request", "reason": "invalid index"})
+    emulator.fail_next(
+        "/data/io.cozy.bills/_index", 400, times=1, body={"error": "bad_request", "reason": "invalid index"}
+    )
     with pytest.raises(BadRequest, match="_index") as info:  # the missing index could not be created
         await cozy.find("io.cozy.bills", {"zz": 1})
     assert not isinstance(info.value, NoIndex)
@@ -130,8 +157,12 @@ async def test_no_secret_in_logs_or_errors_emulator(emulator: StackEmulator) -> 
             emulator.refresh_token = "rotated-away"  # the refresh will be refused
             with pytest.raises(Exception) as info:  # noqa: PT011 - any error; its text is checked below
                 await store.get("io.cozy.bills", "x")
-            secrets = [emulator.token, emulator.client_secret, store.http.credentials.refresh_token or "",
-                       store.http.credentials.access_token]
+            secrets = [
+                emulator.token,
+                emulator.client_secret,
+                store.http.credentials.refresh_token or "",
+                store.http.credentials.access_token,
+            ]
     finally:
         logger.remove(sink)
     text = "\n".join(lines) + str(info.value) + repr(info.value)

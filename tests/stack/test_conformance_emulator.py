@@ -27,8 +27,12 @@ MANIFEST = json.loads((Path(__file__).parents[2] / "connectors" / "demo_vendor" 
 
 @pytest.fixture
 def http(tmp_path: Path) -> Iterator[httpx.Client]:
-    with StackEmulator(tmp_path / "cozy") as emu, httpx.Client(
-            base_url=emu.url, headers={"Authorization": f"Bearer {emu.token}", "Accept": "application/json"}) as c:
+    with (
+        StackEmulator(tmp_path / "cozy") as emu,
+        httpx.Client(
+            base_url=emu.url, headers={"Authorization": f"Bearer {emu.token}", "Accept": "application/json"}
+        ) as c,
+    ):
         yield c
 
 
@@ -44,9 +48,15 @@ def _upload(http: httpx.Client, name: str, **headers: str) -> httpx.Response:
 def test_vfs_errors_are_the_stacks_emulator(http: httpx.Client) -> None:
     wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
     mismatch = _upload(http, "a.pdf", **{"Content-MD5": wrong})
-    assert (mismatch.status_code, _error(mismatch)) == (412, {
-        "status": "412", "title": "Precondition Failed", "detail": "Invalid hash",
-        "source": {"parameter": "Content-MD5"}})
+    assert (mismatch.status_code, _error(mismatch)) == (
+        412,
+        {
+            "status": "412",
+            "title": "Precondition Failed",
+            "detail": "Invalid hash",
+            "source": {"parameter": "Content-MD5"},
+        },
+    )
     malformed = _upload(http, "a.pdf", **{"Content-MD5": "not-a-hash"})
     assert malformed.status_code == 422
     assert _error(malformed)["source"] == {"parameter": "Content-MD5"}
@@ -55,17 +65,22 @@ def test_vfs_errors_are_the_stacks_emulator(http: httpx.Client) -> None:
     assert (taken.status_code, _error(taken)["detail"]) == (409, "file already exists")
     no_parent = http.post("/files/missing-dir", params={"Type": "file", "Name": "b.pdf"}, content=PDF)
     assert (no_parent.status_code, _error(no_parent)["detail"]) == (
-        404, "Parent directory with given DirID does not exist")
-    expired = http.post(f"/files/{ROOT_DIR_ID}", params={"Type": "file", "Name": "c.pdf", "MetadataID": "gone"},
-                        content=PDF)
+        404,
+        "Parent directory with given DirID does not exist",
+    )
+    expired = http.post(
+        f"/files/{ROOT_DIR_ID}", params={"Type": "file", "Name": "c.pdf", "MetadataID": "gone"}, content=PDF
+    )
     assert (expired.status_code, _error(expired)["source"]) == (422, {"parameter": "MetadataID"})
 
 
 def test_couchdb_errors_keep_their_name_emulator(http: httpx.Client) -> None:
     http.post("/data/io.cozy.bills/", json={"amount": 1})
     no_index = http.post("/data/io.cozy.bills/_find", json={"selector": {"amount": 1}})
-    assert (no_index.status_code, no_index.json()) == (400, {
-        "ok": False, "status": "400", "error": "no_index", "reason": "no matching index found, create an index"})
+    assert (no_index.status_code, no_index.json()) == (
+        400,
+        {"ok": False, "status": "400", "error": "no_index", "reason": "no matching index found, create an index"},
+    )
     sort = http.post("/data/io.cozy.bills/_find", json={"selector": {"amount": 1}, "sort": [{"amount": "asc"}]})
     assert sort.json()["error"] == "no_usable_index"
     files = http.post("/files/_find", json={"selector": {"name": "a.pdf"}})
@@ -74,22 +89,30 @@ def test_couchdb_errors_keep_their_name_emulator(http: httpx.Client) -> None:
 
 def test_design_docs_list_the_indexes_emulator(http: httpx.Client) -> None:
     assert http.get("/data/io.cozy.nothing/_design_docs").json() == {
-        "error": "not_found", "reason": "Database does not exist."}
+        "error": "not_found",
+        "reason": "Database does not exist.",
+    }
     http.post("/data/io.cozy.bills/", json={"vendor": "EDF"})
-    http.post("/data/io.cozy.bills/_index", json={"index": {"fields": ["vendor"], "partial_filter_selector":
-                                                             {"trashed": False}}, "ddoc": "by_vendor"})
+    http.post(
+        "/data/io.cozy.bills/_index",
+        json={"index": {"fields": ["vendor"], "partial_filter_selector": {"trashed": False}}, "ddoc": "by_vendor"},
+    )
     listed = http.get("/data/io.cozy.bills/_design_docs", params={"include_docs": "true"}).json()
     assert [row["id"] for row in listed["rows"]] == ["_design/by_vendor"]
     design = listed["rows"][0]["doc"]
     assert design["language"] == "query"
-    assert design["views"]["by_vendor"]["options"]["def"] == {"fields": ["vendor"],
-                                                              "partial_filter_selector": {"trashed": False}}
+    assert design["views"]["by_vendor"]["options"]["def"] == {
+        "fields": ["vendor"],
+        "partial_filter_selector": {"trashed": False},
+    }
     assert http.get("/data/io.cozy.bills/_design/by_vendor").json()["_id"] == "_design/by_vendor"
 
 
 def test_the_token_is_limited_to_the_manifests_permissions_emulator(tmp_path: Path) -> None:
-    with StackEmulator(tmp_path / "cozy", permissions=MANIFEST["permissions"]) as emu, \
-            httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {emu.token}"}) as http:
+    with (
+        StackEmulator(tmp_path / "cozy", permissions=MANIFEST["permissions"]) as emu,
+        httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {emu.token}"}) as http,
+    ):
         assert http.post("/data/io.cozy.bills/", json={"amount": 1}).status_code == 201
         refused = http.post("/data/io.cozy.contacts/", json={"name": "x"})
         assert (refused.status_code, refused.json()) == (403, {"error": "code=403, message=Forbidden"})

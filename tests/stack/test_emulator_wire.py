@@ -46,10 +46,15 @@ def http(emu: StackEmulator) -> Iterator[httpx.Client]:
         yield client
 
 
-def _upload(http: httpx.Client, name: str, data: bytes = PDF, *, dir_id: str = ROOT_DIR_ID,
-            md5: str | None = None) -> httpx.Response:
-    return http.post(f"/files/{dir_id}", params={"Type": "file", "Name": name}, content=data,
-                     headers={"Content-MD5": md5 or _md5(data), "Content-Type": "application/pdf"})
+def _upload(
+    http: httpx.Client, name: str, data: bytes = PDF, *, dir_id: str = ROOT_DIR_ID, md5: str | None = None
+) -> httpx.Response:
+    return http.post(
+        f"/files/{dir_id}",
+        params={"Type": "file", "Name": name},
+        content=data,
+        headers={"Content-MD5": md5 or _md5(data), "Content-Type": "application/pdf"},
+    )
 
 
 def test_auth_is_required_and_expiry_is_announced_emulator(emu: StackEmulator, http: httpx.Client) -> None:
@@ -66,8 +71,12 @@ def test_auth_is_required_and_expiry_is_announced_emulator(emu: StackEmulator, h
 
 
 def test_token_endpoint_rotates_the_token_emulator(emu: StackEmulator) -> None:
-    form = {"grant_type": "refresh_token", "refresh_token": emu.refresh_token, "client_id": emu.client_id,
-            "client_secret": emu.client_secret}
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": emu.refresh_token,
+        "client_id": emu.client_id,
+        "client_secret": emu.client_secret,
+    }
     bad = httpx.post(f"{emu.url}/auth/access_token", data={**form, "client_secret": "nope"})
     assert bad.status_code == 400
     old = emu.token
@@ -110,8 +119,9 @@ def test_all_docs_rows_bulk_docs_and_index_emulator(http: httpx.Client) -> None:
     assert [row["ok"] for row in bulk.json()] == [True, True]
     again = http.post("/data/io.cozy.bills/_bulk_docs", json={"docs": [{"_id": "a", "n": 3}]}).json()
     assert again[0]["error"] == "conflict"
-    rows = http.post("/data/io.cozy.bills/_all_docs", params={"include_docs": "true"},
-                     json={"keys": ["a", "zz"]}).json()["rows"]
+    rows = http.post(
+        "/data/io.cozy.bills/_all_docs", params={"include_docs": "true"}, json={"keys": ["a", "zz"]}
+    ).json()["rows"]
     assert rows[0]["doc"]["n"] == 1
     assert rows[0]["value"]["rev"].startswith("1-")
     assert rows[1] == {"key": "zz", "error": "not_found"}
@@ -136,8 +146,9 @@ def test_find_limit_rules_next_and_no_index_emulator(http: httpx.Client) -> None
     assert too_big["limit"] == 100  # over 1000 is reset to 100, not clamped
     exact = http.post("/data/io.cozy.bills/_find", json={"selector": {"k": 1}, "limit": 120}).json()
     assert (len(exact["docs"]), exact["next"]) == (120, True)  # next = len(docs) >= limit
-    after = http.post("/data/io.cozy.bills/_find",
-                      json={"selector": {"k": 1}, "limit": 120, "bookmark": exact["bookmark"]}).json()
+    after = http.post(
+        "/data/io.cozy.bills/_find", json={"selector": {"k": 1}, "limit": 120, "bookmark": exact["bookmark"]}
+    ).json()
     assert (after["docs"], after["next"]) == ([], False)
     by_id = http.post("/data/io.cozy.bills/_find", json={"selector": {"_id": {"$gt": None}}, "limit": 3}).json()
     assert len(by_id["docs"]) == 3  # _id alone is served by the built-in index
@@ -166,11 +177,11 @@ def test_files_status_codes_and_jsonapi_shapes_emulator(http: httpx.Client) -> N
     assert taken.json()["errors"][0]["status"] == "409"
     assert _upload(http, "bad.pdf", md5=_md5(b"other")).status_code == 412
     # FileDocFromReq: the Content-Length is the size; Size only counts for a chunked upload.
-    sized = http.post(f"/files/{ROOT_DIR_ID}", params={"Type": "file", "Name": "sized.pdf", "Size": "999"},
-                      content=PDF)
+    sized = http.post(f"/files/{ROOT_DIR_ID}", params={"Type": "file", "Name": "sized.pdf", "Size": "999"}, content=PDF)
     assert sized.status_code == 201
-    short = http.post(f"/files/{ROOT_DIR_ID}", params={"Type": "file", "Name": "short.pdf", "Size": "999"},
-                      content=iter([PDF]))
+    short = http.post(
+        f"/files/{ROOT_DIR_ID}", params={"Type": "file", "Name": "short.pdf", "Size": "999"}, content=iter([PDF])
+    )
     assert short.status_code == 412
     assert short.json()["errors"][0]["source"] == {"parameter": "Content-Length"}
     bad_name = _upload(http, "a/b.pdf")
@@ -192,8 +203,10 @@ def test_files_status_codes_and_jsonapi_shapes_emulator(http: httpx.Client) -> N
 
 
 def test_quota_refuses_before_reading_emulator(tmp_path: Path) -> None:
-    with StackEmulator(tmp_path / "q", quota_bytes=10) as emu, \
-            httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {emu.token}"}) as http:
+    with (
+        StackEmulator(tmp_path / "q", quota_bytes=10) as emu,
+        httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {emu.token}"}) as http,
+    ):
         refused = _upload(http, "big.pdf", b"x" * 5_000_000)
         assert refused.status_code == 413
         assert refused.json()["errors"][0]["status"] == "413"
@@ -201,24 +214,28 @@ def test_quota_refuses_before_reading_emulator(tmp_path: Path) -> None:
 
 
 def test_metadata_ids_expire_after_ten_minutes_emulator(http: httpx.Client, clock: Clock) -> None:
-    answer = http.post("/files/upload/metadata", json={"data": {"type": "io.cozy.files.metadata",
-                                                                "attributes": {"label": "x"}}})
+    answer = http.post(
+        "/files/upload/metadata", json={"data": {"type": "io.cozy.files.metadata", "attributes": {"label": "x"}}}
+    )
     assert answer.status_code == 201
     meta_id = answer.json()["data"]["id"]
     clock.now += METADATA_TTL + 1
-    late = http.post(f"/files/{ROOT_DIR_ID}", params={"Type": "file", "Name": "late.pdf", "MetadataID": meta_id},
-                     content=PDF)
+    late = http.post(
+        f"/files/{ROOT_DIR_ID}", params={"Type": "file", "Name": "late.pdf", "MetadataID": meta_id}, content=PDF
+    )
     assert late.status_code == 422
     clock.now -= 2
-    ok = http.post(f"/files/{ROOT_DIR_ID}", params={"Type": "file", "Name": "ok.pdf", "MetadataID": meta_id},
-                   content=PDF)
+    ok = http.post(
+        f"/files/{ROOT_DIR_ID}", params={"Type": "file", "Name": "ok.pdf", "MetadataID": meta_id}, content=PDF
+    )
     assert ok.json()["data"]["attributes"]["metadata"] == {"label": "x"}
 
 
 def test_references_routes_emulator(http: httpx.Client) -> None:
     file_id = _upload(http, "r.pdf").json()["data"]["id"]
-    added = http.post(f"/files/{file_id}/relationships/referenced_by",
-                      json={"data": [{"type": "io.cozy.bills", "id": "b1"}]}).json()
+    added = http.post(
+        f"/files/{file_id}/relationships/referenced_by", json={"data": [{"type": "io.cozy.bills", "id": "b1"}]}
+    ).json()
     assert added["meta"]["count"] == 1
     assert added["data"] == [{"type": "io.cozy.bills", "id": "b1"}]
     refs = http.get("/data/io.cozy.bills/b1/relationships/references", params={"include": "files"}).json()

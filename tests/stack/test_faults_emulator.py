@@ -47,9 +47,7 @@ async def test_quota_exceeded_raises_quota_exceeded_and_stores_nothing_emulator(
             assert [r.status for r in emu.requests if r.method == "POST"] == [201, 413]  # 413 is not retried
 
 
-async def test_expired_konnector_token_says_so_clearly_emulator(
-    emulator: StackEmulator, cozy: CozyStackStore
-) -> None:
+async def test_expired_konnector_token_says_so_clearly_emulator(emulator: StackEmulator, cozy: CozyStackStore) -> None:
     await cozy.create(BILLS, {"amount": 1})
     emulator.expire_token()
     with pytest.raises(Unauthorized) as info:
@@ -86,8 +84,11 @@ async def test_oauth_token_is_refreshed_once_and_the_request_replayed_emulator(
         assert doc["amount"] == 2
         assert store.http.credentials.access_token == emulator.token != old_token
     tail = [(r.method, r.path, r.status) for r in emulator.requests[-3:]]
-    assert tail == [("POST", "/data/io.cozy.bills/", 401), ("POST", "/auth/access_token", 200),
-                    ("POST", "/data/io.cozy.bills/", 201)]
+    assert tail == [
+        ("POST", "/data/io.cozy.bills/", 401),
+        ("POST", "/auth/access_token", 200),
+        ("POST", "/data/io.cozy.bills/", 201),
+    ]
     assert emulator.requests[-1].header("authorization") == f"Bearer {emulator.token}"
     async with CozyStackStore(emulator.url, emulator.oauth_credentials()) as store:
         assert len([d async for d in store.all_docs(BILLS)]) == 2
@@ -225,8 +226,7 @@ async def test_post_refused_with_503_is_retried_emulator(emulator: StackEmulator
 
 
 async def test_app_info_reaches_files_cozy_metadata_emulator(cozy: CozyStackStore) -> None:
-    uploaded = await cozy.upload(ROOT_DIR_ID, "a.pdf", PDF, source_account="acc-1",
-                                 source_account_identifier="alice")
+    uploaded = await cozy.upload(ROOT_DIR_ID, "a.pdf", PDF, source_account="acc-1", source_account_identifier="alice")
     meta = uploaded.cozy_metadata
     assert meta["createdByApp"] == APP.slug
     assert meta["sourceAccount"] == "acc-1"

@@ -101,8 +101,13 @@ PROBE = textwrap.dedent('''
 
 @pytest.mark.slow
 def test_100mb_upload_keeps_memory_flat_emulator(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path), str(SIZE)], capture_output=True,
-                          text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(tmp_path), str(SIZE)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"memory of a {SIZE >> 20} MB upload to the emulator: {result}")  # shown with -s, for the report

@@ -37,8 +37,15 @@ async def test_upload_with_metadata_emulator(emulator: StackEmulator, cozy: Cozy
     folder = await cozy.mkdir_p("/Administratif/Demo Énergie")
     emulator.clear_requests()
     metadata = {"qualification": {"label": "energy_invoice"}, "fileIdAttributes": "2024-01"}
-    uploaded = await cozy.upload(folder.id, "2024-01_demo.pdf", PDF, metadata=metadata, source_account="acc-42",
-                                 source_account_identifier="alice@example.org", tags=["bill"])
+    uploaded = await cozy.upload(
+        folder.id,
+        "2024-01_demo.pdf",
+        PDF,
+        metadata=metadata,
+        source_account="acc-42",
+        source_account_identifier="alice@example.org",
+        tags=["bill"],
+    )
     meta_call, upload_call = emulator.requests
     # 1. the metadata is pre-sent and gives a MetadataID
     assert (meta_call.method, meta_call.path, meta_call.status) == ("POST", "/files/upload/metadata", 201)
@@ -81,17 +88,20 @@ async def test_find_sends_use_index_and_creates_the_missing_index_once_emulator(
     assert [d["amount"] for d in page.docs] == [1, 2, 3]
     assert page.next is True
     assert _calls(emulator) == [
-        ("POST", "/data/io.cozy.bills/_find", 400),   # no_index: the stack refuses a full scan
+        ("POST", "/data/io.cozy.bills/_find", 400),  # no_index: the stack refuses a full scan
         ("POST", "/data/io.cozy.bills/_index", 200),  # the client creates the index it named...
-        ("POST", "/data/io.cozy.bills/_find", 200),   # ...and retries once
+        ("POST", "/data/io.cozy.bills/_find", 200),  # ...and retries once
     ]
     first, create, retry = emulator.requests
     assert first.json["use_index"] == "_design/by_date_and_vendor"
     assert first.json["selector"] == {"vendor": "EDF"}
     assert first.json["sort"] == [{"date": "asc"}]
     assert first.json["limit"] == 3
-    assert create.json == {"index": {"fields": ["date", "vendor"]}, "ddoc": "by_date_and_vendor",
-                           "name": "by_date_and_vendor"}
+    assert create.json == {
+        "index": {"fields": ["date", "vendor"]},
+        "ddoc": "by_date_and_vendor",
+        "name": "by_date_and_vendor",
+    }
     assert retry.json == first.json
     _bearer_everywhere(emulator, emulator.requests)
     # next page through the bookmark; the index now exists: one request
@@ -134,9 +144,7 @@ async def test_find_all_follows_bookmarks_emulator(emulator: StackEmulator, cozy
     assert finds[2].json["bookmark"] != finds[1].json["bookmark"]
 
 
-async def test_all_docs_uses_normal_docs_with_bookmarks_emulator(
-    emulator: StackEmulator, cozy: CozyStackStore
-) -> None:
+async def test_all_docs_uses_normal_docs_with_bookmarks_emulator(emulator: StackEmulator, cozy: CozyStackStore) -> None:
     await cozy.bulk_save(BILLS, [{"n": n} for n in range(7)])
     emulator.clear_requests()
     docs = [d async for d in cozy.all_docs(BILLS, page_size=3)]
@@ -176,11 +184,14 @@ async def test_file_routes_emulator(emulator: StackEmulator, cozy: CozyStackStor
     folder = await cozy.mkdir_p("/A/B")
     calls = emulator.requests  # getDirectoryOrCreate: stat the path, create on 404, recursively
     assert [(r.method, r.path, r.param("Path"), r.status) for r in calls[:3]] == [
-        ("GET", "/files/metadata", "/A/B", 404), ("GET", "/files/metadata", "/A", 404),
-        ("GET", "/files/metadata", "/", 200)]
+        ("GET", "/files/metadata", "/A/B", 404),
+        ("GET", "/files/metadata", "/A", 404),
+        ("GET", "/files/metadata", "/", 200),
+    ]
     assert [(r.method, r.path, r.param("Type"), r.param("Name"), r.status) for r in calls[3:]] == [
         ("POST", f"/files/{ROOT_DIR_ID}", "directory", "A", 201),
-        ("POST", f"/files/{folder.dir_id}", "directory", "B", 201)]
+        ("POST", f"/files/{folder.dir_id}", "directory", "B", 201),
+    ]
     emulator.clear_requests()
     f = await cozy.upload(folder.id, "x.pdf", PDF)
     await cozy.overwrite(f.id, PDF + b"more", if_match=f.rev)
@@ -195,12 +206,15 @@ async def test_file_routes_emulator(emulator: StackEmulator, cozy: CozyStackStor
         ("POST", f"/files/{folder.id}"),
         ("PUT", f"/files/{f.id}"),
         ("PATCH", f"/files/{f.id}"),
-        ("POST", f"/files/{f.id}/relationships/referenced_by"), ("GET", f"/files/{f.id}"),
-        ("DELETE", f"/files/{f.id}/relationships/referenced_by"), ("GET", f"/files/{f.id}"),
+        ("POST", f"/files/{f.id}/relationships/referenced_by"),
+        ("GET", f"/files/{f.id}"),
+        ("DELETE", f"/files/{f.id}/relationships/referenced_by"),
+        ("GET", f"/files/{f.id}"),
         ("GET", "/data/io.cozy.bills/b1/relationships/references"),
         ("GET", f"/files/download/{f.id}"),
         ("DELETE", f"/files/{f.id}"),
-        ("GET", f"/files/{f.id}"), ("DELETE", f"/files/trash/{f.id}"),
+        ("GET", f"/files/{f.id}"),
+        ("DELETE", f"/files/trash/{f.id}"),
     ]
     put, patch = emulator.requests[1], emulator.requests[2]
     assert put.header("if-match") == f.rev

@@ -44,10 +44,17 @@ FACTORIES: dict[str, Factory] = {
     "emulator": _emulator,
     "live": _live,
 }
-BACKENDS = ["local", "emulator", pytest.param("live", marks=[
-    pytest.mark.live,
-    pytest.mark.skipif(not _LIVE, reason="no live Cozy: set COZY_URL and COZY_CREDENTIALS of a test instance"),
-])]
+BACKENDS = [
+    "local",
+    "emulator",
+    pytest.param(
+        "live",
+        marks=[
+            pytest.mark.live,
+            pytest.mark.skipif(not _LIVE, reason="no live Cozy: set COZY_URL and COZY_CREDENTIALS of a test instance"),
+        ],
+    ),
+]
 
 
 @pytest.fixture(params=BACKENDS)

@@ -27,7 +27,8 @@ async def test_create_get_update_delete_cycle(store: Store) -> None:
     got = await store.get(BILLS, created["_id"])
     assert got["_type"] == BILLS
     assert {k: got[k] for k in ("_id", "_rev", "vendor", "amount")} == {
-        k: created[k] for k in ("_id", "_rev", "vendor", "amount")}
+        k: created[k] for k in ("_id", "_rev", "vendor", "amount")
+    }
     updated = await store.update(BILLS, {**got, "amount": 43})
     assert updated["_rev"].startswith("2-")
     assert updated["_id"] == created["_id"]
@@ -93,13 +94,16 @@ async def test_bulk_save_reports_each_document(store: Store) -> None:
     a = await store.create(BILLS, {"_id": "a", "v": 1})
     b = await store.create(BILLS, {"_id": "b", "v": 1})
     await store.update(BILLS, {**b, "v": 2})  # b's rev in hand is now stale
-    results = await store.bulk_save(BILLS, [
-        {"v": "new"},                                  # create, id chosen by the store
-        {"_id": "fixed", "v": "fixed"},                # create with id
-        {**a, "v": 10},                                # update, current rev
-        {**b, "v": 20},                                # update, stale rev -> conflict
-        {"_id": "a-dup", "v": 1},
-    ])
+    results = await store.bulk_save(
+        BILLS,
+        [
+            {"v": "new"},  # create, id chosen by the store
+            {"_id": "fixed", "v": "fixed"},  # create with id
+            {**a, "v": 10},  # update, current rev
+            {**b, "v": 20},  # update, stale rev -> conflict
+            {"_id": "a-dup", "v": 1},
+        ],
+    )
     assert [r.ok for r in results] == [True, True, True, False, True]
     assert results[3].error == "conflict"
     assert results[3].id == "b"
@@ -150,8 +154,10 @@ async def test_all_docs_pages_through_everything(store: Store) -> None:
 
 
 async def test_accounts_keep_connector_state_in_data(store: Store) -> None:
-    account = await store.create("io.cozy.accounts", {
-        "account_type": "demo-vendor", "auth": {"login": "alice"}, "data": {"last_bill": "2024-01"}})
+    account = await store.create(
+        "io.cozy.accounts",
+        {"account_type": "demo-vendor", "auth": {"login": "alice"}, "data": {"last_bill": "2024-01"}},
+    )
     assert account["cozyMetadata"]["metadataVersion"] == 1
     assert account["cozyMetadata"]["createdByApp"] == "contract-tests"
     got = await store.get("io.cozy.accounts", account["_id"])

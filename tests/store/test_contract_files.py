@@ -56,9 +56,15 @@ async def test_mkdir_mkdir_p_and_stat(store: Store) -> None:
 
 async def test_upload_sets_size_md5_mime_class_metadata(store: Store) -> None:
     folder = await store.mkdir_p("/Administratif/EDF")
-    f = await store.upload(folder.id, "2024-01_edf.pdf", PDF, metadata={
-        "fileIdAttributes": "2024-01", "qualification": {"label": "energy_invoice"}},
-        source_account="acc-1", source_account_identifier="alice", md5=md5_base64(PDF))
+    f = await store.upload(
+        folder.id,
+        "2024-01_edf.pdf",
+        PDF,
+        metadata={"fileIdAttributes": "2024-01", "qualification": {"label": "energy_invoice"}},
+        source_account="acc-1",
+        source_account_identifier="alice",
+        md5=md5_base64(PDF),
+    )
     assert f.type == "file"
     assert f.dir_id == folder.id
     assert f.name == "2024-01_edf.pdf"
@@ -112,8 +118,7 @@ async def test_upload_streams_from_a_path_and_from_chunks(store: Store, tmp_path
 
     g = await store.upload(ROOT_DIR_ID, "chunks.bin", chunks())
     assert g.size == 5000
-    assert await store.download(g.id) == b"A" * 1000 + b"B" * 1000 + b"C" * 1000 + \
-        b"D" * 1000 + b"E" * 1000
+    assert await store.download(g.id) == b"A" * 1000 + b"B" * 1000 + b"C" * 1000 + b"D" * 1000 + b"E" * 1000
 
 
 async def test_name_taken_in_folder_is_a_conflict(store: Store) -> None:
@@ -127,8 +132,9 @@ async def test_name_taken_in_folder_is_a_conflict(store: Store) -> None:
     assert (await store.upload(other.id, "bill.pdf", b"same name, other folder")).dir_id == other.id
 
 
-@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../x", "/abs", "nul\x00byte", "new\nline",
-                                  "cr\rhere", "tab\there", "bell\x07"])
+@pytest.mark.parametrize(
+    "name", ["", ".", "..", "a/b", "../x", "/abs", "nul\x00byte", "new\nline", "cr\rhere", "tab\there", "bell\x07"]
+)
 async def test_invalid_names_are_refused(store: Store, name: str) -> None:
     with pytest.raises(InvalidName):
         await store.upload(ROOT_DIR_ID, name, b"x")
@@ -280,16 +286,26 @@ async def test_references_and_referenced_files(store: Store) -> None:
 async def test_find_files_like_connectors_do(store: Store) -> None:
     folder = await store.mkdir_p("/Administratif/EDF")
     for month in ("01", "02", "03"):
-        await store.upload(folder.id, f"2024-{month}.pdf", PDF, metadata={"fileIdAttributes": f"ref-{month}"},
-                           source_account_identifier="alice")
+        await store.upload(
+            folder.id,
+            f"2024-{month}.pdf",
+            PDF,
+            metadata={"fileIdAttributes": f"ref-{month}"},
+            source_account_identifier="alice",
+        )
     await store.upload(folder.id, "other.pdf", PDF, source_account_identifier="bob")
     partial = {"trashed": False, "cozyMetadata.sourceAccountIdentifier": {"$exists": True}}
-    ddoc = await store.define_index("io.cozy.files",
-                                    ["metadata.fileIdAttributes", "cozyMetadata.sourceAccountIdentifier",
-                                     "cozyMetadata.createdByApp"], partial_filter=partial)
-    selector = {"metadata.fileIdAttributes": {"$in": ["ref-01", "ref-03", "ref-99"]},
-                "cozyMetadata.sourceAccountIdentifier": "alice", "cozyMetadata.createdByApp": "contract-tests",
-                **partial}
+    ddoc = await store.define_index(
+        "io.cozy.files",
+        ["metadata.fileIdAttributes", "cozyMetadata.sourceAccountIdentifier", "cozyMetadata.createdByApp"],
+        partial_filter=partial,
+    )
+    selector = {
+        "metadata.fileIdAttributes": {"$in": ["ref-01", "ref-03", "ref-99"]},
+        "cozyMetadata.sourceAccountIdentifier": "alice",
+        "cozyMetadata.createdByApp": "contract-tests",
+        **partial,
+    }
     files, page = await store.find_files(selector, use_index=ddoc)
     assert sorted(f.name for f in files) == ["2024-01.pdf", "2024-03.pdf"]
     assert all(isinstance(f, FileDoc) and f.size == len(PDF) for f in files)

@@ -26,43 +26,58 @@ async def _ids(store: Store, selector: dict[str, Any], **kw: Any) -> list[str]:
 
 
 BILLS = [
-    {"_id": "b1", "vendor": "EDF", "amount": 10, "date": "2024-01-05", "tags": ["energy", "home"],
-     "cozyMetadata": {"sourceAccount": "acc1"}},
-    {"_id": "b2", "vendor": "EDF", "amount": 25.5, "date": "2024-02-05", "tags": ["energy"],
-     "cozyMetadata": {"sourceAccount": "acc2"}},
+    {
+        "_id": "b1",
+        "vendor": "EDF",
+        "amount": 10,
+        "date": "2024-01-05",
+        "tags": ["energy", "home"],
+        "cozyMetadata": {"sourceAccount": "acc1"},
+    },
+    {
+        "_id": "b2",
+        "vendor": "EDF",
+        "amount": 25.5,
+        "date": "2024-02-05",
+        "tags": ["energy"],
+        "cozyMetadata": {"sourceAccount": "acc2"},
+    },
     {"_id": "b3", "vendor": "Free", "amount": 30, "date": "2024-01-20", "tags": [], "isRefund": True},
     {"_id": "b4", "vendor": "Orange", "amount": None, "date": "2023-12-31"},
     {"_id": "b5", "vendor": "free", "amount": "12", "date": "2024-03-01", "tags": ["isp", "home"]},
 ]
 
 
-@pytest.mark.parametrize(("selector", "expected"), [
-    ({"vendor": "EDF"}, ["b1", "b2"]),
-    ({"vendor": {"$eq": "EDF"}, "amount": {"$gt": 10}}, ["b2"]),
-    ({"vendor": {"$ne": "EDF"}}, ["b3", "b4", "b5"]),
-    ({"amount": {"$gte": 10, "$lte": 25.5}}, ["b1", "b2"]),
-    ({"amount": {"$lt": 11}}, ["b1", "b4"]),            # null sorts before numbers
-    ({"amount": {"$gt": 100}}, ["b5"]),                 # strings sort after numbers
-    ({"vendor": {"$in": ["Free", "Orange", "nobody"]}}, ["b3", "b4"]),
-    ({"vendor": {"$nin": ["EDF", "Free"]}}, ["b4", "b5"]),
-    ({"isRefund": {"$exists": True}}, ["b3"]),
-    ({"isRefund": {"$exists": False}}, ["b1", "b2", "b4", "b5"]),
-    ({"isRefund": {"$ne": True}}, []),                  # $ne never matches a missing field
-    ({"vendor": {"$regex": "^[Ff]ree$"}}, ["b3", "b5"]),
-    ({"$or": [{"vendor": "Orange"}, {"amount": 30}]}, ["b3", "b4"]),
-    ({"$and": [{"vendor": "EDF"}, {"date": {"$lt": "2024-02-01"}}]}, ["b1"]),
-    ({"$not": {"vendor": "EDF"}}, ["b3", "b4", "b5"]),
-    ({"$nor": [{"vendor": "EDF"}, {"vendor": "Free"}]}, ["b4", "b5"]),
-    ({"tags": {"$elemMatch": {"$eq": "home"}}}, ["b1", "b5"]),
-    ({"tags": {"$all": ["home", "energy"]}}, ["b1"]),
-    ({"tags": {"$size": 0}}, ["b3"]),
-    ({"tags": {"$in": ["isp"]}}, ["b5"]),               # $in on an array tests its elements
-    ({"cozyMetadata.sourceAccount": "acc2"}, ["b2"]),   # dotted path
-    ({"cozyMetadata": {"sourceAccount": "acc1"}}, ["b1"]),  # nested object = sub-selector
-    ({"amount": {"$type": "string"}}, ["b5"]),
-    ({"_id": {"$gt": "b3"}}, ["b4", "b5"]),
-    ({"_id": {"$gt": None}}, ["b1", "b2", "b3", "b4", "b5"]),
-])
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ({"vendor": "EDF"}, ["b1", "b2"]),
+        ({"vendor": {"$eq": "EDF"}, "amount": {"$gt": 10}}, ["b2"]),
+        ({"vendor": {"$ne": "EDF"}}, ["b3", "b4", "b5"]),
+        ({"amount": {"$gte": 10, "$lte": 25.5}}, ["b1", "b2"]),
+        ({"amount": {"$lt": 11}}, ["b1", "b4"]),  # null sorts before numbers
+        ({"amount": {"$gt": 100}}, ["b5"]),  # strings sort after numbers
+        ({"vendor": {"$in": ["Free", "Orange", "nobody"]}}, ["b3", "b4"]),
+        ({"vendor": {"$nin": ["EDF", "Free"]}}, ["b4", "b5"]),
+        ({"isRefund": {"$exists": True}}, ["b3"]),
+        ({"isRefund": {"$exists": False}}, ["b1", "b2", "b4", "b5"]),
+        ({"isRefund": {"$ne": True}}, []),  # $ne never matches a missing field
+        ({"vendor": {"$regex": "^[Ff]ree$"}}, ["b3", "b5"]),
+        ({"$or": [{"vendor": "Orange"}, {"amount": 30}]}, ["b3", "b4"]),
+        ({"$and": [{"vendor": "EDF"}, {"date": {"$lt": "2024-02-01"}}]}, ["b1"]),
+        ({"$not": {"vendor": "EDF"}}, ["b3", "b4", "b5"]),
+        ({"$nor": [{"vendor": "EDF"}, {"vendor": "Free"}]}, ["b4", "b5"]),
+        ({"tags": {"$elemMatch": {"$eq": "home"}}}, ["b1", "b5"]),
+        ({"tags": {"$all": ["home", "energy"]}}, ["b1"]),
+        ({"tags": {"$size": 0}}, ["b3"]),
+        ({"tags": {"$in": ["isp"]}}, ["b5"]),  # $in on an array tests its elements
+        ({"cozyMetadata.sourceAccount": "acc2"}, ["b2"]),  # dotted path
+        ({"cozyMetadata": {"sourceAccount": "acc1"}}, ["b1"]),  # nested object = sub-selector
+        ({"amount": {"$type": "string"}}, ["b5"]),
+        ({"_id": {"$gt": "b3"}}, ["b4", "b5"]),
+        ({"_id": {"$gt": None}}, ["b1", "b2", "b3", "b4", "b5"]),
+    ],
+)
 async def test_operators(store: Store, selector: dict[str, Any], expected: list[str]) -> None:
     await _seed(store, BILLS)
     assert sorted(await _ids(store, selector)) == expected
@@ -118,8 +133,13 @@ async def test_sorted_bookmark_paging(store: Store) -> None:
     got: list[tuple[int, str]] = []
     bookmark = None
     while True:
-        page = await store.find(DT, {"n": {"$gte": 0}, "name": {"$gt": None}},
-                                sort=[{"n": "desc"}, {"name": "desc"}], limit=4, bookmark=bookmark)
+        page = await store.find(
+            DT,
+            {"n": {"$gte": 0}, "name": {"$gt": None}},
+            sort=[{"n": "desc"}, {"name": "desc"}],
+            limit=4,
+            bookmark=bookmark,
+        )
         got += [(d["n"], d["name"]) for d in page.docs]
         if not page.next:
             break
@@ -159,8 +179,9 @@ async def test_mixed_sort_directions_are_refused(store: Store) -> None:
     await _seed(store, BILLS)
     await store.define_index(DT, ["vendor", "date"])
     with pytest.raises(BadRequest):
-        await store.find(DT, {"vendor": {"$gt": None}, "date": {"$gt": None}},
-                         sort=[{"vendor": "asc"}, {"date": "desc"}])
+        await store.find(
+            DT, {"vendor": {"$gt": None}, "date": {"$gt": None}}, sort=[{"vendor": "asc"}, {"date": "desc"}]
+        )
 
 
 async def test_define_index_is_idempotent_and_used(store: Store) -> None:
@@ -179,6 +200,5 @@ async def test_partial_index(store: Store) -> None:
     partial = {"cozyMetadata.sourceAccount": {"$exists": True}}
     ddoc = await store.define_index(DT, ["vendor"], partial_filter=partial)
     assert ddoc == f"_design/{index_name(['vendor'], partial)}"
-    page = await store.find(DT, {"vendor": "EDF", "cozyMetadata.sourceAccount": {"$exists": True}},
-                            use_index=ddoc)
+    page = await store.find(DT, {"vendor": "EDF", "cozyMetadata.sourceAccount": {"$exists": True}}, use_index=ddoc)
     assert sorted(d["_id"] for d in page.docs) == ["b1", "b2"]

@@ -70,8 +70,9 @@ def _leftovers(root: Path) -> int:
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, str(WRITER), *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(WRITER), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 @pytest.mark.parametrize(("mode", "rounds"), [("loop", 20), ("batch", 12)])
@@ -120,8 +121,7 @@ async def test_two_writer_processes_on_one_store(tmp_path: Path) -> None:
         for i in range(5):  # both created these folders: one folder each, no duplicate
             assert (await store.stat_path(f"/race/round-{i}")).is_dir
         bills = [d async for d in store.all_docs("io.cozy.bills")]
-        assert sorted((b["tag"], b["i"]) for b in bills) == sorted(
-            (t, i) for t in "AB" for i in range(rounds))
+        assert sorted((b["tag"], b["i"]) for b in bills) == sorted((t, i) for t in "AB" for i in range(rounds))
     assert os.listdir(root / ".locks") == []
 
 

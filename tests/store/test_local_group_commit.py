@@ -29,8 +29,9 @@ async def _no_leftovers(store: LocalStore) -> None:
     assert list((store.root / ".tmp").iterdir()) == []
 
 
-async def test_concurrent_uploads_share_commits_and_folder_fsyncs(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_concurrent_uploads_share_commits_and_folder_fsyncs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     batches: list[int] = []
     fsyncs: list[Path] = []
     finish_many = _fileops.FileOps.finish_many
@@ -51,8 +52,9 @@ async def test_concurrent_uploads_share_commits_and_folder_fsyncs(tmp_path: Path
         batches.clear()
         fsyncs.clear()
         bodies = {f"bill-{i}.pdf": f"%PDF-1.4 bill {i}".encode() * 50 for i in range(30)}
-        saved = await asyncio.gather(*(store.upload(folder.id, name, body, md5=md5_base64(body))
-                                       for name, body in bodies.items()))
+        saved = await asyncio.gather(
+            *(store.upload(folder.id, name, body, md5=md5_base64(body)) for name, body in bodies.items())
+        )
         assert sorted(f.name for f in saved) == sorted(bodies)
         for file in saved:
             assert await store.download(file.id) == bodies[file.name]

@@ -17,12 +17,15 @@ from browserkonnector.store._local import LocalStore
 from browserkonnector.store._names import check_name, normalize_filename, sanitize_filename, split_path
 
 
-@pytest.mark.parametrize(("raw", "ext", "expected"), [
-    ("Facture: 2024/01 <EDF>", None, "Facture 2024 01 EDF"),
-    ('a"b\\c|d?e*f', "pdf", "a b c d e f.pdf"),
-    ("  many   \t spaces\n", ".pdf", "many spaces.pdf"),
-    ("nul\x00here", None, "nul here"),
-])
+@pytest.mark.parametrize(
+    ("raw", "ext", "expected"),
+    [
+        ("Facture: 2024/01 <EDF>", None, "Facture 2024 01 EDF"),
+        ('a"b\\c|d?e*f', "pdf", "a b c d e f.pdf"),
+        ("  many   \t spaces\n", ".pdf", "many spaces.pdf"),
+        ("nul\x00here", None, "nul here"),
+    ],
+)
 def test_normalize_filename_like_konnector_libs(raw: str, ext: str | None, expected: str) -> None:
     assert normalize_filename(raw, ext) == expected
 
@@ -41,8 +44,10 @@ def test_check_name_and_split_path() -> None:
             split_path(bad)
 
 
-@pytest.mark.parametrize("vendor_name", ["../../etc/passwd", "/abs/path.pdf", "..", ".", "", "\x00",
-                                         "bill\u202efdp.exe", "a\r\nb.pdf", "x" * 400 + ".pdf"])
+@pytest.mark.parametrize(
+    "vendor_name",
+    ["../../etc/passwd", "/abs/path.pdf", "..", ".", "", "\x00", "bill\u202efdp.exe", "a\r\nb.pdf", "x" * 400 + ".pdf"],
+)
 def test_sanitize_filename_always_gives_a_valid_name(vendor_name: str) -> None:
     name = sanitize_filename(vendor_name)
     assert check_name(name) == name

@@ -30,7 +30,8 @@ def _plan(store: LocalStore, doctype: str, selector: dict[str, Any], extra: tupl
     assert tbl is not None
     where, params = _pushdown.push_down(normalize(selector)).where(tbl, extra)
     rows = store.db.conn.execute(
-        f'EXPLAIN QUERY PLAN SELECT id, rev, body FROM "{tbl}" WHERE {where} ORDER BY id', params).fetchall()
+        f'EXPLAIN QUERY PLAN SELECT id, rev, body FROM "{tbl}" WHERE {where} ORDER BY id', params
+    ).fetchall()
     return "\n".join(str(r[3]) for r in rows)
 
 
@@ -49,8 +50,9 @@ async def test_dedup_query_is_served_by_the_index(local: LocalStore) -> None:
 
 
 async def test_ranges_and_equalities_use_the_index(local: LocalStore) -> None:
-    await local.bulk_save(DT, [{"date": f"2024-{m:02d}-01", "vendor": "EDF" if m % 2 else "Free"}
-                               for m in range(1, 13)])
+    await local.bulk_save(
+        DT, [{"date": f"2024-{m:02d}-01", "vendor": "EDF" if m % 2 else "Free"} for m in range(1, 13)]
+    )
     await local.define_index(DT, ["date"])
     await local.define_index(DT, ["vendor", "date"])
     assert "USING INDEX" in _plan(local, DT, {"date": {"$gte": "2024-06-01"}})
@@ -67,18 +69,28 @@ async def test_partial_index_is_real_and_used(local: LocalStore) -> None:
     assert "json_type" in ix.partial_sql
     sql = local.db.conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (ix.sql_name,)).fetchone()[0]
     assert "WHERE deleted = 0 AND" in sql
-    plan = _plan(local, "io.cozy.files", {"metadata.fileIdAttributes": {"$in": ["a", "b"]}, **partial},
-                 (ix.partial_sql,))
+    plan = _plan(
+        local, "io.cozy.files", {"metadata.fileIdAttributes": {"$in": ["a", "b"]}, **partial}, (ix.partial_sql,)
+    )
     assert f"USING INDEX {ix.sql_name}" in plan
 
 
 async def test_results_do_not_depend_on_indexes(local: LocalStore) -> None:
-    docs: list[dict[str, Any]] = [{"v": v} for v in
-                                  [None, False, True, 0, 1, 2.5, "a", "b", [], ["a"], [1, 2], {"x": 1}]]
+    docs: list[dict[str, Any]] = [
+        {"v": v} for v in [None, False, True, 0, 1, 2.5, "a", "b", [], ["a"], [1, 2], {"x": 1}]
+    ]
     docs.append({})
     await local.bulk_save(DT, docs)
-    selectors = [{"v": {"$in": ["a", 1]}}, {"v": {"$lt": 1}}, {"v": {"$gt": "a"}}, {"v": {"$gte": None}},
-                 {"v": {"$lte": "a"}}, {"v": None}, {"v": {"$gt": False}}, {"v": {"$exists": False}}]
+    selectors = [
+        {"v": {"$in": ["a", 1]}},
+        {"v": {"$lt": 1}},
+        {"v": {"$gt": "a"}},
+        {"v": {"$gte": None}},
+        {"v": {"$lte": "a"}},
+        {"v": None},
+        {"v": {"$gt": False}},
+        {"v": {"$exists": False}},
+    ]
     before = [sorted(str(d.get("v")) for d in (await local.find(DT, s)).docs) for s in selectors]
     await local.define_index(DT, ["v"])
     after = [sorted(str(d.get("v")) for d in (await local.find(DT, s)).docs) for s in selectors]

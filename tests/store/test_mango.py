@@ -19,8 +19,16 @@ from browserkonnector.store._errors import BadRequest
 from browserkonnector.store._local import LocalStore
 from browserkonnector.store._mango import collate_key, compare, match, normalize, parse_sort
 
-DOC = {"_id": "d1", "name": "Paul", "age": 42, "tags": ["a", "b"], "nested": {"x": 1, "y": None},
-       "scores": [{"s": 80}, {"s": 95}], "flag": False, "empty": []}
+DOC = {
+    "_id": "d1",
+    "name": "Paul",
+    "age": 42,
+    "tags": ["a", "b"],
+    "nested": {"x": 1, "y": None},
+    "scores": [{"s": 80}, {"s": 95}],
+    "flag": False,
+    "empty": [],
+}
 
 CASES: list[tuple[str, dict[str, Any], bool]] = [
     # [docs §Selector Basics] a field and a value means equality; several fields are an implicit $and
@@ -33,7 +41,7 @@ CASES: list[tuple[str, dict[str, Any], bool]] = [
     ("$exists on a null value", {"nested.y": {"$exists": True}}, True),
     # [erl match/3, not_found] a condition on a missing field is false, except $exists:false
     ("missing field $eq", {"missing": None}, False),
-    ("missing field $ne", {"missing": {"$ne": 1}}, False),   # unlike MongoDB
+    ("missing field $ne", {"missing": {"$ne": 1}}, False),  # unlike MongoDB
     ("missing field $nin", {"missing": {"$nin": [1]}}, False),
     ("missing field $lt", {"missing": {"$lt": 1}}, False),
     ("missing field $exists:false", {"missing": {"$exists": False}}, True),
@@ -87,11 +95,21 @@ def test_selector_table(selector: dict[str, Any], expected: bool) -> None:
     assert match(normalize(selector), DOC) is expected
 
 
-@pytest.mark.parametrize("selector", [
-    {"a": {"$unknown": 1}}, {"a": {"$in": 1}}, {"a": {"$exists": "yes"}}, {"a": {"$size": -1}},
-    {"a": {"$regex": "("}}, {"$or": {"a": 1}}, {"a": {"$mod": [0, 1]}}, {"a": {"$type": "date"}},
-    {"a..b": 1}, {"$and": "x"},
-])
+@pytest.mark.parametrize(
+    "selector",
+    [
+        {"a": {"$unknown": 1}},
+        {"a": {"$in": 1}},
+        {"a": {"$exists": "yes"}},
+        {"a": {"$size": -1}},
+        {"a": {"$regex": "("}},
+        {"$or": {"a": 1}},
+        {"a": {"$mod": [0, 1]}},
+        {"a": {"$type": "date"}},
+        {"a..b": 1},
+        {"$and": "x"},
+    ],
+)
 def test_invalid_selectors_are_bad_requests(selector: dict[str, Any]) -> None:
     with pytest.raises(BadRequest):
         normalize(selector)
@@ -99,8 +117,29 @@ def test_invalid_selectors_are_bad_requests(selector: dict[str, Any]) -> None:
 
 def test_collation_order_of_types() -> None:
     # [docs §Sort Syntax / CouchDB views collation] null < false < true < numbers < strings < arrays < objects
-    ordered = [None, False, True, -1, 0, 0.5, 1, "", "A", "B", "a", "é", [], [None], [1], [1, 2], [2], {},
-               {"a": 1}, {"a": 2}, {"b": 0}]
+    ordered = [
+        None,
+        False,
+        True,
+        -1,
+        0,
+        0.5,
+        1,
+        "",
+        "A",
+        "B",
+        "a",
+        "é",
+        [],
+        [None],
+        [1],
+        [1, 2],
+        [2],
+        {},
+        {"a": 1},
+        {"a": 2},
+        {"b": 0},
+    ]
     for a, b in itertools.pairwise(ordered):
         assert compare(a, b) < 0, (a, b)
     assert compare(1, 1.0) == 0
@@ -115,11 +154,20 @@ def test_sort_spec() -> None:
 
 
 # -- properties -------------------------------------------------------------------------------------------
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.5, -1.5]),
-                    st.sampled_from(["", "a", "b", "B", "ab", "[x"]))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                       st.dictionaries(st.sampled_from(["c", "d"]), inner,
-                                                                       max_size=2)), max_leaves=5)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from([0.5, -1.5]),
+    st.sampled_from(["", "a", "b", "B", "ab", "[x"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["c", "d"]), inner, max_size=2)
+    ),
+    max_leaves=5,
+)
 docs = st.dictionaries(st.sampled_from(["a", "b"]), values, max_size=2)
 FIELDS = st.sampled_from(["a", "b", "a.c"])
 ops = st.sampled_from(["$eq", "$ne", "$gt", "$gte", "$lt", "$lte"])
@@ -127,17 +175,23 @@ ops = st.sampled_from(["$eq", "$ne", "$gt", "$gte", "$lt", "$lte"])
 
 def _field_conds() -> st.SearchStrategy[dict[str, Any]]:
     cmp = st.builds(lambda f, o, v: {f: {o: v}}, FIELDS, ops, values)
-    member = st.builds(lambda f, o, vs: {f: {o: vs}}, FIELDS, st.sampled_from(["$in", "$nin"]),
-                       st.lists(values, max_size=3))
+    member = st.builds(
+        lambda f, o, vs: {f: {o: vs}}, FIELDS, st.sampled_from(["$in", "$nin"]), st.lists(values, max_size=3)
+    )
     exists = st.builds(lambda f, b: {f: {"$exists": b}}, FIELDS, st.booleans())
     return st.one_of(cmp, member, exists)
 
 
-selectors = st.recursive(_field_conds(), lambda inner: st.one_of(
-    st.builds(lambda xs: {"$and": xs}, st.lists(inner, min_size=1, max_size=3)),
-    st.builds(lambda xs: {"$or": xs}, st.lists(inner, min_size=1, max_size=3)),
-    st.builds(lambda xs: {"$nor": xs}, st.lists(inner, min_size=1, max_size=2)),
-    st.builds(lambda x: {"$not": x}, inner)), max_leaves=6)
+selectors = st.recursive(
+    _field_conds(),
+    lambda inner: st.one_of(
+        st.builds(lambda xs: {"$and": xs}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda xs: {"$or": xs}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda xs: {"$nor": xs}, st.lists(inner, min_size=1, max_size=2)),
+        st.builds(lambda x: {"$not": x}, inner),
+    ),
+    max_leaves=6,
+)
 
 _ABSENT, _BAD = object(), object()
 
@@ -172,13 +226,16 @@ def _oracle(sel: dict[str, Any], doc: dict[str, Any], negate: bool = False) -> b
     if value is _ABSENT:
         return False
     k, elements = collate_key(value), value if isinstance(value, list) else [value]
-    member = any(collate_key(v) == collate_key(r) for r in ref for v in elements) if op in ("$in", "$nin") \
-        else False
+    member = any(collate_key(v) == collate_key(r) for r in ref for v in elements) if op in ("$in", "$nin") else False
     result = {
-        "$eq": lambda: k == collate_key(ref), "$ne": lambda: k != collate_key(ref),
-        "$gt": lambda: k > collate_key(ref), "$gte": lambda: k >= collate_key(ref),
-        "$lt": lambda: k < collate_key(ref), "$lte": lambda: k <= collate_key(ref),
-        "$in": lambda: member, "$nin": lambda: not member,
+        "$eq": lambda: k == collate_key(ref),
+        "$ne": lambda: k != collate_key(ref),
+        "$gt": lambda: k > collate_key(ref),
+        "$gte": lambda: k >= collate_key(ref),
+        "$lt": lambda: k < collate_key(ref),
+        "$lte": lambda: k <= collate_key(ref),
+        "$in": lambda: member,
+        "$nin": lambda: not member,
     }[op]()
     return result != negate
 
@@ -217,18 +274,24 @@ async def test_sql_pushdown_returns_what_python_matching_returns(tmp_path: Path)
                     await store.define_index(doctype, ["a.c", "b"])
                 got = sorted(d["_id"] for d in (await store.find(doctype, sel, limit=1000)).docs)
                 assert got == expected, (sel, batch)
+
             anyio.from_thread.run(check)
 
         import anyio.to_thread
+
         await anyio.to_thread.run_sync(run)
 
 
 @pytest.mark.anyio
 async def test_documents_round_trip(tmp_path: Path) -> None:
     async with LocalStore(tmp_path / "s") as store:
-        bodies = st.dictionaries(st.text(st.characters(blacklist_characters="_", codec="utf-8"), min_size=1,
-                                         max_size=5).filter(lambda k: not k.startswith("_")),
-                                 values, max_size=4)
+        bodies = st.dictionaries(
+            st.text(st.characters(blacklist_characters="_", codec="utf-8"), min_size=1, max_size=5).filter(
+                lambda k: not k.startswith("_")
+            ),
+            values,
+            max_size=4,
+        )
 
         @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
         @given(body=bodies)
@@ -239,7 +302,9 @@ async def test_documents_round_trip(tmp_path: Path) -> None:
                 created = await store.create("io.cozy.roundtrip", body)
                 got = await store.get("io.cozy.roundtrip", created["_id"])
                 assert {k: v for k, v in got.items() if not k.startswith("_")} == body
+
             anyio.from_thread.run(check)
 
         import anyio.to_thread
+
         await anyio.to_thread.run_sync(run)

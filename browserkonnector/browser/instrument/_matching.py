@@ -56,18 +56,69 @@ __all__ = [
 ]
 
 #: Query parameters dropped before matching (compared lowercase).
-DEFAULT_VOLATILE_PARAMS: frozenset[str] = frozenset({
-    "_", "__", "_t", "_ts", "_dc", "ts", "timestamp", "t", "cb", "cachebuster", "cache_buster",
-    "cachebust", "nocache", "no_cache", "rand", "random", "rnd", "nonce", "_nonce", "csrf",
-    "csrf_token", "csrftoken", "_csrf", "_csrf_token", "xsrf", "_xsrf", "xsrf_token", "authenticity_token",
-    "_token", "request_id", "requestid", "correlation_id",
-})
+DEFAULT_VOLATILE_PARAMS: frozenset[str] = frozenset(
+    {
+        "_",
+        "__",
+        "_t",
+        "_ts",
+        "_dc",
+        "ts",
+        "timestamp",
+        "t",
+        "cb",
+        "cachebuster",
+        "cache_buster",
+        "cachebust",
+        "nocache",
+        "no_cache",
+        "rand",
+        "random",
+        "rnd",
+        "nonce",
+        "_nonce",
+        "csrf",
+        "csrf_token",
+        "csrftoken",
+        "_csrf",
+        "_csrf_token",
+        "xsrf",
+        "_xsrf",
+        "xsrf_token",
+        "authenticity_token",
+        "_token",
+        "request_id",
+        "requestid",
+        "correlation_id",
+    }
+)
 #: Body keys (JSON, at any depth) and form fields dropped before matching (compared lowercase).
-DEFAULT_VOLATILE_KEYS: frozenset[str] = frozenset({
-    "_", "ts", "timestamp", "nonce", "_nonce", "csrf", "csrf_token", "csrftoken", "_csrf", "_csrf_token",
-    "xsrf", "_xsrf", "xsrf_token", "authenticity_token", "_token", "request_id", "requestid",
-    "correlation_id", "cachebuster", "cache_buster", "csrfmiddlewaretoken", "__requestverificationtoken",
-})
+DEFAULT_VOLATILE_KEYS: frozenset[str] = frozenset(
+    {
+        "_",
+        "ts",
+        "timestamp",
+        "nonce",
+        "_nonce",
+        "csrf",
+        "csrf_token",
+        "csrftoken",
+        "_csrf",
+        "_csrf_token",
+        "xsrf",
+        "_xsrf",
+        "xsrf_token",
+        "authenticity_token",
+        "_token",
+        "request_id",
+        "requestid",
+        "correlation_id",
+        "cachebuster",
+        "cache_buster",
+        "csrfmiddlewaretoken",
+        "__requestverificationtoken",
+    }
+)
 _MS_MIN, _MS_MAX = 946_684_800_000, 4_102_444_800_000  # 2000-01-01 .. 2100-01-01, in milliseconds
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}(-\d{2})?([T ][\d:.]+Z?)?$")
 _BOUNDARY = re.compile(r"boundary=\"?([^\";]+)\"?", re.IGNORECASE)
@@ -99,8 +150,9 @@ class MatchRules:
     #: Header names compared (lowercase); every other header is ignored.
     headers: tuple[str, ...] = ()
 
-    def extended(self, *, params: Iterable[str] = (), keys: Iterable[str] = (),
-                 headers: Iterable[str] = ()) -> MatchRules:
+    def extended(
+        self, *, params: Iterable[str] = (), keys: Iterable[str] = (), headers: Iterable[str] = ()
+    ) -> MatchRules:
         return MatchRules(
             self.volatile_params | {p.lower() for p in params},
             self.volatile_keys | {k.lower() for k in keys},
@@ -120,16 +172,16 @@ class MatchRules:
         data = data or {}
         unknown = set(data) - {"volatile_params", "volatile_keys", "headers"}
         if unknown:
-            raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; "
-                             "known: volatile_params, volatile_keys, headers")
+            raise ValueError(
+                f"{where}: unknown key(s) {sorted(unknown)}; known: volatile_params, volatile_keys, headers"
+            )
         lists: dict[str, list[str]] = {}
         for name in ("volatile_params", "volatile_keys", "headers"):
             value = data.get(name, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ValueError(f"{where}.{name}: expected a list of strings, got {value!r}")
             lists[name] = value
-        return cls().extended(params=lists["volatile_params"], keys=lists["volatile_keys"],
-                              headers=lists["headers"])
+        return cls().extended(params=lists["volatile_params"], keys=lists["volatile_keys"], headers=lists["headers"])
 
 
 @dataclass(frozen=True)
@@ -215,11 +267,11 @@ def _body(request: RequestData, rules: MatchRules, placeholder: Callable[[str], 
         except ValueError:
             pass
         else:
-            return json.dumps(_drop_keys(doc, rules.volatile_keys), sort_keys=True, ensure_ascii=False,
-                              separators=(",", ":"))
+            return json.dumps(
+                _drop_keys(doc, rules.volatile_keys), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+            )
     if "x-www-form-urlencoded" in content_type:
-        pairs = [(k, v) for k, v in parse_qsl(text, keep_blank_values=True)
-                 if k.lower() not in rules.volatile_keys]
+        pairs = [(k, v) for k, v in parse_qsl(text, keep_blank_values=True) if k.lower() not in rules.volatile_keys]
         return urlencode(sorted(pairs))
     if "multipart/" in content_type:
         found = _BOUNDARY.search(content_type)
@@ -228,14 +280,24 @@ def _body(request: RequestData, rules: MatchRules, placeholder: Callable[[str], 
     return text
 
 
-def normalise(request: RequestData, rules: MatchRules, learned: frozenset[str] = frozenset(),
-              placeholder: Callable[[str], str] = _identity) -> Key:
+def normalise(
+    request: RequestData,
+    rules: MatchRules,
+    learned: frozenset[str] = frozenset(),
+    placeholder: Callable[[str], str] = _identity,
+) -> Key:
     """The :class:`Key` of ``request`` (``placeholder`` turns its secrets into named placeholders)."""
     url = placeholder(request.url)
-    headers = tuple(sorted((name.lower(), placeholder(value)) for name, value in request.headers
-                           if name.lower() in rules.headers))
-    return Key(request.method.upper(), urlsplit(url).path or "/", _query(url, rules, learned),
-               _body(request, rules, placeholder), headers)
+    headers = tuple(
+        sorted((name.lower(), placeholder(value)) for name, value in request.headers if name.lower() in rules.headers)
+    )
+    return Key(
+        request.method.upper(),
+        urlsplit(url).path or "/",
+        _query(url, rules, learned),
+        _body(request, rules, placeholder),
+        headers,
+    )
 
 
 def learn_volatile(requests: Iterable[RequestData], rules: MatchRules) -> frozenset[str]:
@@ -246,8 +308,11 @@ def learn_volatile(requests: Iterable[RequestData], rules: MatchRules) -> frozen
     """
     groups: dict[tuple[str, str, str], list[dict[str, str]]] = defaultdict(list)
     for request in requests:
-        params = {name: value for name, value in parse_qsl(urlsplit(request.url).query, keep_blank_values=True)
-                  if name.lower() not in rules.volatile_params}
+        params = {
+            name: value
+            for name, value in parse_qsl(urlsplit(request.url).query, keep_blank_values=True)
+            if name.lower() not in rules.volatile_params
+        }
         body = _body(request, rules, _identity)
         groups[(request.method.upper(), urlsplit(request.url).path, body)].append(params)
     learned: set[str] = set()
@@ -323,7 +388,7 @@ class Matcher:
         """Indexes of recorded exchanges never served (the connector did less than when recorded)."""
         left = []
         for key, queue in self._queues.items():
-            left.extend(queue[self._served.get(key, 0):])
+            left.extend(queue[self._served.get(key, 0) :])
         return sorted(left)
 
     def closest(self, request: RequestData, placeholder: Callable[[str], str] = _identity) -> Candidate | None:
@@ -361,9 +426,11 @@ def differences(asked: Key, recorded: Key, limit: int = 120) -> tuple[str, ...]:
         found.append(f"body {mine_body} (recorded {their_body})")
         missing = sorted(set(PLACEHOLDER_RE.findall(recorded.body)) - set(PLACEHOLDER_RE.findall(asked.body)))
         if missing:
-            found.append(f"the recording has {', '.join(missing)} where this request has a value that is not a "
-                         f"known secret of this run (values shorter than {MIN_SECRET_LENGTH} characters never "
-                         "are): replay with the same kind of value, or re-record")
+            found.append(
+                f"the recording has {', '.join(missing)} where this request has a value that is not a "
+                f"known secret of this run (values shorter than {MIN_SECRET_LENGTH} characters never "
+                "are): replay with the same kind of value, or re-record"
+            )
     if asked.headers != recorded.headers:
         found.append(f"headers {dict(asked.headers)} (recorded {dict(recorded.headers)})")
     return tuple(found)
@@ -373,8 +440,9 @@ def _around_difference(mine: str, theirs: str, limit: int) -> tuple[str, str]:
     """Both texts cut to ``limit`` characters *around their first difference*: a long form body that
     differs in its last field must show that field, not the shared beginning (``…`` marks each cut)."""
     if not mine or not theirs:
-        return (mine[:limit] + ("…" if len(mine) > limit else "")) or "<empty>", \
-            (theirs[:limit] + ("…" if len(theirs) > limit else "")) or "<empty>"
+        return (mine[:limit] + ("…" if len(mine) > limit else "")) or "<empty>", (
+            theirs[:limit] + ("…" if len(theirs) > limit else "")
+        ) or "<empty>"
     common = 0
     for a, b in zip(mine, theirs, strict=False):
         if a != b:
@@ -383,7 +451,7 @@ def _around_difference(mine: str, theirs: str, limit: int) -> tuple[str, str]:
     start = max(0, common - limit // 4)
 
     def cut(text: str) -> str:
-        part = text[start:start + limit]
+        part = text[start : start + limit]
         return ("…" if start else "") + part + ("…" if start + limit < len(text) else "")
 
     return cut(mine), cut(theirs)

@@ -46,8 +46,9 @@ class PageEvent:
 class PageLog:
     """A bounded, redacted record of the pages' console, errors and failing requests (see module doc)."""
 
-    def __init__(self, context: BrowserContext, *, redactor: Redactor | None = None,
-                 max_entries: int = 500, max_text: int = 2000) -> None:
+    def __init__(
+        self, context: BrowserContext, *, redactor: Redactor | None = None, max_entries: int = 500, max_text: int = 2000
+    ) -> None:
         if max_entries < 1 or max_text < 16:
             raise ValueError(f"PageLog: max_entries={max_entries} must be >= 1, max_text={max_text} >= 16")
         self.context = context
@@ -73,8 +74,7 @@ class PageLog:
         if len(text) > self.max_text:
             text = text[: self.max_text - 1] + "…"
         url = extra.pop("url", None)
-        self._events.append(PageEvent(kind, text, time.time(), url=mask_url_query(url) if url else None,
-                                      **extra))
+        self._events.append(PageEvent(kind, text, time.time(), url=mask_url_query(url) if url else None, **extra))
 
     def _on_console(self, message: ConsoleMessage) -> None:
         location = message.location.get("url") if message.location else None
@@ -82,8 +82,7 @@ class PageLog:
 
     def _on_error(self, error: WebError) -> None:
         page = error.page
-        self._add("pageerror", f"{error.error.name}: {error.error.message}",
-                  url=page.url if page is not None else None)
+        self._add("pageerror", f"{error.error.name}: {error.error.message}", url=page.url if page is not None else None)
 
     def _on_failed(self, request: Request) -> None:
         failure = request.failure or "failed"
@@ -93,15 +92,27 @@ class PageLog:
 
     def _on_response(self, response: Response) -> None:
         if response.status >= 400:
-            self._add("http", f"HTTP {response.status} {response.status_text}".strip(), url=response.url,
-                      status=response.status, method=response.request.method)
+            self._add(
+                "http",
+                f"HTTP {response.status} {response.status_text}".strip(),
+                url=response.url,
+                status=response.status,
+                method=response.request.method,
+            )
 
     def events(self) -> list[PageEvent]:
         """The events in order, redacted now (a secret registered after the event is masked too)."""
         redact = self.redactor.redact
         return [
-            PageEvent(e.kind, redact(e.text), e.time, url=redact(e.url) if e.url else None, status=e.status,
-                      method=e.method, level=e.level)
+            PageEvent(
+                e.kind,
+                redact(e.text),
+                e.time,
+                url=redact(e.url) if e.url else None,
+                status=e.status,
+                method=e.method,
+                level=e.level,
+            )
             for e in self._events
         ]
 

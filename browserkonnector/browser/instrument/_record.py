@@ -80,8 +80,18 @@ class _RecordingTransport(httpx.AsyncBaseTransport):
         seq, started, clock = next(self.recorder.sequence), now_iso(), time.monotonic()
         body = await request.aread()
         headers = tuple(request.headers.multi_items())
-        base = Exchange("http", request.method, str(request.url), headers,
-                        body if body or request.method not in ("GET", "HEAD") else None, 0, "", (), b"", started)
+        base = Exchange(
+            "http",
+            request.method,
+            str(request.url),
+            headers,
+            body if body or request.method not in ("GET", "HEAD") else None,
+            0,
+            "",
+            (),
+            b"",
+            started,
+        )
         try:
             response = await self.inner.handle_async_request(request)
         except httpx.HTTPError as exc:
@@ -96,11 +106,24 @@ class _RecordingTransport(httpx.AsyncBaseTransport):
                 decoded = httpx.Response(200, headers={"content-encoding": encoding}, content=raw).read()
             except httpx.DecodingError:
                 decoded = raw
-        self.recorder.add(seq, replace(
-            base, status=response.status_code, status_text=response.reason_phrase,
-            response_headers=tuple(response.headers.multi_items()), response_body=decoded, time_ms=_ms(clock)))
-        return httpx.Response(response.status_code, headers=response.headers, stream=httpx.ByteStream(raw),
-                              extensions=response.extensions, request=request)
+        self.recorder.add(
+            seq,
+            replace(
+                base,
+                status=response.status_code,
+                status_text=response.reason_phrase,
+                response_headers=tuple(response.headers.multi_items()),
+                response_body=decoded,
+                time_ms=_ms(clock),
+            ),
+        )
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=httpx.ByteStream(raw),
+            extensions=response.extensions,
+            request=request,
+        )
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -113,9 +136,16 @@ def _ms(clock: float) -> float:
 class Recorder:
     """Records a run into ``folder`` (see the module docstring). ``attach`` once, ``finish`` once."""
 
-    def __init__(self, folder: str | Path, redactor: Redactor, *, connector: Mapping[str, str] | None = None,
-                 fields: Mapping[str, Any] | None = None, block_resources: Iterable[str] = (),
-                 secret_storage_keys: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        folder: str | Path,
+        redactor: Redactor,
+        *,
+        connector: Mapping[str, str] | None = None,
+        fields: Mapping[str, Any] | None = None,
+        block_resources: Iterable[str] = (),
+        secret_storage_keys: Iterable[str] = (),
+    ) -> None:
         self.folder = Path(folder)
         self.redactor = redactor
         self.connector = dict(connector or {})
@@ -135,8 +165,7 @@ class Recorder:
         label_fields(redactor, self.fields)
 
     # -- attaching -------------------------------------------------------------------------------------
-    async def attach(self, context: BrowserContext | None, client: httpx.AsyncClient,
-                     page: Page | None = None) -> None:
+    async def attach(self, context: BrowserContext | None, client: httpx.AsyncClient, page: Page | None = None) -> None:
         """Start recording the browser ``context`` (if any) and the session HTTP ``client``: become the
         source of the context's network owner (:func:`~._network.attach_source`)."""
         from browserkonnector.browser._network import attach_source
@@ -168,8 +197,19 @@ class Recorder:
         request = route.request
         seq, started, clock = next(self.sequence), now_iso(), time.monotonic()
         data = request_data(request)
-        base = Exchange("browser", data.method, data.url, data.headers, data.body, 0, "", (), b"", started,
-                        resource_type=request.resource_type)
+        base = Exchange(
+            "browser",
+            data.method,
+            data.url,
+            data.headers,
+            data.body,
+            0,
+            "",
+            (),
+            b"",
+            started,
+            resource_type=request.resource_type,
+        )
         try:
             response = await route.fetch(**options)
             body = await response.body()
@@ -177,14 +217,24 @@ class Recorder:
             self.add(seq, replace(base, time_ms=_ms(clock), error=(exc.message.splitlines() or ["failed"])[0][:200]))
             raise
         headers = tuple((h["name"], h["value"]) for h in response.headers_array)
-        self.add(seq, replace(base, status=response.status, status_text=response.status_text,
-                              response_headers=headers, response_body=body, time_ms=_ms(clock)))
+        self.add(
+            seq,
+            replace(
+                base,
+                status=response.status,
+                status_text=response.status_text,
+                response_headers=headers,
+                response_body=body,
+                time_ms=_ms(clock),
+            ),
+        )
         return response
 
     async def handle(self, route: Route, *, continued: bool = False) -> None:
         request = route.request
         if not request.url.startswith(("http://", "https://")) or (
-                not continued and request.resource_type in self.blocked and not is_pdf_url(request.url)):
+            not continued and request.resource_type in self.blocked and not is_pdf_url(request.url)
+        ):
             await route.fallback()  # blocked by the connector's rules: not part of the run's data
             return
         navigation = request.is_navigation_request()
@@ -214,7 +264,8 @@ class Recorder:
             try:
                 found: list[list[str | None]] = await page.evaluate(
                     "keys => keys.map(k => [sessionStorage.getItem(k), localStorage.getItem(k)])",
-                    list(self.storage_keys))
+                    list(self.storage_keys),
+                )
             except PlaywrightError as exc:
                 log.debug("reading web storage: {}", exc.message)
             else:
@@ -274,11 +325,24 @@ class Recorder:
     @staticmethod
     def _mask_leftovers(exchange: Exchange) -> Exchange:
         """A sensitive header no placeholder covered (too short to register): masked whole."""
+
         def clean(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-            return tuple((n, "***" if n.lower() in SENSITIVE_HEADERS and n.lower() not in ("cookie", "set-cookie")
-                          and "{{" not in v and 0 < len(v) < MIN_SECRET_LENGTH else v) for n, v in headers)
-        return replace(exchange, request_headers=clean(exchange.request_headers),
-                       response_headers=clean(exchange.response_headers))
+            return tuple(
+                (
+                    n,
+                    "***"
+                    if n.lower() in SENSITIVE_HEADERS
+                    and n.lower() not in ("cookie", "set-cookie")
+                    and "{{" not in v
+                    and 0 < len(v) < MIN_SECRET_LENGTH
+                    else v,
+                )
+                for n, v in headers
+            )
+
+        return replace(
+            exchange, request_headers=clean(exchange.request_headers), response_headers=clean(exchange.response_headers)
+        )
 
     async def finish(self, *, failed: bool = False, error: str | None = None) -> RecordingDiff | None:
         """Write the recording (marked failed when the run failed); returns the diff with the previous
@@ -290,7 +354,9 @@ class Recorder:
         self._label_url_secrets(exchanges)
         previous = self.previous
         meta: dict[str, Any] = {
-            "recorded_at": now_iso(), "connector": self.connector, "fields": sorted(self.fields),
+            "recorded_at": now_iso(),
+            "connector": self.connector,
+            "fields": sorted(self.fields),
             "outcome": {"ok": not failed, "error": error},
             "notes": previous.notes if previous is not None else {},
             "matching": previous.meta.get("matching", {}) if previous is not None else {},
@@ -299,9 +365,14 @@ class Recorder:
         recording.save(self.folder, self.redactor)
         self._check_no_secret()
         saved = Recording.load(self.folder)
-        log.info("recorded {} exchanges ({} browser, {} http) into {}{}", len(saved.exchanges),
-                 sum(e.source == "browser" for e in saved.exchanges), sum(e.source == "http" for e in saved.exchanges),
-                 self.folder, " (the run failed: recording marked failed)" if failed else "")
+        log.info(
+            "recorded {} exchanges ({} browser, {} http) into {}{}",
+            len(saved.exchanges),
+            sum(e.source == "browser" for e in saved.exchanges),
+            sum(e.source == "http" for e in saved.exchanges),
+            self.folder,
+            " (the run failed: recording marked failed)" if failed else "",
+        )
         if previous is None:
             (self.folder / DIFF_NAME).unlink(missing_ok=True)
             return None

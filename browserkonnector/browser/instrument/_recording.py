@@ -54,8 +54,20 @@ BODIES_DIR = "bodies"
 #: Text bodies up to this size stay inside the HAR (readable in a diff); larger ones go to ``bodies/``.
 INLINE_MAX = 16 * 1024
 _TEXT_TYPES = ("text/", "json", "javascript", "xml", "x-www-form-urlencoded", "svg")
-_EXTENSIONS = {"pdf": "pdf", "json": "json", "html": "html", "javascript": "js", "css": "css", "png": "png",
-               "jpeg": "jpg", "gif": "gif", "svg": "svg", "xml": "xml", "woff2": "woff2", "plain": "txt"}
+_EXTENSIONS = {
+    "pdf": "pdf",
+    "json": "json",
+    "html": "html",
+    "javascript": "js",
+    "css": "css",
+    "png": "png",
+    "jpeg": "jpg",
+    "gif": "gif",
+    "svg": "svg",
+    "xml": "xml",
+    "woff2": "woff2",
+    "plain": "txt",
+}
 
 
 class RecordingError(ValueError):
@@ -177,25 +189,43 @@ def _dump(doc: Any) -> bytes:
 def _entry(exchange: Exchange, bodies: _BodyWriter) -> dict[str, Any]:
     request_type = next((v for k, v in exchange.request_headers if k.lower() == "content-type"), "")
     request: dict[str, Any] = {
-        "method": exchange.method, "url": exchange.url, "httpVersion": "HTTP/1.1", "cookies": [],
+        "method": exchange.method,
+        "url": exchange.url,
+        "httpVersion": "HTTP/1.1",
+        "cookies": [],
         "headers": _headers_json(exchange.request_headers),
-        "queryString": [{"name": n, "value": v}
-                        for n, v in parse_qsl(urlsplit(exchange.url).query, keep_blank_values=True)],
-        "headersSize": -1, "bodySize": len(exchange.request_body or b""),
+        "queryString": [
+            {"name": n, "value": v} for n, v in parse_qsl(urlsplit(exchange.url).query, keep_blank_values=True)
+        ],
+        "headersSize": -1,
+        "bodySize": len(exchange.request_body or b""),
     }
     if exchange.request_body is not None:
         request["postData"] = {"mimeType": request_type, **bodies.content(exchange.request_body, request_type.lower())}
-    content = {"size": len(exchange.response_body), "mimeType": exchange.header("content-type") or "",
-               **bodies.content(exchange.response_body, exchange.content_type)}
+    content = {
+        "size": len(exchange.response_body),
+        "mimeType": exchange.header("content-type") or "",
+        **bodies.content(exchange.response_body, exchange.content_type),
+    }
     response = {
-        "status": exchange.status, "statusText": exchange.status_text, "httpVersion": "HTTP/1.1", "cookies": [],
-        "headers": _headers_json(exchange.response_headers), "content": content,
-        "redirectURL": exchange.header("location") or "", "headersSize": -1, "bodySize": len(exchange.response_body),
+        "status": exchange.status,
+        "statusText": exchange.status_text,
+        "httpVersion": "HTTP/1.1",
+        "cookies": [],
+        "headers": _headers_json(exchange.response_headers),
+        "content": content,
+        "redirectURL": exchange.header("location") or "",
+        "headersSize": -1,
+        "bodySize": len(exchange.response_body),
     }
     entry: dict[str, Any] = {
-        "startedDateTime": exchange.started or now_iso(), "time": round(exchange.time_ms, 1),
-        "request": request, "response": response, "cache": {},
-        "timings": {"send": 0, "wait": round(exchange.time_ms, 1), "receive": 0}, "_source": exchange.source,
+        "startedDateTime": exchange.started or now_iso(),
+        "time": round(exchange.time_ms, 1),
+        "request": request,
+        "response": response,
+        "cache": {},
+        "timings": {"send": 0, "wait": round(exchange.time_ms, 1), "receive": 0},
+        "_source": exchange.source,
     }
     if exchange.resource_type:
         entry["_resourceType"] = exchange.resource_type
@@ -231,14 +261,19 @@ def _exchange(folder: Path, entry: dict[str, Any], where: str) -> Exchange:
         request, response = entry["request"], entry["response"]
         post = request.get("postData")
         return Exchange(
-            source=str(entry.get("_source", "browser")), method=str(request["method"]), url=str(request["url"]),
+            source=str(entry.get("_source", "browser")),
+            method=str(request["method"]),
+            url=str(request["url"]),
             request_headers=_pairs(request.get("headers", []), f"{where}.request.headers"),
             request_body=None if post is None else (_read_body(folder, post, f"{where}.request.postData") or b""),
-            status=int(response["status"]), status_text=str(response.get("statusText", "")),
+            status=int(response["status"]),
+            status_text=str(response.get("statusText", "")),
             response_headers=_pairs(response.get("headers", []), f"{where}.response.headers"),
             response_body=_read_body(folder, response.get("content", {}), f"{where}.response.content") or b"",
-            started=str(entry.get("startedDateTime", "")), time_ms=float(entry.get("time", 0) or 0),
-            resource_type=entry.get("_resourceType"), error=entry.get("_error"),
+            started=str(entry.get("startedDateTime", "")),
+            time_ms=float(entry.get("time", 0) or 0),
+            resource_type=entry.get("_resourceType"),
+            error=entry.get("_error"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, RecordingError):
@@ -293,8 +328,10 @@ class Recording:
             if not isinstance(meta, dict):
                 raise RecordingError(f"{meta_path}: expected a JSON object")
             if meta.get("version", FORMAT_VERSION) > FORMAT_VERSION:
-                raise RecordingError(f"{meta_path}: format version {meta['version']} is newer than this "
-                                     f"browserkonnector reads ({FORMAT_VERSION})")
+                raise RecordingError(
+                    f"{meta_path}: format version {meta['version']} is newer than this "
+                    f"browserkonnector reads ({FORMAT_VERSION})"
+                )
         exchanges = [_exchange(root, e, f"{har_path}: entries[{i}]") for i, e in enumerate(entries)]
         recording = cls(exchanges, meta)
         recording.rules  # noqa: B018 - validate the matching rules now, naming the file
@@ -308,13 +345,26 @@ class Recording:
         exchanges = [e.scrubbed(redactor) for e in self.exchanges] if redactor is not None else self.exchanges
         bodies = _BodyWriter(root)
         entries = [_entry(e, bodies) for e in exchanges]
-        har = {"log": {"version": "1.2", "creator": {"name": "browserkonnector", "version": _our_version()},
-                       "pages": [], "entries": entries}}
+        har = {
+            "log": {
+                "version": "1.2",
+                "creator": {"name": "browserkonnector", "version": _our_version()},
+                "pages": [],
+                "entries": entries,
+            }
+        }
         _atomic_write(root / HAR_NAME, _dump(har))
-        meta = {**self.meta, "format": FORMAT, "version": FORMAT_VERSION, "origins": self.origins,
-                "exchanges": {"total": len(exchanges),
-                              "browser": sum(e.source == "browser" for e in exchanges),
-                              "http": sum(e.source == "http" for e in exchanges)}}
+        meta = {
+            **self.meta,
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "origins": self.origins,
+            "exchanges": {
+                "total": len(exchanges),
+                "browser": sum(e.source == "browser" for e in exchanges),
+                "http": sum(e.source == "http" for e in exchanges),
+            },
+        }
         meta["matching"] = self.rules.to_json()
         if redactor is not None:
             meta = json.loads(redactor.placeholder(json.dumps(meta)))

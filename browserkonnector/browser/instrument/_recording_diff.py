@@ -38,14 +38,25 @@ class EndpointChange:
         return len(self.changes)
 
     def line(self) -> str:
-        mark = "+" if self.added and not self.removed and not self.changes else \
-               "-" if self.removed and not self.added and not self.changes else "~"
-        parts = [f"{n} {what}" for n, what in ((self.added, "added"), (self.removed, "removed"),
-                                               (self.changed, "changed")) if n]
+        mark = (
+            "+"
+            if self.added and not self.removed and not self.changes
+            else "-"
+            if self.removed and not self.added and not self.changes
+            else "~"
+        )
+        parts = [
+            f"{n} {what}"
+            for n, what in ((self.added, "added"), (self.removed, "removed"), (self.changed, "changed"))
+            if n
+        ]
         text = f"{mark} {self.endpoint}: {', '.join(parts)} ({self.before} → {self.after})"
         details = sorted(set(self.changes))
-        return text + "".join(f"\n    {d}" for d in details[:8]) + (
-            f"\n    … and {len(details) - 8} more" if len(details) > 8 else "")
+        return (
+            text
+            + "".join(f"\n    {d}" for d in details[:8])
+            + (f"\n    … and {len(details) - 8} more" if len(details) > 8 else "")
+        )
 
 
 @dataclass
@@ -63,8 +74,10 @@ class RecordingDiff:
         added = sum(e.added for e in self.endpoints)
         removed = sum(e.removed for e in self.endpoints)
         changed = sum(e.changed for e in self.endpoints)
-        head = (f"recording updated: {self.after_total} exchanges (was {self.before_total}): {added} added, "
-                f"{removed} removed, {changed} changed, {self.unchanged} unchanged")
+        head = (
+            f"recording updated: {self.after_total} exchanges (was {self.before_total}): {added} added, "
+            f"{removed} removed, {changed} changed, {self.unchanged} unchanged"
+        )
         if not self.endpoints:
             return head + "\nno change in what the connector asked or what the site answered\n"
         return head + "\n" + "\n".join(e.line() for e in self.endpoints) + "\n"
@@ -83,8 +96,15 @@ def json_shape(node: Any, path: str = "") -> dict[str, str]:
             for sub, kind in json_shape(item, f"{path}[]").items():
                 shape.setdefault(sub, kind)
     else:
-        kind = ("null" if node is None else "boolean" if isinstance(node, bool)
-                else "number" if isinstance(node, int | float) else "string")
+        kind = (
+            "null"
+            if node is None
+            else "boolean"
+            if isinstance(node, bool)
+            else "number"
+            if isinstance(node, int | float)
+            else "string"
+        )
         shape[path or "$"] = kind
     return shape
 

@@ -83,23 +83,39 @@ class _ReplayTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
-        data = RequestData(request.method, str(request.url), tuple(request.headers.multi_items()),
-                           body if body or request.method not in ("GET", "HEAD") else None)
+        data = RequestData(
+            request.method,
+            str(request.url),
+            tuple(request.headers.multi_items()),
+            body if body or request.method not in ("GET", "HEAD") else None,
+        )
         served = self.replayer.serve(data, "http")
         if served is None:
             raise self.replayer.miss(data, "http")
         if served.exchange.error:
             raise httpx.ConnectError(f"recorded failure: {served.exchange.error}", request=request)
         headers = [(n, v) for n, v in served.headers if n.lower() not in HOP_HEADERS]
-        return httpx.Response(served.status, headers=headers, content=served.body, request=request,
-                              extensions={"reason_phrase": served.exchange.status_text.encode()})
+        return httpx.Response(
+            served.status,
+            headers=headers,
+            content=served.body,
+            request=request,
+            extensions={"reason_phrase": served.exchange.status_text.encode()},
+        )
 
 
 class Replayer:
     """Answers a run from the recording in ``folder`` (see the module docstring)."""
 
-    def __init__(self, folder: str | Path, redactor: Redactor, *, fields: Mapping[str, Any] | None = None,
-                 block_resources: Iterable[str] = (), report_path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        folder: str | Path,
+        redactor: Redactor,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        block_resources: Iterable[str] = (),
+        report_path: str | Path | None = None,
+    ) -> None:
         self.folder = Path(folder)
         self.report_path = Path(report_path) if report_path is not None else None
         self.redactor = redactor
@@ -117,8 +133,7 @@ class Replayer:
         self.context: BrowserContext | None = None
         label_fields(redactor, fields or {})
 
-    async def attach(self, context: BrowserContext | None, client: httpx.AsyncClient,
-                     page: Page | None = None) -> None:
+    async def attach(self, context: BrowserContext | None, client: httpx.AsyncClient, page: Page | None = None) -> None:
         """Answer the browser `context` (if any) and the session HTTP `client` from the recording: become
         the source of the context's network owner (:func:`~._network.attach_source`)."""
         from browserkonnector.browser._network import attach_source
@@ -150,8 +165,10 @@ class Replayer:
         if match.repeat:
             what = self.matcher.key_of(request, self.redactor.placeholder).describe(80)
             self.repeats.append(what)
-            log.warning("replay: {} asked more often than recorded: serving its last recorded answer again",
-                        self.redactor.redact(what))
+            log.warning(
+                "replay: {} asked more often than recorded: serving its last recorded answer again",
+                self.redactor.redact(what),
+            )
         recorded, asked = origin_of(exchange.url), origin_of(request.url)
         headers, body = exchange.response_headers, exchange.response_body
         if recorded != asked:
@@ -167,8 +184,9 @@ class Replayer:
         candidate = self.matcher.closest(request, self.redactor.placeholder)
         if candidate is not None:
             recorded = self.recording.exchanges[candidate.index]
-            text += (f"; closest recorded: {recorded.method} {recorded.url} — differs by: "
-                     + "; ".join(candidate.differences))
+            text += f"; closest recorded: {recorded.method} {recorded.url} — differs by: " + "; ".join(
+                candidate.differences
+            )
         text = self.redactor.redact(text) + f". If the site or the connector changed, re-record: --record {self.folder}"
         error = ReplayMiss(text)
         if request_id is None or request_id not in self._missed:
@@ -222,12 +240,16 @@ class Replayer:
         """Counts a test asserts on: what was served from which path, blocked, repeated, missed, left."""
         return {
             "recording": str(self.folder),
-            "served": {"browser": self.served["browser"], "http": self.served["http"],
-                       "total": sum(self.served.values())},
+            "served": {
+                "browser": self.served["browser"],
+                "http": self.served["http"],
+                "total": sum(self.served.values()),
+            },
             "passed_to_network": 0,  # by construction: no handler here ever continues a request
             "blocked": self.blocked_count,
-            "blocked_requests": [f"{what} (×{n})" if n > 1 else what
-                                 for what, n in sorted(self.blocked_requests.items())],
+            "blocked_requests": [
+                f"{what} (×{n})" if n > 1 else what for what, n in sorted(self.blocked_requests.items())
+            ],
             "repeats": list(self.repeats),
             "misses": [m.message for m in self.misses],
             "unserved": len(self.matcher.unserved()),
@@ -253,10 +275,12 @@ class Replayer:
     def summary(self) -> str:
         report = self.report()
         served = report["served"]
-        return (f"replayed {served['total']} of {report['recorded']} recorded exchanges offline "
-                f"({served['browser']} browser, {served['http']} http), {report['blocked']} blocked, "
-                f"{len(report['repeats'])} repeated, {len(report['misses'])} missed, "
-                f"{report['unserved']} never asked")
+        return (
+            f"replayed {served['total']} of {report['recorded']} recorded exchanges offline "
+            f"({served['browser']} browser, {served['http']} http), {report['blocked']} blocked, "
+            f"{len(report['repeats'])} repeated, {len(report['misses'])} missed, "
+            f"{report['unserved']} never asked"
+        )
 
 
 def _request_id(request: Request) -> int:

@@ -184,8 +184,7 @@ class _Scanner:
         for index, value in enumerate(sorted(redactor.values)):
             texts, b64 = secret_variants(value)
             for variant in sorted(texts, key=len):
-                form: Form = ("plain" if variant == value else "url-encoded" if "%" in variant
-                              else "json-escaped")
+                form: Form = "plain" if variant == value else "url-encoded" if "%" in variant else "json-escaped"
                 self.variants.setdefault(variant, (form, index))
             for variant in b64:
                 self.variants.setdefault(variant, ("base64", index))

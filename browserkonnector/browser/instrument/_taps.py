@@ -59,8 +59,9 @@ class RecordedResponse:
     """A recorded answer shaped like Playwright's ``APIResponse`` (what ``route.fetch()`` returns), for
     the route handlers that fetch at replay."""
 
-    def __init__(self, url: str, status: int, status_text: str, headers: Sequence[tuple[str, str]],
-                 body: bytes) -> None:
+    def __init__(
+        self, url: str, status: int, status_text: str, headers: Sequence[tuple[str, str]], body: bytes
+    ) -> None:
         self.url, self.status, self.status_text = url, status, status_text
         self._headers = list(headers)
         self._body = body
@@ -118,9 +119,14 @@ def _cookies(headers: Sequence[tuple[str, str]], url: str) -> tuple[list[dict[st
             if max_age and max_age.lstrip("-").isdigit() and int(max_age) <= 0:
                 delete.append(morsel.key)
                 continue
-            cookie: dict[str, Any] = {"name": morsel.key, "value": morsel.value,
-                                      "domain": morsel["domain"] or host, "path": morsel["path"] or "/",
-                                      "httpOnly": bool(morsel["httponly"]), "secure": bool(morsel["secure"])}
+            cookie: dict[str, Any] = {
+                "name": morsel.key,
+                "value": morsel.value,
+                "domain": morsel["domain"] or host,
+                "path": morsel["path"] or "/",
+                "httpOnly": bool(morsel["httponly"]),
+                "secure": bool(morsel["secure"]),
+            }
             if morsel["samesite"].capitalize() in ("Strict", "Lax", "None"):
                 cookie["sameSite"] = morsel["samesite"].capitalize()
             if max_age and max_age.isdigit():
@@ -129,8 +135,9 @@ def _cookies(headers: Sequence[tuple[str, str]], url: str) -> tuple[list[dict[st
     return add, delete
 
 
-async def redirect_navigation(route: Route, context: BrowserContext | None, location: str,
-                              headers: Sequence[tuple[str, str]] = ()) -> None:
+async def redirect_navigation(
+    route: Route, context: BrowserContext | None, location: str, headers: Sequence[tuple[str, str]] = ()
+) -> None:
     """Move a navigation on to ``location`` (relative to the request) so that the next request is routed
     too; ``headers`` are the redirect's, whose ``Set-Cookie`` are applied to ``context`` first."""
     url = route.request.url

@@ -41,8 +41,11 @@ TRACE_PARTS_ENV = "BROWSERKONNECTOR_TRACE_PARTS"
 #: keep a trace nobody reads (docs/performance.md, workload 9), while a failure bundle still gets the
 #: actions, console and network in the trace, and the final screenshot and DOM in files of its own.
 #: ``on`` (asked for a trace) records both.
-DEFAULT_TRACE_PARTS: dict[str, frozenset[str]] = {"on": frozenset(TRACE_PARTS), "retain-on-failure": frozenset(),
-                                                   "off": frozenset()}
+DEFAULT_TRACE_PARTS: dict[str, frozenset[str]] = {
+    "on": frozenset(TRACE_PARTS),
+    "retain-on-failure": frozenset(),
+    "off": frozenset(),
+}
 
 
 def trace_parts(value: str | None, mode: str = "on") -> frozenset[str]:
@@ -55,16 +58,19 @@ def trace_parts(value: str | None, mode: str = "on") -> frozenset[str]:
         return frozenset()
     unknown = names - set(TRACE_PARTS)
     if unknown:
-        raise ValueError(f"{TRACE_PARTS_ENV}={value!r}: unknown part(s) {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(TRACE_PARTS)} (or none)")
+        raise ValueError(
+            f"{TRACE_PARTS_ENV}={value!r}: unknown part(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(TRACE_PARTS)} (or none)"
+        )
     return frozenset(names)
 
 
 class Tracer:
     """Traces one context according to ``mode``; see the module docstring."""
 
-    def __init__(self, context: BrowserContext, mode: TraceMode, redactor: Redactor,
-                 parts: frozenset[str] | None = None) -> None:
+    def __init__(
+        self, context: BrowserContext, mode: TraceMode, redactor: Redactor, parts: frozenset[str] | None = None
+    ) -> None:
         if mode not in get_args(TraceMode):
             raise ValueError(f"trace mode={mode!r}: expected one of {', '.join(get_args(TraceMode))}")
         self.parts = parts if parts is not None else DEFAULT_TRACE_PARTS[mode]
@@ -81,8 +87,9 @@ class Tracer:
         """Start recording (the ``parts``, never sources); nothing with ``off``."""
         if self.mode == "off" or self._recording:
             return
-        await self.context.tracing.start(screenshots="screenshots" in self.parts,
-                                         snapshots="snapshots" in self.parts, sources=False)
+        await self.context.tracing.start(
+            screenshots="screenshots" in self.parts, snapshots="snapshots" in self.parts, sources=False
+        )
         self._recording = True
 
     async def stop(self, *, failed: bool, path: str | os.PathLike[str]) -> Path | None:

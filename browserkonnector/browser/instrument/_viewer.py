@@ -55,7 +55,10 @@ def serve_trace(trace: Path, *, open_browser: bool | None = None, timeout: float
     """Serve the viewer on loopback until Ctrl-C; open it in Chromium when a display exists."""
     process = subprocess.Popen(
         [sys.executable, "-m", "playwright", "show-trace", "--host", "127.0.0.1", "--port", "0", str(trace)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     url = None
     deadline = time.monotonic() + timeout
@@ -74,8 +77,12 @@ def serve_trace(trace: Path, *, open_browser: bool | None = None, timeout: float
     if open_browser if open_browser is not None else bool(os.environ.get("DISPLAY")):
         from browserkonnector.browser._discovery import find_chromium
 
-        browser = subprocess.Popen([str(find_chromium(headless=False)), "--no-first-run", f"--app={url}"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        browser = subprocess.Popen(
+            [str(find_chromium(headless=False)), "--no-first-run", f"--app={url}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     else:
         print("No display: open the URL above in a browser (it serves on loopback only).", flush=True)
     # The viewer runs in a session of its own (so Ctrl-C reaches us, not it): a SIGTERM or SIGHUP of this

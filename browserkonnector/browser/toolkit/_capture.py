@@ -48,8 +48,16 @@ from browserkonnector.browser._network import Network
 from browserkonnector.browser._scrub_rules import mask_url_query
 from browserkonnector.browser._urlmatch import UrlPattern, url_matches
 
-__all__ = ["CaptureMode", "CapturedResponse", "JsonCapture", "UrlPattern", "capture_json", "read_body", "read_json",
-           "wait_for_json"]
+__all__ = [
+    "CaptureMode",
+    "CapturedResponse",
+    "JsonCapture",
+    "UrlPattern",
+    "capture_json",
+    "read_body",
+    "read_json",
+    "wait_for_json",
+]
 
 CaptureMode: TypeAlias = Literal["intercept", "listen"]
 #: How long leaving the ``async with`` waits for bodies already being read (listen mode).
@@ -64,8 +72,9 @@ async def read_body(response: Response, *, timeout: float = BODY_TIMEOUT_S) -> b
         async with asyncio.timeout(timeout):
             return await response.body()
     except TimeoutError:
-        raise TimeoutError(f"the body of {response.status} {mask_url_query(response.url)} did not arrive "
-                           f"within {timeout:g} s") from None
+        raise TimeoutError(
+            f"the body of {response.status} {mask_url_query(response.url)} did not arrive within {timeout:g} s"
+        ) from None
 
 
 async def read_json(response: Response, *, timeout: float = BODY_TIMEOUT_S) -> Any:
@@ -150,9 +159,7 @@ class JsonCapture:
         for response in self.responses:
             if response.ok:
                 return response.data
-        raise LookupError(
-            f"no JSON response matching {describe_pattern(self._pattern)} was captured{self._seen()}"
-        )
+        raise LookupError(f"no JSON response matching {describe_pattern(self._pattern)} was captured{self._seen()}")
 
     async def wait(self, timeout: float = 30.0) -> Any:
         """The first JSON body, waiting up to ``timeout`` seconds for it."""
@@ -162,11 +169,12 @@ class JsonCapture:
             return await asyncio.wait_for(asyncio.shield(self._first), timeout)
         except TimeoutError:
             if self.responses and all(r.status >= 500 or r.status == 429 for r in self.responses):
-                raise KonnectorError(errors.VENDOR_DOWN, f"only server errors matched "
-                                     f"{describe_pattern(self._pattern)} within {timeout:g} s{self._seen()}") from None
+                raise KonnectorError(
+                    errors.VENDOR_DOWN,
+                    f"only server errors matched {describe_pattern(self._pattern)} within {timeout:g} s{self._seen()}",
+                ) from None
             raise TimeoutError(
-                f"no JSON response matching {describe_pattern(self._pattern)} within {timeout:g} s"
-                f"{self._seen()}"
+                f"no JSON response matching {describe_pattern(self._pattern)} within {timeout:g} s{self._seen()}"
             ) from None
 
     def _seen(self) -> str:
@@ -197,9 +205,13 @@ class JsonCapture:
             return
         self._server_errors = self._server_errors + 1 if status >= 500 or status == 429 else 0
         if self._give_up_after and self._server_errors >= self._give_up_after:
-            self._first.set_exception(KonnectorError(
-                errors.VENDOR_DOWN, f"{self._server_errors} answers in a row matching "
-                f"{describe_pattern(self._pattern)} were server errors{self._seen()}"))
+            self._first.set_exception(
+                KonnectorError(
+                    errors.VENDOR_DOWN,
+                    f"{self._server_errors} answers in a row matching "
+                    f"{describe_pattern(self._pattern)} were server errors{self._seen()}",
+                )
+            )
 
     # -- intercept mode ---------------------------------------------------------------------------------
     async def _on_route(self, route: Route) -> None:
@@ -228,8 +240,11 @@ class JsonCapture:
     async def _on_network(self, route: Route, page: Page | None) -> bool:
         """The same, as a handler of the context's network owner (fetched through its source)."""
         request = route.request
-        if (request.method == "OPTIONS" or (isinstance(self._target, Page) and page is not self._target)
-                or not url_matches(request.url, self._pattern)):
+        if (
+            request.method == "OPTIONS"
+            or (isinstance(self._target, Page) and page is not self._target)
+            or not url_matches(request.url, self._pattern)
+        ):
             return False
         network = self._owner
         assert network is not None
@@ -259,8 +274,7 @@ class JsonCapture:
     def _on_response(self, response: Response) -> None:
         # Synchronous: the match is decided and the body read sent in this same turn of the loop.
         request = response.request
-        if (request.method == "OPTIONS" or 300 <= response.status < 400
-                or not url_matches(response.url, self._pattern)):
+        if request.method == "OPTIONS" or 300 <= response.status < 400 or not url_matches(response.url, self._pattern):
             return
         task = asyncio.get_running_loop().create_task(self._read(response))
         self._tasks.add(task)
@@ -319,8 +333,9 @@ def capture_json(
     give_up_after: int = 3,
 ) -> JsonCapture:
     """An async context manager collecting the JSON of every response matching ``url_pattern``."""
-    return JsonCapture(page_or_context, url_pattern, predicate=predicate, mode=mode, redactor=redactor,
-                       give_up_after=give_up_after)
+    return JsonCapture(
+        page_or_context, url_pattern, predicate=predicate, mode=mode, redactor=redactor, give_up_after=give_up_after
+    )
 
 
 async def wait_for_json(
@@ -337,8 +352,7 @@ async def wait_for_json(
 
     The capture is in place *before* the action starts, so a fast response is not missed.
     """
-    async with capture_json(page_or_context, url_pattern, predicate=predicate, mode=mode,
-                            redactor=redactor) as cap:
+    async with capture_json(page_or_context, url_pattern, predicate=predicate, mode=mode, redactor=redactor) as cap:
         if action is not None:
             await action()
         return await cap.wait(timeout)

@@ -126,8 +126,13 @@ async def fetch_blob(page: Page, blob_url: str) -> Fetched:
         raise KonnectorError(FILE_DOWNLOAD_FAILED, f"reading {blob_url}: {exc.message.splitlines()[0]}") from None
     content_type = media_type(result.get("type")) or None
     extension = mimetypes.guess_extension(content_type) if content_type else None
-    return Fetched(data=base64.b64decode(result["data"]), url=blob_url, content_type=content_type,
-                   filename=f"{blob_url.rsplit('/', 1)[-1]}{extension or ''}", how="blob")
+    return Fetched(
+        data=base64.b64decode(result["data"]),
+        url=blob_url,
+        content_type=content_type,
+        filename=f"{blob_url.rsplit('/', 1)[-1]}{extension or ''}",
+        how="blob",
+    )
 
 
 def _context_of(target: Page | BrowserContext) -> BrowserContext:

@@ -77,8 +77,9 @@ async def _scope(page: Page, form: str | Locator | None) -> Locator | Page:
     if form is not None:
         scope = page.locator(form) if isinstance(form, str) else form
         if await scope.count() != 1:
-            raise KonnectorError(errors.SITE_CHANGED,
-                                 f"form_login: {await scope.count()} elements match the form {form!r}, expected 1")
+            raise KonnectorError(
+                errors.SITE_CHANGED, f"form_login: {await scope.count()} elements match the form {form!r}, expected 1"
+            )
         return scope
     forms = page.locator(PASSWORD_FORM)
     return forms if await forms.count() == 1 else page
@@ -100,8 +101,9 @@ async def _rendered(page: Page, values: Mapping[str, Any], timeout: float) -> No
     try:
         await by_name.or_(by_id).or_(by_label).first.wait_for(state="attached", timeout=timeout * 1000)
     except PlaywrightTimeoutError:
-        raise KonnectorError(errors.SITE_CHANGED, f"form_login: no field named, with id or labelled {first!r} "
-                                                  f"after {timeout:g} s") from None
+        raise KonnectorError(
+            errors.SITE_CHANGED, f"form_login: no field named, with id or labelled {first!r} after {timeout:g} s"
+        ) from None
 
 
 async def _field(scope: Locator | Page, name: str) -> Locator:
@@ -127,14 +129,16 @@ async def _fill(scope: Locator | Page, values: Mapping[str, Any], redactor: Reda
             await field.fill(raw)
         last = field
     if last is None:
-        raise ValueError("form_login: values is empty: give the fields to fill, e.g. {'username': ..., "
-                         "'password': SecretStr(...)}")
+        raise ValueError(
+            "form_login: values is empty: give the fields to fill, e.g. {'username': ..., 'password': SecretStr(...)}"
+        )
     return last
 
 
 def _press_enter(field: Locator) -> Any:
     async def press() -> None:
         await field.press("Enter")
+
     return press
 
 
@@ -185,8 +189,13 @@ async def form_login(
             action = scope.locator(SUBMIT).first
         else:
             action = _press_enter(last_field)  # no form: Enter in the last field sends it, as a person would
-        outcomes: dict[str, Any] = {"response": api, "url": success_url, "element": success_element,
-                                    "alert": alert, "unavailable": unavailable}
+        outcomes: dict[str, Any] = {
+            "response": api,
+            "url": success_url,
+            "element": success_element,
+            "alert": alert,
+            "unavailable": unavailable,
+        }
         waited = await act_and_wait(page, action, timeout=timeout, **outcomes)
         waited = await _after_rate_limit(page, waited, outcomes)
         status = waited.response.status if waited.response is not None else 0

@@ -40,8 +40,10 @@ class SessionLost(KonnectorError):
     def __init__(self, asked: str, landed: str) -> None:
         # The login page's own query is dropped: its ``next=`` repeats the asked URL, secrets included.
         login_page = urlsplit(landed)._replace(query="", fragment="").geturl()
-        super().__init__(errors.VENDOR_DOWN, f"the session ended mid-run: {mask_url_query(asked)} was "
-                                             f"redirected to the login page {login_page}")
+        super().__init__(
+            errors.VENDOR_DOWN,
+            f"the session ended mid-run: {mask_url_query(asked)} was redirected to the login page {login_page}",
+        )
         self.asked, self.landed = asked, landed
 
 
@@ -51,8 +53,9 @@ def landed_on(response: httpx.Response, pattern: UrlPattern) -> bool:
     return bool(response.history) and url_matches(str(response.url), pattern)
 
 
-async def get_html(client: httpx.AsyncClient, url: str, *, params: Mapping[str, Any] | None = None,
-                   login_url: UrlPattern | None = None) -> Selector:
+async def get_html(
+    client: httpx.AsyncClient, url: str, *, params: Mapping[str, Any] | None = None, login_url: UrlPattern | None = None
+) -> Selector:
     """GET ``url`` through ``client`` and parse it; a non-2xx answer raises ``httpx.HTTPStatusError``
     (after the client's retries), a redirect to ``login_url`` raises :class:`SessionLost`."""
     response = await client.get(url, params=dict(params) if params is not None else None)

@@ -41,7 +41,12 @@ from browserkonnector.browser._secrets import register_cookie_values
 from browserkonnector.save._fetched import Fetched, How, read_spooled
 
 __all__ = [
-    "CookieSync", "cookie_sync_of", "fetch_file", "fetched_from", "filename_from_disposition", "session_http",
+    "CookieSync",
+    "cookie_sync_of",
+    "fetch_file",
+    "fetched_from",
+    "filename_from_disposition",
+    "session_http",
 ]
 
 #: A refresh of the jar at least this often even without browser traffic (cookies written by JS).
@@ -80,22 +85,29 @@ def fetched_from(data: bytes, url: str, status: int | None, headers: Mapping[str
     """A :class:`Fetched` from an HTTP answer: media type, and the file name from ``Content-Disposition``
     or else the URL. ``headers`` is any mapping with lowercase names (httpx's and Playwright's are)."""
     return Fetched(
-        data=data, url=url, status=status, content_type=media_type(headers.get("content-type")),
+        data=data,
+        url=url,
+        status=status,
+        content_type=media_type(headers.get("content-type")),
         filename=filename_from_disposition(headers.get("content-disposition")) or filename_from_url(url),
         how=how,
     )
 
 
 def _fingerprint(cookies: list[Any]) -> tuple[tuple[Any, ...], ...]:
-    return tuple(sorted((c.get("name"), c.get("value"), c.get("domain"), c.get("path"), c.get("expires"))
-                        for c in cookies))
+    return tuple(
+        sorted((c.get("name"), c.get("value"), c.get("domain"), c.get("path"), c.get("expires")) for c in cookies)
+    )
 
 
 def _to_playwright(cookie: Any) -> dict[str, Any]:
     """A stdlib ``http.cookiejar.Cookie`` as a Playwright cookie for ``context.add_cookies``."""
     entry: dict[str, Any] = {
-        "name": cookie.name, "value": cookie.value or "", "domain": cookie.domain,
-        "path": cookie.path or "/", "secure": bool(cookie.secure),
+        "name": cookie.name,
+        "value": cookie.value or "",
+        "domain": cookie.domain,
+        "path": cookie.path or "/",
+        "secure": bool(cookie.secure),
         "httpOnly": cookie.has_nonstandard_attr("HttpOnly"),
     }
     if entry["domain"].endswith(".local") and "." not in entry["domain"][:-6]:
@@ -116,8 +128,15 @@ class CookieSync:
     (``add_cookies``/``clear_cookies`` send no event the client could see).
     """
 
-    def __init__(self, context: BrowserContext, client: httpx.AsyncClient | None, redactor: Redactor | None,
-                 *, max_age: float = DEFAULT_MAX_AGE_S, adopt_user_agent: bool = True) -> None:
+    def __init__(
+        self,
+        context: BrowserContext,
+        client: httpx.AsyncClient | None,
+        redactor: Redactor | None,
+        *,
+        max_age: float = DEFAULT_MAX_AGE_S,
+        adopt_user_agent: bool = True,
+    ) -> None:
         """``client`` may be given later (:meth:`bind`): its hooks are this sync's, given at its construction."""
         self.context = context
         self._client = client
@@ -165,8 +184,7 @@ class CookieSync:
             return
         self._fingerprint = fingerprint
         if self.redactor is not None:
-            register_cookie_values(((str(c.get("name", "")), str(c.get("value", ""))) for c in cookies),
-                                   self.redactor)
+            register_cookie_values(((str(c.get("name", "")), str(c.get("value", ""))) for c in cookies), self.redactor)
         jar = self.client.cookies.jar
         jar.clear()
         for cookie in cookies_from_playwright(cookies).jar:
@@ -237,10 +255,15 @@ def session_http(
     transport = network.transport(factory_args.pop("transport", None))
     transport.attach(sync)
     # First in line: the client's cookie scoping computes the Cookie header from the jar we refresh.
-    client = request_factory(headers=headers, transport=transport, event_hooks={
-        "request": [sync.on_request, *hooks.get("request", [])],
-        "response": [sync.on_response, *hooks.get("response", [])],
-    }, **factory_args)
+    client = request_factory(
+        headers=headers,
+        transport=transport,
+        event_hooks={
+            "request": [sync.on_request, *hooks.get("request", [])],
+            "response": [sync.on_response, *hooks.get("response", [])],
+        },
+        **factory_args,
+    )
     sync.bind(client)
     return client
 
@@ -255,8 +278,9 @@ def cookie_sync_of(client: httpx.AsyncClient) -> CookieSync | None:
     return inner.attachment(CookieSync) if isinstance(inner, NetworkTransport) else None
 
 
-async def fetch_file(client: httpx.AsyncClient, url: str, *, max_bytes: int | None = None,
-                     **request_args: Any) -> Fetched:
+async def fetch_file(
+    client: httpx.AsyncClient, url: str, *, max_bytes: int | None = None, **request_args: Any
+) -> Fetched:
     """GET ``url`` and return what came back, error statuses included (the caller checks ``ok``).
 
     The body is read in chunks and refused past ``max_bytes`` (default: the run's file-size cap, see
@@ -265,6 +289,7 @@ async def fetch_file(client: httpx.AsyncClient, url: str, *, max_bytes: int | No
     async with client.stream("GET", url, **request_args) as response:
         fetched = await read_spooled(response, max_bytes)
     fetched.content_type = media_type(response.headers.get("content-type"))
-    fetched.filename = (filename_from_disposition(response.headers.get("content-disposition"))
-                        or filename_from_url(fetched.url or url))
+    fetched.filename = filename_from_disposition(response.headers.get("content-disposition")) or filename_from_url(
+        fetched.url or url
+    )
     return fetched

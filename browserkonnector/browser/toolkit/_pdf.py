@@ -40,7 +40,9 @@ _BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 
 _RESOURCE = re.compile(
     r"<(?:img|script|link|iframe|frame|video|audio|source|track|object|embed|input|image|use)\b[^>]*?"
-    r"\b(?:src|srcset|href|data|poster|xlink:href)\s*=|url\s*\(|@import", re.IGNORECASE)
+    r"\b(?:src|srcset|href|data|poster|xlink:href)\s*=|url\s*\(|@import",
+    re.IGNORECASE,
+)
 
 
 def loads_resources(html: str) -> bool:
@@ -54,7 +56,7 @@ def _with_base(html: str, base_url: str) -> str:
     tag = f'<base href="{html_lib.escape(base_url, quote=True)}">'
     found = _HEAD.search(html)
     if found:
-        return html[: found.end()] + tag + html[found.end():]
+        return html[: found.end()] + tag + html[found.end() :]
     return f"<head>{tag}</head>{html}"
 
 
@@ -81,8 +83,9 @@ class PdfPrinter:
     half the print rate, docs/performance.md workload 7) and out of its network log.
     """
 
-    def __init__(self, context: BrowserContext, *, pages: int = 1, media: Media = "print",
-                 isolated: bool = False) -> None:
+    def __init__(
+        self, context: BrowserContext, *, pages: int = 1, media: Media = "print", isolated: bool = False
+    ) -> None:
         if pages < 1:
             raise ValueError(f"PdfPrinter pages={pages}: must be >= 1")
         if media not in ("print", "screen"):
@@ -245,8 +248,7 @@ def printer_for(context_or_page: BrowserContext | Page, *, isolated: bool = Fals
     from browserkonnector.browser._network import Network
 
     context = _context(context_or_page)
-    return Network.of(context).attached(PdfPrinter, lambda: PdfPrinter(context, pages=PRINTER_PAGES,
-                                                                        isolated=isolated))
+    return Network.of(context).attached(PdfPrinter, lambda: PdfPrinter(context, pages=PRINTER_PAGES, isolated=isolated))
 
 
 async def html_to_pdf(context_or_page: BrowserContext | Page, html: str, *, base_url: str | None = None) -> bytes:
@@ -271,7 +273,7 @@ async def cozy_pdf_document(
     active = printer or printer_for(context_or_page)
     if html is not None:
         found = _BODY.search(html)
-        document = (html[: found.end()] + header + html[found.end():]) if found else header + html
+        document = (html[: found.end()] + header + html[found.end() :]) if found else header + html
         return await active.from_html(document, base_url=source_url)
 
     async def load(page: Page) -> None:

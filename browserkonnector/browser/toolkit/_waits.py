@@ -75,8 +75,9 @@ class Waited:
         """The JSON body of the answer that came first, read with a bound (a body the page never reads
         may never finish); ``ValueError`` when the outcome was not an answer, or not JSON."""
         if self.response is None:
-            raise ValueError(f"act_and_wait: the outcome was {self.kind!r} at {mask_url_query(self.url)}, "
-                             "not an answer with a body")
+            raise ValueError(
+                f"act_and_wait: the outcome was {self.kind!r} at {mask_url_query(self.url)}, not an answer with a body"
+            )
         return await read_json(self.response, timeout=timeout)
 
 
@@ -91,8 +92,8 @@ async def _new_element(locator: Locator) -> str:
         with contextlib.suppress(PlaywrightError):  # mid-navigation: no document to ask yet
             if await locator.evaluate_all(_NEW_VISIBLE):
                 texts = await locator.evaluate_all(
-                    "els => els.filter(e => !e.__bkSeen && e.getClientRects().length > 0)"
-                    ".map(e => e.innerText.trim())")
+                    "els => els.filter(e => !e.__bkSeen && e.getClientRects().length > 0).map(e => e.innerText.trim())"
+                )
                 return str(texts[0]) if texts else ""
         await asyncio.sleep(POLL_S)
 
@@ -136,7 +137,10 @@ async def act_and_wait(
         settle(Waited(kind, page.url, text=text))
 
     targets: list[tuple[WaitKind, str | Locator | None]] = [
-        ("element", element), ("alert", alert), ("unavailable", unavailable)]
+        ("element", element),
+        ("alert", alert),
+        ("unavailable", unavailable),
+    ]
     watchers: list[asyncio.Task[None]] = []
     for kind, target in targets:
         if target is not None:
@@ -154,7 +158,8 @@ async def act_and_wait(
         except TimeoutError:
             raise NothingHappened(
                 f"nothing of {_describe(response, url, element, alert, unavailable)} within {timeout:g} s "
-                f"(the page is at {mask_url_query(page.url)})") from None
+                f"(the page is at {mask_url_query(page.url)})"
+            ) from None
         if waited.kind == "url":
             # ``framenavigated`` fires when the new document commits, before its HTML is parsed: reading
             # the page right away could see an empty DOM. Its DOM is ready soon after (bounded anyway).
@@ -178,12 +183,18 @@ async def _run(page: Page, action: Action) -> None:
     elif callable(action):
         await action()
     else:
-        raise TypeError(f"act_and_wait: action must be a Locator, a selector or an async callable, "
-                        f"not {type(action).__name__}")
+        raise TypeError(
+            f"act_and_wait: action must be a Locator, a selector or an async callable, not {type(action).__name__}"
+        )
 
 
-def _describe(response: UrlPattern | None, url: UrlPattern | None, element: str | Locator | None,
-              alert: str | Locator | None, unavailable: str | Locator | None = None) -> str:
+def _describe(
+    response: UrlPattern | None,
+    url: UrlPattern | None,
+    element: str | Locator | None,
+    alert: str | Locator | None,
+    unavailable: str | Locator | None = None,
+) -> str:
     parts = []
     if response is not None:
         parts.append(f"an answer of {describe_pattern(response)}")

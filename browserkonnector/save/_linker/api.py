@@ -58,8 +58,9 @@ class LinkResult:
         return [lnk for lnk in self.links.values() if not (lnk.debit_operation or lnk.credit_operation)]
 
 
-def operation_windows(bills: Sequence[Mapping[str, Any]], options: LinkOptions,
-                      margin: dt.timedelta = dt.timedelta(days=1)) -> list[tuple[dt.datetime, dt.datetime]]:
+def operation_windows(
+    bills: Sequence[Mapping[str, Any]], options: LinkOptions, margin: dt.timedelta = dt.timedelta(days=1)
+) -> list[tuple[dt.datetime, dt.datetime]]:
     """The merged date intervals covering every bill's debit and credit window (plus ``margin``)."""
     spans = []
     for bill in bills:
@@ -130,7 +131,9 @@ async def link_bank_operations(
         identifiers=tuple(i.lower() for i in identifiers),
         min_amount_delta=amount_delta if min_amount_delta is None else min_amount_delta,
         max_amount_delta=amount_delta if max_amount_delta is None else max_amount_delta,
-        past_window=past_window, future_window=future_window, allow_uncategorized=allow_uncategorized,
+        past_window=past_window,
+        future_window=future_window,
+        allow_uncategorized=allow_uncategorized,
     )
     to_remove = list(bills_to_remove or [])
     if to_remove:
@@ -146,8 +149,9 @@ async def link_bank_operations(
     if linker.changed:
         changed = list(linker.changed.values())
         log.debug(f"linkBankOperations: commiting {len(changed)} changes")
-        answers = await store.bulk_save(OPERATIONS_DOCTYPE, [{k: v for k, v in op.items() if k != "_type"}
-                                                             for op in changed])
+        answers = await store.bulk_save(
+            OPERATIONS_DOCTYPE, [{k: v for k, v in op.items() if k != "_type"} for op in changed]
+        )
         for operation, answer in zip(changed, answers, strict=True):
             if answer.ok:
                 operation["_rev"] = answer.rev
@@ -155,8 +159,12 @@ async def link_bank_operations(
             else:
                 result.conflicts.append(str(answer.id))
         if result.conflicts:
-            log.warning(f"linkBankOperations: {len(result.conflicts)} operations changed meanwhile and were "
-                        "not updated; they will be linked on the next run")
-    log.info(f"linkBankOperations: {len(result.linked)} linked bills, {len(result.unlinked)} unlinked bills, "
-             f"{len(operations)} operations read")
+            log.warning(
+                f"linkBankOperations: {len(result.conflicts)} operations changed meanwhile and were "
+                "not updated; they will be linked on the next run"
+            )
+    log.info(
+        f"linkBankOperations: {len(result.linked)} linked bills, {len(result.unlinked)} unlinked bills, "
+        f"{len(operations)} operations read"
+    )
     return result

@@ -69,8 +69,9 @@ class Linker:
         self._touch(operation)
         return True
 
-    def add_reimbursement_to_operation(self, bill: Mapping[str, Any], debit: Doc,
-                                       credit: Mapping[str, Any] | None) -> bool:
+    def add_reimbursement_to_operation(
+        self, bill: Mapping[str, Any], debit: Doc, credit: Mapping[str, Any] | None
+    ) -> bool:
         """Record the bill as a reimbursement of ``debit`` (no duplicate per bill)."""
         if not bill.get("_id"):
             log.warning("bill has no id, impossible to add it as a reimbursement")
@@ -156,17 +157,26 @@ class Linker:
         if len(bills) > MAX_GROUP:
             log.warning(f"findCombinations: a group of {len(bills)} bills is too big to try its combinations")
             return []
-        return [tuple(bills[i] for i in indexes) for n in range(2, len(bills) + 1)
-                for indexes in sorted(itertools.combinations(range(len(bills)), n), key=lambda c: c[::-1])]
+        return [
+            tuple(bills[i] for i in indexes)
+            for n in range(2, len(bills) + 1)
+            for indexes in sorted(itertools.combinations(range(len(bills)), n), key=lambda c: c[::-1])
+        ]
 
     @staticmethod
     def combine_bills(bills: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """One bill standing for several: amounts summed, the first bill's other fields."""
+
         def total(name: str) -> float:
             return sum(float(b[name]) for b in bills if isinstance(b.get(name), int | float))
 
-        return {**bills[0], "_id": ":".join(["combined", *(str(b.get("_id")) for b in bills)]),
-                "amount": total("amount"), "originalAmount": total("originalAmount"), "originalBills": list(bills)}
+        return {
+            **bills[0],
+            "_id": ":".join(["combined", *(str(b.get("_id")) for b in bills)]),
+            "amount": total("amount"),
+            "originalAmount": total("originalAmount"),
+            "originalBills": list(bills),
+        }
 
     def find_combinations(self, result: dict[str, BillLink], operations: Sequence[Doc]) -> None:
         found = True

@@ -41,8 +41,18 @@ Operation = Mapping[str, Any]
 Filter = Callable[[Operation], bool]
 
 #: konnector-libs 5.13's list of health insurance vendors.
-HEALTH_VENDORS = ("Ameli", "Harmonie", "Malakoff Mederic", "MGEN", "Generali", "ascoreSante", "EoviMCD",
-                  "Humanis", "Alan", "lamutuellegenerale")
+HEALTH_VENDORS = (
+    "Ameli",
+    "Harmonie",
+    "Malakoff Mederic",
+    "MGEN",
+    "Generali",
+    "ascoreSante",
+    "EoviMCD",
+    "Humanis",
+    "Alan",
+    "lamutuellegenerale",
+)
 HEALTH_EXPENSE_CAT = "400610"
 HEALTH_INSURANCE_CAT = "400620"
 UNCATEGORIZED_CAT = "0"
@@ -110,14 +120,18 @@ def filter_by_reimbursements(bill: Mapping[str, Any]) -> Filter:
     return lambda operation: total_reimbursements(operation) + bill_amount <= -_amount(operation)
 
 
-def operations_filters(bill: Mapping[str, Any], operations: Sequence[Operation],
-                       options: LinkOptions) -> list[Operation]:
+def operations_filters(
+    bill: Mapping[str, Any], operations: Sequence[Operation], options: LinkOptions
+) -> list[Operation]:
     """JS ``operationsFilters``: the candidates passing every condition, in their original order."""
     window = date_range(bill, options)
     if window is None:
         return []
-    conditions = [filter_by_dates(*window), filter_by_amounts(*amount_range(bill, options)),
-                  filter_by_category(bill, options)]
+    conditions = [
+        filter_by_dates(*window),
+        filter_by_amounts(*amount_range(bill, options)),
+        filter_by_category(bill, options),
+    ]
     if not options.credit:
         conditions.append(filter_by_reimbursements(bill))
     if options.credit or not is_health_bill(bill):
@@ -125,8 +139,9 @@ def operations_filters(bill: Mapping[str, Any], operations: Sequence[Operation],
     return [op for op in operations if all(condition(op) for condition in conditions)]
 
 
-def find_neighboring_operations(bill: Mapping[str, Any], operations: Sequence[Operation],
-                                options: LinkOptions) -> list[Operation]:
+def find_neighboring_operations(
+    bill: Mapping[str, Any], operations: Sequence[Operation], options: LinkOptions
+) -> list[Operation]:
     """The JS Mango step: date and amount strictly inside the bill's windows."""
     window = date_range(bill, options)
     if window is None:
@@ -141,8 +156,7 @@ def find_neighboring_operations(bill: Mapping[str, Any], operations: Sequence[Op
     return found
 
 
-def find_operation(bill: Mapping[str, Any], operations: Sequence[Operation],
-                   options: LinkOptions) -> Operation | None:
+def find_operation(bill: Mapping[str, Any], operations: Sequence[Operation], options: LinkOptions) -> Operation | None:
     """JS ``findOperation``: the best debit (or, with ``options.credit``, credit) operation, if any."""
     if options.credit and not bill.get("isRefund"):
         return None

@@ -47,8 +47,15 @@ class LinkOptions:
     credit: bool = False
 
     def as_credit(self) -> LinkOptions:
-        return LinkOptions(self.identifiers, self.min_amount_delta, self.max_amount_delta, self.past_window,
-                           self.future_window, self.allow_uncategorized, credit=True)
+        return LinkOptions(
+            self.identifiers,
+            self.min_amount_delta,
+            self.max_amount_delta,
+            self.past_window,
+            self.future_window,
+            self.allow_uncategorized,
+            credit=True,
+        )
 
 
 def _num(value: Any) -> float:
@@ -100,8 +107,9 @@ def full_days_between(a: dt.datetime, b: dt.datetime) -> int:
     return days if seconds >= 0 else -days
 
 
-def sorted_operations(bill: Mapping[str, Any], operations: Sequence[Mapping[str, Any]],
-                      options: LinkOptions | None = None) -> list[Mapping[str, Any]]:
+def sorted_operations(
+    bill: Mapping[str, Any], operations: Sequence[Mapping[str, Any]], options: LinkOptions | None = None
+) -> list[Mapping[str, Any]]:
     """JS ``sortedOperations``: candidates closest to the bill first (stable sort)."""
     target_date = operation_date(bill, options)
     target_amount = operation_amount(bill, options)

@@ -38,7 +38,8 @@ def archive_of(store: Path) -> Path:
 
 
 def test_the_second_run_finds_the_bundle_cached_the_session_kept_and_nothing_to_sync(
-        run_connector: Run, tmp_path: Path) -> None:
+    run_connector: Run, tmp_path: Path
+) -> None:
     store = tmp_path / "store"
     with small_bank() as site:
         fields = {"base_url": site.url, "password": site.config.password}
@@ -59,7 +60,7 @@ def test_the_second_run_finds_the_bundle_cached_the_session_kept_and_nothing_to_
     assert warm["operations_unchanged"] == 2  # one ?since= per account, answered "unchanged"
     assert warm["operations"] == 2
     assert second.result.stats.extra["session_restored"] == 1
-    assert len(second.documents("io.cozy.bank.operations")) == 300     # all still there, none rewritten
+    assert len(second.documents("io.cozy.bank.operations")) == 300  # all still there, none rewritten
 
     archive = archive_of(store)
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
@@ -78,7 +79,8 @@ def test_the_second_run_finds_the_bundle_cached_the_session_kept_and_nothing_to_
 
 
 def test_a_corrupt_profile_is_discarded_with_a_warning_and_the_run_succeeds(
-        run_connector: Run, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    run_connector: Run, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     store = tmp_path / "store"
     with small_bank() as site:
         fields = {"base_url": site.url, "password": site.config.password}
@@ -98,7 +100,7 @@ def test_a_corrupt_profile_is_discarded_with_a_warning_and_the_run_succeeds(
     assert stats["vendor"] == 1  # a fresh profile downloads everything again
     assert stats["module"] == MODULES
     assert len(run.documents("io.cozy.bank.operations")) == 300
-    assert archive_of(store).read_bytes() != bytes(blob)            # and a good profile is kept anew
+    assert archive_of(store).read_bytes() != bytes(blob)  # and a good profile is kept anew
 
 
 def test_fresh_session_discards_the_kept_profile(run_connector: Run, tmp_path: Path) -> None:
@@ -109,10 +111,30 @@ def test_fresh_session_discards_the_kept_profile(run_connector: Run, tmp_path: P
         site.reset_stats()
         # The command docs/sessions.md shows (the key file named, for a hermetic test).
         env = {**os.environ, "BROWSERKONNECTOR_VAULT_KEY_FILE": str(store / "vault.key")}
-        cli = subprocess.run([sys.executable, "-m", "browserkonnector.cli", "run", str(CONNECTOR),
-                              "--field", f"base_url={site.url}", "--field", f"password={site.config.password}",
-                              "--store", str(store), "--offline-dns", "--fresh-session", "--log", "json"],
-                             env=env, capture_output=True, text=True, timeout=180, check=False)
+        cli = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "browserkonnector.cli",
+                "run",
+                str(CONNECTOR),
+                "--field",
+                f"base_url={site.url}",
+                "--field",
+                f"password={site.config.password}",
+                "--store",
+                str(store),
+                "--offline-dns",
+                "--fresh-session",
+                "--log",
+                "json",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
         stats = site.stats()
     assert cli.returncode == 0, cli.stdout[-3000:] + cli.stderr[-3000:]
     assert "discarded the kept browser profile" in cli.stdout

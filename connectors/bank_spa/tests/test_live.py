@@ -41,16 +41,20 @@ def test_saves_every_account_and_operation_then_nothing(locale: str, run_connect
         first = run_connector(CONNECTOR, fields=fields, store_dir=tmp_path / "store", locale=locale)
         assert_everything_saved(first, site)
         assert first.result.stats.doctypes["io.cozy.bank.operations"]["created"] == 300
-        revs = {d["_id"]: d["_rev"] for t in ("io.cozy.bank.accounts", "io.cozy.bank.operations")
-                for d in first.documents(t)}
+        revs = {
+            d["_id"]: d["_rev"]
+            for t in ("io.cozy.bank.accounts", "io.cozy.bank.operations")
+            for d in first.documents(t)
+        }
         again = run_connector(CONNECTOR, fields=fields, store_dir=tmp_path / "store", locale=locale)
         assert site.stats()[f"shell_language:{locale}"] == 2
     assert again.ok, again.explain()
     # The kept profile: the app came up unlocked, synced nothing, and no table needed reading again.
     assert again.result.stats.doctypes["io.cozy.bank.accounts"] == {"created": 0, "updated": 0, "unchanged": 2}
     assert again.result.stats.doctypes.get("io.cozy.bank.operations", {}).get("created", 0) == 0
-    assert {d["_id"]: d["_rev"] for t in ("io.cozy.bank.accounts", "io.cozy.bank.operations")
-            for d in again.documents(t)} == revs
+    assert {
+        d["_id"]: d["_rev"] for t in ("io.cozy.bank.accounts", "io.cozy.bank.operations") for d in again.documents(t)
+    } == revs
 
 
 def test_a_wrong_password_is_login_failed(run_connector: Run) -> None:

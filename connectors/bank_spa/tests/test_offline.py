@@ -38,8 +38,9 @@ def test_offline_from_recording(run_connector: Callable[..., ConnectorRun], tmp_
     assert not listening(origin), f"something listens on the recorded {origin}: this test must run offline"
     site = BankSite(BankConfig(**{k: v for k, v in recording.notes["site"].items() if k != "password"}))
     artifacts = tmp_path / "artifacts"
-    run = run_connector(CONNECTOR, replay=RECORDING, artifacts_dir=artifacts,
-                        fields={"base_url": origin, "password": "typed-at-replay"})
+    run = run_connector(
+        CONNECTOR, replay=RECORDING, artifacts_dir=artifacts, fields={"base_url": origin, "password": "typed-at-replay"}
+    )
     assert run.ok, run.explain()
     ops = run.documents("io.cozy.bank.operations")
     assert sorted(o["vendorId"] for o in ops) == sorted(o["id"] for o in site.expected_operations())
@@ -50,7 +51,7 @@ def test_offline_from_recording(run_connector: Callable[..., ConnectorRun], tmp_
     assert report["misses"] == []
     assert report["passed_to_network"] == 0
     assert report["served"]["total"] == len(recording.exchanges)
-    assert any("/api/accounts/" in e.url for e in recording.exchanges)   # the worker's requests, replayed
+    assert any("/api/accounts/" in e.url for e in recording.exchanges)  # the worker's requests, replayed
 
 
 def test_the_recording_holds_no_password_nor_session() -> None:

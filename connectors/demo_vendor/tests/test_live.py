@@ -80,15 +80,25 @@ def test_a_wrong_password_leaves_a_complete_bundle_without_secrets(demo_site: De
     bundle = run.result.bundle
     assert bundle is not None
     names = {p.name for p in bundle.iterdir()}
-    assert {"trace.zip", "screenshot.png", "page.html", "console.jsonl", "network.har", "run.log", "error.txt",
-            "metadata.json", "README.txt"} <= names
+    assert {
+        "trace.zip",
+        "screenshot.png",
+        "page.html",
+        "console.jsonl",
+        "network.har",
+        "run.log",
+        "error.txt",
+        "metadata.json",
+        "README.txt",
+    } <= names
     assert find_secrets(bundle, Redactor([wrong])) == []
     assert find_secrets(bundle.with_suffix(".zip"), Redactor([wrong])) == []
 
 
 @pytest.mark.demo_site(bills=6)
-def test_the_redesigned_site_is_reported_as_a_site_change(demo_site: DemoSite, run_connector: Run,
-                                                          tmp_path: Path) -> None:
+def test_the_redesigned_site_is_reported_as_a_site_change(
+    demo_site: DemoSite, run_connector: Run, tmp_path: Path
+) -> None:
     good = run_connector(CONNECTOR, fields=fields(demo_site), store_dir=tmp_path / "store")
     assert good.ok, good.explain()
     assert "bills api" in good.account_data()["browserkonnector"]["shapes"]
@@ -107,7 +117,8 @@ def test_the_redesigned_site_is_reported_as_a_site_change(demo_site: DemoSite, r
 
 @pytest.mark.demo_site(bills=5)
 def test_a_step_finding_nothing_is_a_site_change_not_a_silent_success(
-        demo_site: DemoSite, run_connector: Run, tmp_path: Path) -> None:
+    demo_site: DemoSite, run_connector: Run, tmp_path: Path
+) -> None:
     assert run_connector(CONNECTOR, fields=fields(demo_site), store_dir=tmp_path / "store").ok
     demo_site.config.bills = 0
     empty = run_connector(CONNECTOR, fields=fields(demo_site), store_dir=tmp_path / "store")

@@ -44,8 +44,9 @@ def listening(origin: str) -> bool:
 def expected_bills(recording: Recording) -> list[dict[str, Any]]:
     notes = recording.notes
     site = notes["site"]
-    config = SiteConfig(seed=site["seed"], volatile_seed=site["volatile_seed"], bills=site["bills"],
-                        per_page=site["per_page"])
+    config = SiteConfig(
+        seed=site["seed"], volatile_seed=site["volatile_seed"], bills=site["bills"], per_page=site["per_page"]
+    )
     return DemoSite(config).expected_bills(notes["user"])  # computed, no server started
 
 
@@ -61,7 +62,8 @@ def check_saved(run: ConnectorRun, recording: Recording) -> None:
     expected = expected_bills(recording)
     saved = run.bills()
     assert sorted((b["vendorRef"], b["amount"], str(b["date"])[:10]) for b in saved) == sorted(
-        (b["vendorRef"], b["amount"], b["date"]) for b in expected)
+        (b["vendorRef"], b["amount"], b["date"]) for b in expected
+    )
     for bill in saved:
         reader = PdfReader(io.BytesIO(run.content(bill)))
         assert len(reader.pages) >= 1
@@ -77,8 +79,12 @@ def test_offline_from_recording(name: str, run_connector: Callable[..., Connecto
     (origin,) = recording.origins
     assert not listening(origin), f"something listens on the recorded {origin}: this test must run offline"
     artifacts = tmp_path / "artifacts"
-    run = run_connector(CONNECTOR, replay=folder, artifacts_dir=artifacts, fields={
-        "base_url": origin, "login": recording.notes["user"], "password": TYPED_PASSWORD})
+    run = run_connector(
+        CONNECTOR,
+        replay=folder,
+        artifacts_dir=artifacts,
+        fields={"base_url": origin, "login": recording.notes["user"], "password": TYPED_PASSWORD},
+    )
     check_saved(run, recording)
     report = replay_report(artifacts)
     assert report["misses"] == []
@@ -95,7 +101,8 @@ def test_both_recordings_differ_only_in_volatile_values() -> None:
     zero, one = Recording.load(RECORDINGS / "seed-0"), Recording.load(RECORDINGS / "seed-1")
     # (as a multiset: concurrent downloads start in whatever order the event loop gives them)
     assert sorted((e.method, e.url.split("?")[0].split("/", 3)[3]) for e in zero.exchanges) == sorted(
-        (e.method, e.url.split("?")[0].split("/", 3)[3]) for e in one.exchanges)
+        (e.method, e.url.split("?")[0].split("/", 3)[3]) for e in one.exchanges
+    )
     busters = [[e.url for e in r.exchanges if "_=" in e.url] for r in (zero, one)]
     assert busters[0]
     assert busters[1]
@@ -108,15 +115,20 @@ def test_both_recordings_differ_only_in_volatile_values() -> None:
         assert DemoSite().users[0].password not in text
 
 
-def test_a_request_the_recording_lacks_fails_the_run_naming_it(run_connector: Callable[..., ConnectorRun],
-                                                              tmp_path: Path) -> None:
+def test_a_request_the_recording_lacks_fails_the_run_naming_it(
+    run_connector: Callable[..., ConnectorRun], tmp_path: Path
+) -> None:
     recording = Recording.load(RECORDINGS / "seed-0")
     recording.exchanges = [e for e in recording.exchanges if "page=2" not in e.url]
     folder = tmp_path / "stale"
     recording.save(folder)
     (origin,) = recording.origins
-    run = run_connector(CONNECTOR, replay=folder, artifacts_dir=tmp_path / "artifacts", fields={
-        "base_url": origin, "login": recording.notes["user"], "password": TYPED_PASSWORD})
+    run = run_connector(
+        CONNECTOR,
+        replay=folder,
+        artifacts_dir=tmp_path / "artifacts",
+        fields={"base_url": origin, "login": recording.notes["user"], "password": TYPED_PASSWORD},
+    )
     assert not run.ok
     assert run.code == "UNKNOWN_ERROR.REPLAY_MISS"
     assert f"no recorded exchange for GET {origin}/api/bills?page=2&per_page=10 (http)" in run.result.detail
@@ -131,9 +143,13 @@ def test_record_then_replay_with_the_site_stopped(run_connector: Callable[..., C
     folder = tmp_path / "recording"
     with DemoSite(config) as site:
         user = site.users[0]
-        live = run_connector(CONNECTOR, record=folder, store_dir=tmp_path / "live-store",
-                             artifacts_dir=tmp_path / "a1",
-                             fields={"base_url": site.url, "login": user.email, "password": user.password})
+        live = run_connector(
+            CONNECTOR,
+            record=folder,
+            store_dir=tmp_path / "live-store",
+            artifacts_dir=tmp_path / "a1",
+            fields={"base_url": site.url, "login": user.email, "password": user.password},
+        )
         assert live.ok, live.explain()
         # every secret the site handed out during the run (test-only look into its state)
         auth = site._state.auth
@@ -144,25 +160,43 @@ def test_record_then_replay_with_the_site_stopped(run_connector: Callable[..., C
     assert not listening(site_origin)
     assert find_secrets(folder, Redactor([user.password, *issued])) == []
     recording = Recording.load(folder)
-    recording.meta["notes"] = {"site": {"seed": config.seed, "volatile_seed": 7, "bills": 5,
-                                        "per_page": config.per_page}, "user": user.email}
-    run = run_connector(CONNECTOR, replay=folder, store_dir=tmp_path / "replay-store", artifacts_dir=tmp_path / "a2",
-                        fields={"base_url": site_origin, "login": user.email, "password": TYPED_PASSWORD})
+    recording.meta["notes"] = {
+        "site": {"seed": config.seed, "volatile_seed": 7, "bills": 5, "per_page": config.per_page},
+        "user": user.email,
+    }
+    run = run_connector(
+        CONNECTOR,
+        replay=folder,
+        store_dir=tmp_path / "replay-store",
+        artifacts_dir=tmp_path / "a2",
+        fields={"base_url": site_origin, "login": user.email, "password": TYPED_PASSWORD},
+    )
     check_saved(run, recording)
 
 
 def test_a_failed_run_is_recorded_marked_failed_and_replays_its_failure(
-        run_connector: Callable[..., ConnectorRun], tmp_path: Path) -> None:
+    run_connector: Callable[..., ConnectorRun], tmp_path: Path
+) -> None:
     folder = tmp_path / "refused"
     with DemoSite(SiteConfig(bills=3)) as site:
         user = site.users[0]
-        live = run_connector(CONNECTOR, record=folder, store_dir=tmp_path / "s1", artifacts_dir=tmp_path / "a1",
-                             fields={"base_url": site.url, "login": user.email, "password": "wrong-password-1"})
+        live = run_connector(
+            CONNECTOR,
+            record=folder,
+            store_dir=tmp_path / "s1",
+            artifacts_dir=tmp_path / "a1",
+            fields={"base_url": site.url, "login": user.email, "password": "wrong-password-1"},
+        )
     assert live.code == "LOGIN_FAILED"
     recording = Recording.load(folder)
     assert recording.meta["outcome"] == {"ok": False, "error": "LOGIN_FAILED"}
     assert "wrong-password-1" not in (folder / "recording.har").read_text()
-    run = run_connector(CONNECTOR, replay=folder, store_dir=tmp_path / "s2", artifacts_dir=tmp_path / "a2",
-                        fields={"base_url": recording.origins[0], "login": user.email, "password": "another-one"})
+    run = run_connector(
+        CONNECTOR,
+        replay=folder,
+        store_dir=tmp_path / "s2",
+        artifacts_dir=tmp_path / "a2",
+        fields={"base_url": recording.origins[0], "login": user.email, "password": "another-one"},
+    )
     assert run.code == "LOGIN_FAILED", run.explain()
     assert replay_report(tmp_path / "a2")["misses"] == []

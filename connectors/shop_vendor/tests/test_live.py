@@ -39,8 +39,9 @@ def assert_every_order_saved(run: ConnectorRun, shop: ShopSite) -> None:
 
 
 @pytest.mark.shop_site(orders=45, other_orders=5)
-def test_saves_every_order_then_fetches_nothing_per_known_order(shop_site: ShopSite, run_connector: Run,
-                                                               tmp_path: Path) -> None:
+def test_saves_every_order_then_fetches_nothing_per_known_order(
+    shop_site: ShopSite, run_connector: Run, tmp_path: Path
+) -> None:
     shop = shop_site
     first = run_connector(CONNECTOR, fields=fields(shop), store_dir=tmp_path / "store")
     assert_every_order_saved(first, shop)
@@ -62,8 +63,12 @@ def test_saves_every_order_then_fetches_nothing_per_known_order(shop_site: ShopS
 
 @pytest.mark.shop_site(orders=3)
 def test_a_wrong_password_is_login_failed(shop_site: ShopSite, run_connector: Run, tmp_path: Path) -> None:
-    run = run_connector(CONNECTOR, fields=fields(shop_site, password="Not-Her-Password-1"),
-                        store_dir=tmp_path / "store", artifacts_dir=tmp_path / "artifacts")
+    run = run_connector(
+        CONNECTOR,
+        fields=fields(shop_site, password="Not-Her-Password-1"),
+        store_dir=tmp_path / "store",
+        artifacts_dir=tmp_path / "artifacts",
+    )
     assert run.code == "LOGIN_FAILED"
     assert shop_site.stats()["login_failures"] == 1
     assert shop_site.stats().get("orders", 0) == 0
@@ -71,8 +76,9 @@ def test_a_wrong_password_is_login_failed(shop_site: ShopSite, run_connector: Ru
 
 @pytest.mark.shop_site(orders=30, session_max_requests=4)
 def test_a_session_that_ends_mid_run_is_reported(shop_site: ShopSite, run_connector: Run, tmp_path: Path) -> None:
-    run = run_connector(CONNECTOR, fields=fields(shop_site), store_dir=tmp_path / "store",
-                        artifacts_dir=tmp_path / "artifacts")
+    run = run_connector(
+        CONNECTOR, fields=fields(shop_site), store_dir=tmp_path / "store", artifacts_dir=tmp_path / "artifacts"
+    )
     assert run.code == "VENDOR_DOWN"
     assert "session ended mid-run" in run.explain()
     for order in shop_site.orders():
@@ -81,18 +87,21 @@ def test_a_session_that_ends_mid_run_is_reported(shop_site: ShopSite, run_connec
 
 
 @pytest.mark.shop_site(orders=2, error_rate=1.0)
-def test_a_login_answered_500_three_times_is_vendor_down(shop_site: ShopSite, run_connector: Run,
-                                                         tmp_path: Path) -> None:
-    run = run_connector(CONNECTOR, fields=fields(shop_site), store_dir=tmp_path / "store",
-                        artifacts_dir=tmp_path / "artifacts")
+def test_a_login_answered_500_three_times_is_vendor_down(
+    shop_site: ShopSite, run_connector: Run, tmp_path: Path
+) -> None:
+    run = run_connector(
+        CONNECTOR, fields=fields(shop_site), store_dir=tmp_path / "store", artifacts_dir=tmp_path / "artifacts"
+    )
     assert run.code == "VENDOR_DOWN"
     assert shop_site.stats()["status_500"] == 3
 
 
 @pytest.mark.shop_site(orders=25)
 @pytest.mark.parametrize(("locale", "lang"), [("en-GB", "en"), ("de-DE", "de")])
-def test_every_page_comes_in_the_runs_language(shop_site: ShopSite, run_connector: Run, tmp_path: Path,
-                                               locale: str, lang: str) -> None:
+def test_every_page_comes_in_the_runs_language(
+    shop_site: ShopSite, run_connector: Run, tmp_path: Path, locale: str, lang: str
+) -> None:
     """The browser (page 1) and ctx.http (page 2, details, invoices) ask for the same language, and the
     amounts and dates are read in it."""
     run = run_connector(CONNECTOR, fields=fields(shop_site), store_dir=tmp_path / "store", locale=locale)
@@ -100,5 +109,6 @@ def test_every_page_comes_in_the_runs_language(shop_site: ShopSite, run_connecto
     stats = shop_site.stats()
     other = "de" if lang == "en" else "en"
     assert stats.get(f"lang_{other}", 0) == 0
-    assert stats[f"lang_{lang}"] == sum(v for k, v in stats.items() if k in ("login", "orders", "order_detail",
-                                                                            "invoice"))
+    assert stats[f"lang_{lang}"] == sum(
+        v for k, v in stats.items() if k in ("login", "orders", "order_detail", "invoice")
+    )

@@ -53,8 +53,12 @@ def test_offline_from_recording(name: str, run_connector: Callable[..., Connecto
     (origin,) = recording.origins
     assert not listening(origin), f"something listens on the recorded {origin}: this test must run offline"
     artifacts = tmp_path / "artifacts"
-    run = run_connector(CONNECTOR, replay=folder, artifacts_dir=artifacts, fields={
-        "base_url": origin, "login": notes["user"], "password": TYPED_PASSWORD})
+    run = run_connector(
+        CONNECTOR,
+        replay=folder,
+        artifacts_dir=artifacts,
+        fields={"base_url": origin, "login": notes["user"], "password": TYPED_PASSWORD},
+    )
     assert run.ok, run.explain()
     expected = ShopSite(ShopConfig(**notes["site"])).orders(notes["user"])  # computed, no server started
     saved = {b["vendorRef"]: b for b in run.bills()}

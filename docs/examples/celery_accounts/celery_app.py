@@ -18,7 +18,8 @@ CONNECTOR = os.environ.get("BK_CONNECTOR") or str(Path(__file__).resolve().paren
 ACCOUNTS = [name for name in os.environ.get("BK_ACCOUNTS", "alice-home").split(",") if name]
 every = os.environ.get("BK_EVERY_SECONDS")
 
-schedule_accounts(app, [(CONNECTOR, account) for account in ACCOUNTS],
-                  every=timedelta(seconds=float(every)) if every else None)
+schedule_accounts(
+    app, [(CONNECTOR, account) for account in ACCOUNTS], every=timedelta(seconds=float(every)) if every else None
+)
 
 __all__ = ["app"]

@@ -33,8 +33,9 @@ async def start(ctx: RunContext[Fields]) -> None:
     form = page.locator("#login-form")  # not the header's GET form, whose button is labelled the same
     await form.locator("[name=username]").fill(ctx.fields.login)
     await ctx.fill_secret(form.locator("[name=password]"), ctx.fields.password)
-    waited = await ctx.act_and_wait(form.locator("button[type=submit]"), url="**/orders/**",
-                                    alert="[role=alert]", timeout=30)
+    waited = await ctx.act_and_wait(
+        form.locator("button[type=submit]"), url="**/orders/**", alert="[role=alert]", timeout=30
+    )
     if waited.kind == "alert":
         raise KonnectorError(errors.LOGIN_FAILED, waited.text)
     if waited.kind == "server_error":
@@ -49,6 +50,15 @@ async def start(ctx: RunContext[Fields]) -> None:
         day = parse_date(detail.css("dd.date::text").get(default=""), locale=locale)
         number = detail.css("dd.order::text").get(default="")
         invoice = await ctx.get_file(click=page.locator("a.invoice"))  # the viewer's popup, read and closed
-        bills.append(Bill(vendor="Kaffeeladen", date=day.isoformat(), amount=float(amount), currency=currency,
-                          vendor_ref=number, filename=f"{day}_{number}.pdf", content=invoice.data))
+        bills.append(
+            Bill(
+                vendor="Kaffeeladen",
+                date=day.isoformat(),
+                amount=float(amount),
+                currency=currency,
+                vendor_ref=number,
+                filename=f"{day}_{number}.pdf",
+                content=invoice.data,
+            )
+        )
     await ctx.save_bills(bills, keys=["vendorRef"], file_id_attributes=["vendorRef"])

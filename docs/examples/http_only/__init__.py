@@ -31,8 +31,11 @@ async def start(ctx: RunContext[Fields]) -> None:
     base, http = ctx.fields.base_url.rstrip("/"), ctx.http
     csrf = (await http.get(f"{base}/api/session/csrf")).raise_for_status().json()["csrf"]
     ctx.secret(csrf)
-    answer = await http.post(f"{base}/api/session/login", headers={"X-CSRF-Token": csrf},
-                             json={"email": ctx.fields.login, "password": ctx.fields.password.get_secret_value()})
+    answer = await http.post(
+        f"{base}/api/session/login",
+        headers={"X-CSRF-Token": csrf},
+        json={"email": ctx.fields.login, "password": ctx.fields.password.get_secret_value()},
+    )
     if answer.status_code == 401:
         raise KonnectorError(errors.LOGIN_FAILED)
     token = answer.raise_for_status().json()["token"]
@@ -51,7 +54,17 @@ async def start(ctx: RunContext[Fields]) -> None:
     with_pdf = [i for i in items if i["links"]["pdf"]]  # HTML-only bills need a browser to be printed
     ctx.log.info("{} bills, {} with a PDF", len(items), len(with_pdf))
     await ctx.save_bills(
-        [Bill(vendor="Demo Énergie", date=i["date"], amount=i["amount"], vendor_ref=i["vendorRef"],
-              filename=f"{i['date']}_{i['vendorRef']}.pdf", fileurl=base + i["links"]["pdf"]) for i in with_pdf],
-        file_id_attributes=["vendorRef"], keys=["vendorRef"],
+        [
+            Bill(
+                vendor="Demo Énergie",
+                date=i["date"],
+                amount=i["amount"],
+                vendor_ref=i["vendorRef"],
+                filename=f"{i['date']}_{i['vendorRef']}.pdf",
+                fileurl=base + i["links"]["pdf"],
+            )
+            for i in with_pdf
+        ],
+        file_id_attributes=["vendorRef"],
+        keys=["vendorRef"],
     )

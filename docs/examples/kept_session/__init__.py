@@ -28,8 +28,9 @@ class Fields(BaseModel):
 
 
 VENDOR = "Demo Énergie"
-konnector = Konnector(slug="demo-kept-session", vendor=VENDOR, fields=Fields,
-                      secret_storage_keys=["apiToken"], login_page="**/login**")
+konnector = Konnector(
+    slug="demo-kept-session", vendor=VENDOR, fields=Fields, secret_storage_keys=["apiToken"], login_page="**/login**"
+)
 
 
 @konnector.is_logged_in
@@ -91,16 +92,28 @@ async def start(ctx: RunContext[Fields]) -> None:
     items: list[dict[str, Any]] = []
     page, pages = 1, 1
     while page <= pages:
-        data = (await ctx.http.get(f"{base}/api/bills", params={"page": page, "per_page": 50})
-                ).raise_for_status().json()
+        data = (
+            (await ctx.http.get(f"{base}/api/bills", params={"page": page, "per_page": 50})).raise_for_status().json()
+        )
         new = [i for i in data["items"] if i["vendorRef"] not in known]
         items += new
         pages, page = data["pages"], page + 1
         if len(new) < len(data["items"]):
             break  # reached what earlier runs saved
     await ctx.save_bills(
-        [Bill(vendor=VENDOR, date=i["date"], amount=i["amount"], vendor_ref=i["vendorRef"],
-              filename=f"{i['date']}_{i['vendorRef']}.pdf", fileurl=base + i["links"]["pdf"])
-         for i in items if i["links"]["pdf"]],
-        file_id_attributes=["vendorRef"], keys=["vendorRef"], qualification_label="energy_invoice",
+        [
+            Bill(
+                vendor=VENDOR,
+                date=i["date"],
+                amount=i["amount"],
+                vendor_ref=i["vendorRef"],
+                filename=f"{i['date']}_{i['vendorRef']}.pdf",
+                fileurl=base + i["links"]["pdf"],
+            )
+            for i in items
+            if i["links"]["pdf"]
+        ],
+        file_id_attributes=["vendorRef"],
+        keys=["vendorRef"],
+        qualification_label="energy_invoice",
     )

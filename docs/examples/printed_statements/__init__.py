@@ -23,8 +23,7 @@ class Fields(BaseModel):
     base_url: str
 
 
-konnector = Konnector(slug="demo-statements", vendor="Demo Énergie", fields=Fields,
-                      secret_storage_keys=["apiToken"])
+konnector = Konnector(slug="demo-statements", vendor="Demo Énergie", fields=Fields, secret_storage_keys=["apiToken"])
 
 
 @konnector.main
@@ -52,5 +51,9 @@ async def start(ctx: RunContext[Fields]) -> None:
             fetch_file=lambda: ctx.cozy_pdf(f"Demo Énergie — {item['label']}", source, url=source),
         )
 
-    await ctx.save_files([statement(item) for item in printable], file_id_attributes=["vendor_ref"],
-                         qualification_label="energy_invoice", sub_path="Statements")
+    await ctx.save_files(
+        [statement(item) for item in printable],
+        file_id_attributes=["vendor_ref"],
+        qualification_label="energy_invoice",
+        sub_path="Statements",
+    )

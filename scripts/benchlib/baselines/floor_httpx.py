@@ -38,8 +38,9 @@ async def run(url: str, out: Path, login: str, password: str, concurrency: int) 
     limits = httpx.Limits(max_connections=concurrency + 2)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
         csrf = (await client.get("/api/session/csrf")).raise_for_status().json()["csrf"]
-        answer = await client.post("/api/session/login", json={"email": login, "password": password},
-                                   headers={"X-CSRF-Token": csrf})
+        answer = await client.post(
+            "/api/session/login", json={"email": login, "password": password}, headers={"X-CSRF-Token": csrf}
+        )
         token = answer.raise_for_status().json()["token"]
         client.headers["Authorization"] = f"Bearer {token}"
         login_s = time.perf_counter() - started
@@ -56,8 +57,7 @@ async def run(url: str, out: Path, login: str, password: str, concurrency: int) 
                     save((out / filename(bill)).with_suffix(".html"), page)
 
         await asyncio.gather(*(one(bill) for bill in bills))
-    finish(out, bills, started, login_s=round(login_s, 4),
-           pdfs=sum(1 for b in bills if b["links"]["pdf"]), printed=0)
+    finish(out, bills, started, login_s=round(login_s, 4), pdfs=sum(1 for b in bills if b["links"]["pdf"]), printed=0)
 
 
 def main() -> None:

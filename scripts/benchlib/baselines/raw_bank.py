@@ -73,9 +73,17 @@ async def run(url: str, out: Path, password: str, chromium: str) -> None:
             operations += [{**op, "account": account["id"]} for op in await page.evaluate(COLLECT, account["id"])]
         await browser.close()
     (out / "bank.json").write_text(json.dumps({"accounts": accounts, "operations": operations}), encoding="utf-8")
-    print(json.dumps({"accounts": len(accounts), "operations": len(operations),
-                      "login_shown_s": round(login_shown_s, 4), "total_s": round(time.perf_counter() - started, 4)}),
-          flush=True)
+    print(
+        json.dumps(
+            {
+                "accounts": len(accounts),
+                "operations": len(operations),
+                "login_shown_s": round(login_shown_s, 4),
+                "total_s": round(time.perf_counter() - started, 4),
+            }
+        ),
+        flush=True,
+    )
 
 
 def main() -> None:

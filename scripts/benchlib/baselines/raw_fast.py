@@ -37,8 +37,11 @@ from benchlib.baselines.floor_httpx import list_bills
 
 BLOCKED = re.compile(r"^[^?#]*\.(?:png|jpe?g|gif|svg|webp|ico|woff2?|ttf|otf|css|mp4|webm)(?:[?#]|$)", re.I)
 #: The framework's PdfPrinter options, so both print the same document.
-PDF_OPTIONS: dict[str, Any] = {"format": "A4", "print_background": True,
-                               "margin": {"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"}}
+PDF_OPTIONS: dict[str, Any] = {
+    "format": "A4",
+    "print_background": True,
+    "margin": {"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"},
+}
 
 
 async def abort(route: Route) -> None:
@@ -63,11 +66,12 @@ def with_base(html: str, base: str) -> str:
     """The page with a ``<base href>``, so relative links still resolve once set with ``set_content``."""
     head = html.lower().find("<head>")
     tag = f'<base href="{base}">'
-    return html[: head + 6] + tag + html[head + 6:] if head >= 0 else tag + html
+    return html[: head + 6] + tag + html[head + 6 :] if head >= 0 else tag + html
 
 
-async def run(url: str, out: Path, login: str, password: str, chromium: str, concurrency: int,
-              print_via: str, lanes: int) -> None:
+async def run(
+    url: str, out: Path, login: str, password: str, chromium: str, concurrency: int, print_via: str, lanes: int
+) -> None:
     started = time.perf_counter()
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=chromium, args=OFFLINE_ARGS)
@@ -81,8 +85,9 @@ async def run(url: str, out: Path, login: str, password: str, chromium: str, con
         login_s = time.perf_counter() - started
         cookies = {c["name"]: c["value"] for c in await context.cookies()}
         limits = httpx.Limits(max_connections=concurrency + lanes + 1)
-        async with httpx.AsyncClient(base_url=url, cookies=cookies, limits=limits, timeout=60,
-                                     headers={"Authorization": f"Bearer {token}"}) as client:
+        async with httpx.AsyncClient(
+            base_url=url, cookies=cookies, limits=limits, timeout=60, headers={"Authorization": f"Bearer {token}"}
+        ) as client:
             bills = await list_bills(client)
             gate = asyncio.Semaphore(concurrency)
 
@@ -114,17 +119,30 @@ async def run(url: str, out: Path, login: str, password: str, chromium: str, con
                 return time.perf_counter() - begun
 
             to_print = [b for b in bills if not b["links"]["pdf"]]
-            print_s, download_s = await asyncio.gather(print_all(to_print),
-                                                       download_all([b for b in bills if b["links"]["pdf"]]))
+            print_s, download_s = await asyncio.gather(
+                print_all(to_print), download_all([b for b in bills if b["links"]["pdf"]])
+            )
         await browser.close()
-    finish(out, bills, started, login_s=round(login_s, 4), print_s=round(print_s, 4),
-           download_s=round(download_s, 4), pdfs=len(bills) - len(to_print), printed=len(to_print))
+    finish(
+        out,
+        bills,
+        started,
+        login_s=round(login_s, 4),
+        print_s=round(print_s, 4),
+        download_s=round(download_s, 4),
+        pdfs=len(bills) - len(to_print),
+        printed=len(to_print),
+    )
 
 
 def main() -> None:
     cli = parser(__doc__.splitlines()[0])
-    cli.add_argument("--print-via", choices=["html", "goto"], default="html",
-                     help="html: fetch the printable page over HTTP and set_content it (default); goto: navigate")
+    cli.add_argument(
+        "--print-via",
+        choices=["html", "goto"],
+        default="html",
+        help="html: fetch the printable page over HTTP and set_content it (default); goto: navigate",
+    )
     # 2 downloads at a time: on loopback they are short, and more of them only take CPU from the printing
     # (200 bills, 2 lanes: 2 at once measured 0.97x the wall time of 6 and 0.91x of 4; 1 no better than 2)
     cli.set_defaults(concurrency=2)
@@ -133,8 +151,9 @@ def main() -> None:
     if args.lanes < 1:
         cli.error("--lanes must be >= 1")
     args.out.mkdir(parents=True, exist_ok=True)
-    asyncio.run(run(args.url, args.out, args.login, args.password, args.chromium, args.concurrency, args.print_via,
-                    args.lanes))
+    asyncio.run(
+        run(args.url, args.out, args.login, args.password, args.chromium, args.concurrency, args.print_via, args.lanes)
+    )
 
 
 if __name__ == "__main__":

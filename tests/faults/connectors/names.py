@@ -28,5 +28,4 @@ def pdf() -> bytes:
 @konnector.main
 async def start(ctx: RunContext[object]) -> None:
     names = json.loads(os.environ.get("NAMES_FILES", '["bill.pdf"]'))
-    await ctx.save_files([{"filename": name, "content": pdf()} for name in names],
-                         file_id_attributes=["filename"])
+    await ctx.save_files([{"filename": name, "content": pdf()} for name in names], file_id_attributes=["filename"])

@@ -32,15 +32,31 @@ NODE_MODULES = REPO / ".bench-cache" / "js" / "node_modules"
 SEED = 20261206
 _ABSENT = object()
 
-KEY_SETS = [["vendorRef"], ["date", "amount", "vendor"], ["items[0].code"], ["items.0.code"],
-            ["contract.id", "vendorRef"], ["date"], ["vendorRef", "amount"]]
+KEY_SETS = [
+    ["vendorRef"],
+    ["date", "amount", "vendor"],
+    ["items[0].code"],
+    ["items.0.code"],
+    ["contract.id", "vendorRef"],
+    ["date"],
+    ["vendorRef", "amount"],
+]
 VALUES: dict[str, list[Any]] = {
     "vendorRef": ["R1", "R2", "R3", 12, 12.0, "12", "", None, _ABSENT],
     "amount": [10, 10.5, 10.50, "10.5", 0, None, _ABSENT],
     "vendor": ["EDF", "Free", _ABSENT],
-    "date": ["2024-01-15T00:00:00.000Z", "2024-01-15T00:00:00Z", "2024-01-15", "2024-01-15T00:00:00.400Z",
-             "2024-01-15T10:00:00+02:00", "2024-01-15T08:00:00.000Z", 1705276800000, "2024-02-01T12:30:00.000Z",
-             None, _ABSENT],
+    "date": [
+        "2024-01-15T00:00:00.000Z",
+        "2024-01-15T00:00:00Z",
+        "2024-01-15",
+        "2024-01-15T00:00:00.400Z",
+        "2024-01-15T10:00:00+02:00",
+        "2024-01-15T08:00:00.000Z",
+        1705276800000,
+        "2024-02-01T12:30:00.000Z",
+        None,
+        _ABSENT,
+    ],
     "items": [[{"code": "A"}], [{"code": "B"}, {"code": "A"}], [], [{"label": "no code"}], _ABSENT],
     "contract": [{"id": "c1"}, {"id": "c2"}, {}, _ABSENT],
 }
@@ -66,8 +82,9 @@ def hydrate_cases(rng: random.Random, count: int) -> list[dict[str, Any]]:
     cases = []
     for n in range(count):
         keys = KEY_SETS[n % len(KEY_SETS)]
-        stored = [{"_id": f"s{i}", "_rev": f"1-{i:032x}", **_doc(rng, keys, stored=True)}
-                  for i in range(rng.randint(2, 7))]
+        stored = [
+            {"_id": f"s{i}", "_rev": f"1-{i:032x}", **_doc(rng, keys, stored=True)} for i in range(rng.randint(2, 7))
+        ]
         incoming = []
         for _ in range(rng.randint(3, 9)):
             if stored and rng.random() < 0.5:
@@ -92,8 +109,13 @@ class _Operations:
         self.docs: list[dict[str, Any]] = []
 
     def add(self, amount: float, when: datetime, label: str, category: str | None = None, **extra: Any) -> None:
-        doc = {"_id": f"o{len(self.docs)}", "amount": round(amount, 2), "label": label,
-               "date": _iso(when + timedelta(minutes=7 * (len(self.docs) + 1))), **extra}
+        doc = {
+            "_id": f"o{len(self.docs)}",
+            "amount": round(amount, 2),
+            "label": label,
+            "date": _iso(when + timedelta(minutes=7 * (len(self.docs) + 1))),
+            **extra,
+        }
         if category:
             doc["manualCategoryId"] = category
         self.docs.append(doc)
@@ -113,8 +135,12 @@ def linker_cases(rng: random.Random, count: int) -> list[dict[str, Any]]:
             vendor = rng.choice(vendors)
             health = vendor in ("Ameli", "MGEN")
             when = day + timedelta(days=rng.choice([0, 0, 1, 3]), hours=rng.randint(0, 20))
-            bill: dict[str, Any] = {"_id": f"b{i}", "vendor": vendor, "amount": round(rng.uniform(5, 90), 2),
-                                    "date": _iso(when)}
+            bill: dict[str, Any] = {
+                "_id": f"b{i}",
+                "vendor": vendor,
+                "amount": round(rng.uniform(5, 90), 2),
+                "date": _iso(when),
+            }
             if health and rng.random() < 0.6:
                 bill["type"] = "health_costs"
                 bill["isRefund"] = True
@@ -129,23 +155,40 @@ def linker_cases(rng: random.Random, count: int) -> list[dict[str, Any]]:
             when = datetime.fromisoformat(bill.get("originalDate", bill["date"]).replace("Z", "+00:00"))
             if rng.random() < 0.6:
                 debit = -(bill.get("originalAmount") or bill["amount"]) + rng.choice([0, 0, 0.0005, 0.5])
-                op(debit, when + timedelta(days=rng.randint(-3, 10)),
-                   "PRLV EDF facture" if not health else "CB PHARMACIE", "400610" if health else None)
+                op(
+                    debit,
+                    when + timedelta(days=rng.randint(-3, 10)),
+                    "PRLV EDF facture" if not health else "CB PHARMACIE",
+                    "400610" if health else None,
+                )
             if bill.get("isRefund") and rng.random() < 0.7:
-                op(bill.get("groupAmount") or bill["amount"],
-                   datetime.fromisoformat(bill["date"].replace("Z", "+00:00")) + timedelta(days=rng.randint(0, 8)),
-                   "VIR CPAM REMBOURSEMENT", rng.choice(["400620", "400610", None]))
+                op(
+                    bill.get("groupAmount") or bill["amount"],
+                    datetime.fromisoformat(bill["date"].replace("Z", "+00:00")) + timedelta(days=rng.randint(0, 8)),
+                    "VIR CPAM REMBOURSEMENT",
+                    rng.choice(["400620", "400610", None]),
+                )
         health_bills = [b for b in bills if b.get("type") == "health_costs"]
         if len(health_bills) >= 2 and rng.random() < 0.7:  # one debit for several bills of a day
             chosen = rng.sample(health_bills, rng.randint(2, len(health_bills)))
-            op(-sum(b.get("originalAmount") or b["amount"] for b in chosen),
-               datetime.fromisoformat(chosen[0].get("originalDate", chosen[0]["date"]).replace("Z", "+00:00")),
-               "CB MEDECIN", "400610")
+            op(
+                -sum(b.get("originalAmount") or b["amount"] for b in chosen),
+                datetime.fromisoformat(chosen[0].get("originalDate", chosen[0]["date"]).replace("Z", "+00:00")),
+                "CB MEDECIN",
+                "400610",
+            )
         for _ in range(rng.randint(0, 4)):  # noise: other vendors, other amounts
-            op(-round(rng.uniform(1, 120), 2), day + timedelta(days=rng.randint(-20, 40)),
-               rng.choice(["CB SUPERMARCHE", "PRLV EDF", "PRLV FREE MOBILE"]), rng.choice([None, "400610", "0"]))
-        case: dict[str, Any] = {"bills": bills, "operations": ops.docs,
-                                "options": {"identifiers": rng.choice([["edf"], ["EDF", "free"], "edf"])}}
+            op(
+                -round(rng.uniform(1, 120), 2),
+                day + timedelta(days=rng.randint(-20, 40)),
+                rng.choice(["CB SUPERMARCHE", "PRLV EDF", "PRLV FREE MOBILE"]),
+                rng.choice([None, "400610", "0"]),
+            )
+        case: dict[str, Any] = {
+            "bills": bills,
+            "operations": ops.docs,
+            "options": {"identifiers": rng.choice([["edf"], ["EDF", "free"], "edf"])},
+        }
         if rng.random() < 0.25:
             case["options"]["allowUncategorized"] = True
         if rng.random() < 0.25:
@@ -165,16 +208,25 @@ def linker_cases(rng: random.Random, count: int) -> list[dict[str, Any]]:
 
 def main() -> int:
     if not (NODE_MODULES / "cozy-konnector-libs" / "package.json").is_file():
-        print(f"cozy-konnector-libs is not installed in {NODE_MODULES}: run scripts/bench --with-js --only 3 "
-              "--smoke once (it runs npm install)", file=sys.stderr)
+        print(
+            f"cozy-konnector-libs is not installed in {NODE_MODULES}: run scripts/bench --with-js --only 3 "
+            "--smoke once (it runs npm install)",
+            file=sys.stderr,
+        )
         return 1
     rng = random.Random(SEED)
     cases = {"hydrate": hydrate_cases(rng, 70), "linker": linker_cases(rng, 80)}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.json"
         env = {**os.environ, "TZ": "UTC", "NODE_PATH": str(NODE_MODULES), "LOG_LEVEL": "critical"}
-        done = subprocess.run(["node", str(HERE / "harness.js"), str(out)], input=json.dumps(cases), text=True,
-                              capture_output=True, env=env, timeout=120)
+        done = subprocess.run(
+            ["node", str(HERE / "harness.js"), str(out)],
+            input=json.dumps(cases),
+            text=True,
+            capture_output=True,
+            env=env,
+            timeout=120,
+        )
         if done.returncode != 0:
             print(done.stderr[-3000:], file=sys.stderr)
             return 1

@@ -45,8 +45,9 @@ READ = """async () => {
 
 
 def make(profile: bool) -> Konnector[Any]:
-    konnector: Konnector[Any] = Konnector(slug=f"idb-app-{'profile' if profile else 'plain'}", vendor="IDB",
-                                          keep_profile=profile)
+    konnector: Konnector[Any] = Konnector(
+        slug=f"idb-app-{'profile' if profile else 'plain'}", vendor="IDB", keep_profile=profile
+    )
 
     @konnector.login
     async def log_in(ctx: RunContext[Any]) -> None:

@@ -17,8 +17,13 @@ example = importlib.util.module_from_spec(_SPEC)
 sys.modules[_SPEC.name] = example  # pydantic resolves the model's annotations through it
 _SPEC.loader.exec_module(example)
 
-konnector = Konnector(slug="page-check", vendor="Demo Énergie", fields=example.Fields,
-                      secret_storage_keys=["apiToken"], login_page="**/login**")
+konnector = Konnector(
+    slug="page-check",
+    vendor="Demo Énergie",
+    fields=example.Fields,
+    secret_storage_keys=["apiToken"],
+    login_page="**/login**",
+)
 konnector.login(example.log_in)
 konnector.is_logged_in(logged_in_if(url="{base_url}/bills", element="#bills, #invoices"))
 
