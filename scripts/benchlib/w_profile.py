@@ -28,11 +28,11 @@ from pathlib import Path
 
 import httpx
 
-from benchlib.common import VENV_BIN, BenchError, child_env
+from benchlib.common import BenchError, child_env
 from benchlib.procs import Outcome, run_timed
 from benchlib.report import Row
 from benchlib.w_runs import Samples, Scratch
-from benchlib.w_spa import BANK_CONNECTOR, BANK_PASSWORD, SpaSizes, bank_site
+from benchlib.w_spa import SpaSizes, bank_command, bank_site
 
 _SAVED = re.compile(r"io\.cozy\.bank\.operations: (\d+) new")
 
@@ -67,27 +67,7 @@ def kept_profile(sizes: SpaSizes, log: Callable[[str], None]) -> list[Row]:
 
         def run(name: str, folder: Path, *extra: str) -> Outcome:
             before = _stats(site.url)
-            command = [
-                str(VENV_BIN / "browserkonnector"),
-                "run",
-                str(BANK_CONNECTOR),
-                "--store",
-                str(folder / "store"),
-                "--artifacts",
-                str(folder / "artifacts"),
-                "--field",
-                f"base_url={site.url}",
-                "--field",
-                f"password={BANK_PASSWORD}",
-                "--offline-dns",
-                "--trace",
-                "off",
-                "--log",
-                "json",
-                "--locale",
-                "en-US",
-                *extra,
-            ]
+            command = bank_command(site.url, folder, "--trace", "off", *extra)
             outcome = run_timed(command, env=env, cwd=folder)
             if not outcome.ok:
                 raise BenchError(f"{name}: " + outcome.describe_failure())

@@ -76,29 +76,34 @@ def bank_site(sizes: SpaSizes) -> Service:
     )
 
 
+def bank_command(url: str, folder: Path, *extra: str) -> list[str]:
+    """``browserkonnector run`` of the bank connector against ``url``, its store and artifacts in
+    ``folder`` (workloads 9 and 11)."""
+    return [
+        str(VENV_BIN / "browserkonnector"),
+        "run",
+        str(BANK_CONNECTOR),
+        "--store",
+        str(folder / "store"),
+        "--artifacts",
+        str(folder / "artifacts"),
+        "--field",
+        f"base_url={url}",
+        "--field",
+        f"password={BANK_PASSWORD}",
+        "--offline-dns",
+        "--log",
+        "json",
+        "--locale",
+        "en-US",
+        *extra,
+    ]
+
+
 def _framework(scratch: Scratch, url: str, sizes: SpaSizes, trace: str, parts: str | None = None) -> Variant:
     def run() -> Outcome:
         folder = scratch.fresh(f"bank-{trace}-{parts}")
-        command = [
-            str(VENV_BIN / "browserkonnector"),
-            "run",
-            str(BANK_CONNECTOR),
-            "--store",
-            str(folder / "store"),
-            "--artifacts",
-            str(folder / "artifacts"),
-            "--field",
-            f"base_url={url}",
-            "--field",
-            f"password={BANK_PASSWORD}",
-            "--offline-dns",
-            "--trace",
-            trace,
-            "--log",
-            "json",
-            "--locale",
-            "en-US",
-        ]
+        command = bank_command(url, folder, "--trace", trace)
         env = child_env(**({"BROWSERKONNECTOR_TRACE_PARTS": parts} if parts else {}))
         try:
             outcome = run_timed(command, env=env, cwd=folder)
