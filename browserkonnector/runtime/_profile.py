@@ -55,8 +55,13 @@ SKIPPED = frozenset(
         "SingletonSocket",
         "LOCK",
         "lockfile",
+        ".bk-owner",
     }
 )
+PREFIX = "bk-profile-"
+#: In each clear profile: the pid of the run using it, so that the next run removes a profile a killed
+#: run (SIGKILL, power loss) could not (its cookies are in clear there).
+OWNER = ".bk-owner"
 log = logger.bind(namespace="session")
 
 
@@ -121,7 +126,9 @@ class KeptProfile:
     def open(self) -> Path:
         """A private directory (0700) holding the kept profile, or empty; an unreadable archive is
         discarded with a warning."""
-        self.directory = Path(tempfile.mkdtemp(prefix="bk-profile-"))  # mkdtemp: mode 0700
+        sweep_stale_profiles()
+        self.directory = Path(tempfile.mkdtemp(prefix=PREFIX))  # mkdtemp: mode 0700
+        (self.directory / OWNER).write_text(str(os.getpid()))
         try:
             blob = self.archive.read_bytes()
         except FileNotFoundError:
@@ -177,3 +184,32 @@ def discard_profile(archive: Path) -> None:
     except FileNotFoundError:
         return
     log.info("discarded the kept browser profile")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def sweep_stale_profiles(root: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Remove the clear profiles that runs killed before their cleanup left in ``root`` (the temporary
+    folder): those of this user whose owner process is gone. A profile without an owner file (being
+    made right now) or whose owner lives is left alone. Returns what was removed."""
+    removed: list[Path] = []
+    for folder in Path(root or tempfile.gettempdir()).glob(PREFIX + "*"):
+        try:
+            if folder.stat().st_uid != os.getuid() or not folder.is_dir():
+                continue
+            pid = int((folder / OWNER).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+            log.info("removed the clear browser profile a killed run left behind ({})", folder.name)
+    return removed

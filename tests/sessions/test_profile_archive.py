@@ -4,14 +4,26 @@ extracted outside its directory, and its clear copy removed at the end of a run.
 from __future__ import annotations
 
 import io
+import os
 import stat
+import subprocess
+import sys
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
-from browserkonnector.runtime._profile import MAGIC, KeptProfile, ProfileUnreadable, pack, profile_archive_path, unpack
+from browserkonnector.runtime._profile import (
+    MAGIC,
+    OWNER,
+    KeptProfile,
+    ProfileUnreadable,
+    pack,
+    profile_archive_path,
+    unpack,
+)
 
 
 def profile_dir(root: Path) -> Path:
@@ -96,3 +108,35 @@ def test_a_kept_profile_is_written_0600_and_its_clear_copy_removed(tmp_path: Pat
     assert list(fresh.iterdir()) == []
     assert not archive.exists()
     broken.close()
+
+
+def test_a_clear_profile_a_killed_run_left_is_removed_by_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SIGKILLed run cannot remove its clear profile (its cookies in clear): the next run does, when
+    the pid the profile names is gone; a live run's profile and one being made are left alone."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(gone.stdout)
+    stale, live, making = tmp_path / "bk-profile-stale", tmp_path / "bk-profile-live", tmp_path / "bk-profile-new"
+    for folder, owner in ((stale, str(dead_pid)), (live, str(os.getppid())), (making, None)):
+        (folder / "Default").mkdir(parents=True)
+        (folder / "Default" / "Cookies").write_bytes(b"session=in-clear")
+        if owner is not None:
+            (folder / OWNER).write_text(owner)
+    run = KeptProfile(tmp_path / "archive.profile", Fernet.generate_key())
+    opened = run.open()
+    assert not stale.exists()
+    assert live.exists()
+    assert making.exists()
+    assert (opened / OWNER).read_text() == str(os.getpid())
+    run.keep = True
+    run.close()
+    assert not opened.exists()
+    assert OWNER.encode() not in (tmp_path / "archive.profile").read_bytes()  # never archived (encrypted anyway)
+    with tarfile.open(fileobj=io.BytesIO(_plain(tmp_path / "archive.profile", run.key)), mode="r:gz") as tar:
+        assert not any(name.endswith(OWNER) for name in tar.getnames())
+
+
+def _plain(archive: Path, key: bytes) -> bytes:
+    return Fernet(key).decrypt(archive.read_bytes()[len(MAGIC) :])
