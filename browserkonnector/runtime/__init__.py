@@ -21,7 +21,6 @@ from browserkonnector._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from browserkonnector.runtime._account_session import RESET_SESSION
-    from browserkonnector.runtime._browsing import shared_session
     from browserkonnector.runtime._context import RunContext, RunStats
     from browserkonnector.runtime._konnector import Konnector, KonnectorOptions, MainFn
     from browserkonnector.runtime._loader import ConnectorNotFound, load_connector
@@ -66,7 +65,6 @@ _EXPORTS: dict[str, str] = {  # name -> the private module defining it
     "KeptProfile": "._profile",
     "ProfileUnreadable": "._profile",
     "profile_archive_path": "._profile",
-    "shared_session": "._browsing",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
@@ -97,6 +95,5 @@ __all__ = [
     "logged_in_if",
     "options_from_args",
     "profile_archive_path",
-    "shared_session",
     "totp",
 ]
