@@ -126,10 +126,6 @@ async def _execute(
             await stop_driver(runner.driver)
 
 
-def _warm_imports() -> None:
-    import pypdf  # noqa: F401  (checking the first downloaded PDF needs it)
-
-
 class _Runner:
     """The state of one run; :meth:`go` is the whole lifecycle."""
 
@@ -221,8 +217,6 @@ class _Runner:
             shapes = ShapeRecorder(prepared.account.data.get(FINGERPRINT_KEY))
             from browserkonnector.runtime._browsing import Browsing
 
-            # What the save phase imports on first use, imported now in a thread while the browser starts.
-            asyncio.get_running_loop().run_in_executor(None, _warm_imports)
             browsing = Browsing(
                 konnector,
                 options,

@@ -11,6 +11,7 @@ from pypdf import PdfReader
 
 from browserkonnector._errors import FILE_DOWNLOAD_FAILED, KonnectorError
 from browserkonnector.browser import PdfPrinter, cozy_pdf_document, html_to_pdf, printer_for
+from browserkonnector.save._pdfcheck import pdf_is_sound
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 
@@ -44,6 +45,9 @@ async def test_html_prints_with_real_text_on_a4(ctx: Any, site: Any) -> None:
     assert _is_a4(pdf)
     # the context blocks images, the printer does not: the logo resolved against base_url and loaded
     assert site.state.hits.get("img", 0) == before + 1
+    # what the save pipeline checks every print with: the quick reader vouches for Chromium's PDFs,
+    # so pypdf is never loaded for them (docs/performance.md)
+    assert pdf_is_sound(pdf)
 
 
 async def test_screen_media_prints_what_print_css_hides(ctx: Any) -> None:
