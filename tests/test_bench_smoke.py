@@ -38,6 +38,7 @@ EXPECTED_ROWS = [
     ("5", "html_to_pdf() per bill"),
     ("5", "PdfPrinter.from_html"),
     ("6", "peak PSS"),
+    ("6", "the same, as a ratio to raw_fast"),
     ("7", "--trace retain-on-failure"),
     ("8", "growth: framework time(24) / time(8)"),
     ("8", "the same for raw_fast"),
