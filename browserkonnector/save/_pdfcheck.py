@@ -34,6 +34,7 @@ __all__ = ["pdf_is_sound"]
 _MAX_DEPTH = 32  # nesting of arrays/dictionaries, and of the page tree
 _MAX_SECTIONS = 64  # cross-reference sections followed through /Prev
 _MAX_NODES = 100_000  # page tree nodes visited
+_MAX_STREAM = 16 * 1024 * 1024  # inflated bytes of one cross-reference or object stream (a zip bomb stops here)
 _DELIMS = rb"()<>\[\]{}/%"
 _END = rb"(?=[\s" + _DELIMS + rb"]|\Z)"
 _WS = re.compile(rb"(?:[\x00\t\n\x0c\r ]+|%[^\r\n]*)*")
@@ -359,7 +360,10 @@ def _decode(head: dict[str, Any], data: bytes) -> bytes:
         return data
     if filters != "FlateDecode":
         raise _Unsure(f"filter {filters}")
-    data = zlib.decompress(data)
+    inflater = zlib.decompressobj()
+    data = inflater.decompress(data, _MAX_STREAM)
+    if inflater.unconsumed_tail:
+        raise _Unsure("a stream that inflates past the quick reader's limit")
     predictor = params.get("Predictor", 1) if isinstance(params, dict) else 1
     if predictor == 1:
         return data
