@@ -11,6 +11,7 @@ output is wrong: wrong file count, downloads during an incremental run, a failed
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -144,3 +145,33 @@ def test_lean_runs_workload_1_against_raw_fast_only() -> None:
     assert "skipped (--lean)" in done.stdout
     assert "framework_traced" not in done.stderr
     assert "floor_httpx" not in done.stderr
+
+
+def test_bench_phases_prints_the_python_cpu_of_each_phase() -> None:
+    """``scripts/bench-phases`` (docs/performance.md): both sides run, every phase has its median, and the
+    framework's own phases were really charged (a renamed private function fails the run instead)."""
+    done = subprocess.run(
+        [str(REPO / "scripts" / "bench-phases"), "--bills", "8", "--rounds", "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, f"scripts/bench-phases failed:\n{done.stdout}\n{done.stderr[-4000:]}"
+    summary = json.loads(done.stdout.strip().splitlines()[-1])["summary"]
+    assert set(summary) == {"framework", "raw_fast"}
+    for side, phases in summary.items():
+        assert set(phases) == {
+            "fetch",
+            "store",
+            "print",
+            "check",
+            "loop, other",
+            "main, outside steps",
+            "worker threads",
+            "process",
+        }, side
+        for charged in ("fetch", "print", "store"):
+            assert phases[charged] > 0, (side, charged, phases)
+        assert phases["process"] >= phases["fetch"] + phases["store"], (side, phases)
+    assert "| phase | framework | raw_fast |" in done.stdout
