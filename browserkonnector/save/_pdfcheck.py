@@ -237,10 +237,8 @@ class _Document:
         return found
 
     def _xref_stream(self, offset: int) -> dict[str, Any]:
-        head, data = self._stream_at(offset)
-        own = _OBJ_HEAD.match(self.buf, offset)
-        assert own is not None  # _stream_at read it
-        self._xref_objects.append((int(own.group(1)), offset))
+        own, head, data = self._stream_at(offset)
+        self._xref_objects.append((own, offset))
         if head.get("Type") != "XRef":
             raise _Unsure("startxref points at neither a table nor a cross-reference stream")
         widths = head.get("W")
@@ -271,9 +269,9 @@ class _Document:
                     self.xref.setdefault(number, ("in", fields[1], fields[2]))
         return head
 
-    def _stream_at(self, offset: int, number: int | None = None) -> tuple[dict[str, Any], bytes]:
-        """The dictionary and decoded data of the stream object at ``offset``."""
-        parser = self._object_parser(offset, number)
+    def _stream_at(self, offset: int, number: int | None = None) -> tuple[int, dict[str, Any], bytes]:
+        """The number, dictionary and decoded data of the stream object at ``offset``."""
+        parser, own = self._object_parser(offset, number)
         head = parser.value()
         if not isinstance(head, dict):
             raise _Unsure("a stream without a dictionary")
@@ -286,15 +284,16 @@ class _Document:
             length = self.resolve(length)
         if not isinstance(length, int) or length < 0 or _ENDSTREAM.match(self.buf, start + length) is None:
             raise _Unsure("a stream length that does not end at endstream")
-        return head, _decode(head, bytes(self.buf[start : start + length]))
+        return own, head, _decode(head, bytes(self.buf[start : start + length]))
 
-    def _object_parser(self, offset: int, number: int | None, generation: int = 0) -> _Parser:
+    def _object_parser(self, offset: int, number: int | None, generation: int = 0) -> tuple[_Parser, int]:
+        """A parser just past the ``N G obj`` at ``offset`` (which must be ``number``, when given), and N."""
         head = _OBJ_HEAD.match(self.buf, offset)
         if head is None or (number is not None and (int(head.group(1)), int(head.group(2))) != (number, generation)):
             raise _Unsure(f"no object {number} {generation} at {offset}")
         parser = _Parser(self.buf)
         parser.pos = head.end()
-        return parser
+        return parser, int(head.group(1))
 
     def resolve(self, value: Any) -> Any:
         """``value``, or the object it refers to."""
@@ -307,7 +306,7 @@ class _Document:
         if kind == "at":
             if second != value.gen:
                 raise _Unsure(f"object {value.num} {value.gen} has generation {second} in the cross-reference")
-            parser = self._object_parser(first, value.num, value.gen)
+            parser, _ = self._object_parser(first, value.num, value.gen)
             found = parser.value()
             if _ENDOBJ.match(self.buf, parser.pos) is None:
                 raise _Unsure(f"object {value.num} does not end with endobj")
@@ -328,7 +327,7 @@ class _Document:
         where = self.xref.get(number)
         if where is None or where[0] != "at":
             raise _Unsure("an object stream that is not at an offset")
-        head, data = self._stream_at(where[1], number)
+        _, head, data = self._stream_at(where[1], number)
         count, first = head.get("N"), head.get("First")
         if head.get("Type") != "ObjStm" or not isinstance(count, int) or not isinstance(first, int):
             raise _Unsure("a bad object stream")
