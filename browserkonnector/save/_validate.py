@@ -28,7 +28,7 @@ from browserkonnector.save._fetched import Fetched
 from browserkonnector.save._pdfcheck import pdf_is_sound
 from browserkonnector.store._base import FileDoc
 
-__all__ = ["InvalidContent", "check_content", "default_validate_file", "looks_like_pdf", "upload_mime"]
+__all__ = ["InvalidContent", "check_content", "default_validate_file", "looks_like_pdf", "pypdf_problem", "upload_mime"]
 
 PDF_MIMES = frozenset({"application/pdf", "application/x-pdf"})
 HTML_MIMES = frozenset({"text/html", "application/xhtml+xml"})
@@ -81,6 +81,12 @@ def _pdf_problem(fetched: Fetched) -> str | None:
         return "a truncated PDF (no %%EOF at the end)"
     if _quick_sound(fetched):
         return None
+    return pypdf_problem(fetched)
+
+
+def pypdf_problem(fetched: Fetched) -> str | None:
+    """pypdf's verdict, the full reader's: at least one page and a readable first one, else why not.
+    (``tests/save/test_pdfcheck.py`` holds the quick reader to it.)"""
     from pypdf import PdfReader  # ~0.1 s and ~14 MiB to import: paid only when the quick reader is not sure
 
     with contextlib.ExitStack() as stack:
