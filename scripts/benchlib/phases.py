@@ -24,7 +24,6 @@ import contextvars
 import functools
 import importlib
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -118,15 +117,13 @@ def _child(side: str, url: str, folder: Path) -> None:
     """One run of ``side`` in this process, then its phases as one JSON line."""
     install()
     if side == "framework":
-        from benchlib.common import DEMO_CONNECTOR, LOGIN, PASSWORD
+        from benchlib.common import framework_command
 
         for module, path, phase in FRAMEWORK_PHASES:
             wrap(module, path, phase)
         from browserkonnector.cli import main
 
-        argv = ["run", str(DEMO_CONNECTOR), "--store", str(folder / "store"), "--field", f"base_url={url}"]
-        argv += ["--field", f"login={LOGIN}", "--field", f"password={PASSWORD}", "--offline-dns", "--trace", "off"]
-        status = main([*argv, "--log", "json"])
+        status = main(framework_command(url, folder / "store", trace="off")[1:])  # the bench's run, in-process
     else:
         for module, path, phase in RAW_PHASES:
             wrap(module, path, phase)
@@ -154,7 +151,6 @@ def _run_child(side: str, url: str) -> dict[str, float]:
             env=child_env(),
             timeout=900,
         )
-        shutil.rmtree(tmp, ignore_errors=True)
     line = next((ln for ln in reversed(done.stdout.splitlines()) if ln.startswith('{"side"')), None)
     if done.returncode != 0 or line is None or json.loads(line)["status"] != 0:
         raise SystemExit(f"bench-phases: the {side} run failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
