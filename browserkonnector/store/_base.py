@@ -44,6 +44,7 @@ __all__ = [
     "Reference",
     "Store",
     "file_class",
+    "find_all_pages",
     "follow_bookmarks",
     "guess_mime",
     "index_name",
@@ -472,7 +473,7 @@ FindPage: TypeAlias = Callable[[str | None], Awaitable[FindResult]]
 async def follow_bookmarks(find_page: FindPage) -> AsyncIterator[Doc]:
     """Every document of a paged ``_find``: ``find_page(bookmark)`` is called until a page says there is
     no next one (or repeats its bookmark, so a backend that ignores bookmarks cannot loop forever).
-    Shared by both backends' ``find_all``."""
+    Shared by both backends' ``find_all`` (through :func:`find_all_pages`) and the Cozy's ``all_docs``."""
     bookmark: str | None = None
     while True:
         page = await find_page(bookmark)
@@ -481,6 +482,27 @@ async def follow_bookmarks(find_page: FindPage) -> AsyncIterator[Doc]:
         if not page.next or not page.docs or not page.bookmark or page.bookmark == bookmark:
             return
         bookmark = page.bookmark
+
+
+def find_all_pages(
+    store: Store,
+    doctype: str,
+    selector: Mapping[str, Any],
+    *,
+    sort: Sequence[Mapping[str, str] | str] | None,
+    fields: Sequence[str] | None,
+    use_index: str | None,
+    page_size: int,
+) -> AsyncIterator[Doc]:
+    """``find_all`` in terms of the store's own ``find``: its pages of ``page_size``, bookmark after
+    bookmark (:func:`follow_bookmarks`). Both backends' ``find_all`` is this."""
+
+    async def find_page(bookmark: str | None) -> FindResult:
+        return await store.find(
+            doctype, selector, sort=sort, fields=fields, limit=page_size, bookmark=bookmark, use_index=use_index
+        )
+
+    return follow_bookmarks(find_page)
 
 
 async def iter_content(content: Content, chunk_size: int = 1 << 16) -> AsyncIterator[bytes]:

@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 from browserkonnector._redact import Redactor
-from browserkonnector.store._base import AppInfo, BulkResult, Doc, FindResult, follow_bookmarks
+from browserkonnector.store._base import AppInfo, BulkResult, Doc, FindResult, find_all_pages, follow_bookmarks
 from browserkonnector.store._cozy_files import CozyFilesMixin
 from browserkonnector.store._cozy_find import define_index, find_body, run_find
 from browserkonnector.store._errors import BadRequest, NotFound, StoreError
@@ -246,7 +246,7 @@ class CozyStackStore(CozyFilesMixin):
             warning=answer.get("warning"),
         )
 
-    async def find_all(
+    def find_all(
         self,
         doctype: str,
         selector: Mapping[str, Any],
@@ -256,13 +256,9 @@ class CozyStackStore(CozyFilesMixin):
         use_index: str | None = None,
         page_size: int = 1000,
     ) -> AsyncIterator[Doc]:
-        async def find_page(bookmark: str | None) -> FindResult:
-            return await self.find(
-                doctype, selector, sort=sort, fields=fields, limit=page_size, bookmark=bookmark, use_index=use_index
-            )
-
-        async for doc in follow_bookmarks(find_page):
-            yield doc
+        return find_all_pages(
+            self, doctype, selector, sort=sort, fields=fields, use_index=use_index, page_size=page_size
+        )
 
     async def all_docs(self, doctype: str, *, page_size: int = 1000) -> AsyncIterator[Doc]:
         limit = max(1, min(page_size, 1000))

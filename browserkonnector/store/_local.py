@@ -47,7 +47,7 @@ from browserkonnector.store._base import (
     FileDoc,
     FindResult,
     Reference,
-    follow_bookmarks,
+    find_all_pages,
     index_name,
 )
 from browserkonnector.store._blobs import Owner, TempBlob, remove_quietly, write_temp
@@ -220,7 +220,7 @@ class LocalStore:
             strict=self.strict_indexes,
         )
 
-    async def find_all(
+    def find_all(
         self,
         doctype: str,
         selector: Mapping[str, Any],
@@ -230,13 +230,9 @@ class LocalStore:
         use_index: str | None = None,
         page_size: int = 1000,
     ) -> AsyncIterator[Doc]:
-        async def find_page(bookmark: str | None) -> FindResult:
-            return await self.find(
-                doctype, selector, sort=sort, fields=fields, limit=page_size, bookmark=bookmark, use_index=use_index
-            )
-
-        async for doc in follow_bookmarks(find_page):
-            yield doc
+        return find_all_pages(
+            self, doctype, selector, sort=sort, fields=fields, use_index=use_index, page_size=page_size
+        )
 
     async def all_docs(self, doctype: str, *, page_size: int = 1000) -> AsyncIterator[Doc]:
         after = ""
