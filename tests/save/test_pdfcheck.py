@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import zlib
+from pathlib import Path
 
 import pytest
 from demo_vendor_site.pdf import PdfCanvas
@@ -206,9 +207,9 @@ def test_fuzzed_files_are_never_vouched_for_when_pypdf_cannot_read_them(name: st
     assert vouched > 0  # damage in the content streams or metadata leaves the structure sound
 
 
-def test_a_spilled_download_is_checked_in_place(tmp_path: pytest.TempPathFactory) -> None:
+def test_a_spilled_download_is_checked_in_place(tmp_path: Path) -> None:
     """A big download kept in a temporary file is mapped, not read into memory, and judged the same."""
-    path = tmp_path / "big.pdf"  # type: ignore[operator]
+    path = tmp_path / "big.pdf"
     path.write_bytes(xref_stream_pdf(pages=50))
     check_content(Fetched(path=path, status=200), name="big.pdf")
     path.write_bytes(xref_stream_pdf()[:-40] + b"\n%%EOF\n")
